@@ -1,0 +1,1 @@
+"""neurorep.data.simulate."""

@@ -1,0 +1,67 @@
+"""A small name -> factory registry used for encoders, objectives, datasets and recipes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from neurorep.errors import ConfigError, unknown_name_message
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names to factories; unknown names fail with the known names and a "did you mean".
+
+    Example::
+
+        encoders = Registry("encoder")
+
+        @encoders.register("cnn")
+        class CNNEncoder(Encoder): ...
+
+        enc = encoders.create("cnn", n_channels=2, n_times=3000)
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Callable[..., T]] = {}
+        self._descriptions: dict[str, str] = {}
+
+    def register(self, name: str, description: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator registering ``factory`` under ``name``; registering a name twice is an error."""
+
+        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._items and self._items[name] is not factory:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._items[name] = factory
+            doc = description or (factory.__doc__ or "").strip().splitlines()[0:1]
+            self._descriptions[name] = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            return factory
+
+        return decorator
+
+    def get(self, name: str) -> Callable[..., T]:
+        """Return the factory registered as ``name``; raise :class:`ConfigError` if unknown."""
+        try:
+            return self._items[name]
+        except KeyError:
+            raise ConfigError(unknown_name_message(self.kind, name, self._items)) from None
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        """Build the registered object ``name`` with ``kwargs``."""
+        return self.get(name)(**kwargs)
+
+    def names(self) -> list[str]:
+        """Sorted registered names."""
+        return sorted(self._items)
+
+    def describe(self) -> dict[str, str]:
+        """Name -> one-line description."""
+        return {n: self._descriptions.get(n, "") for n in self.names()}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
