@@ -1,1 +1,51 @@
-"""neurorep.recipes."""
+"""Recipes: each composes the core parts into one study, with a config class, ``run`` and ``benchmark``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from neurorep.registry import Registry
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A recipe: its config class, the function running one config, and its benchmark grid."""
+
+    name: str
+    description: str
+    config_cls: type[BaseModel]
+    run: Callable[..., dict[str, Any]]
+    benchmark: Callable[..., Path] | None = None
+
+
+RECIPES: Registry[Recipe] = Registry("recipe")
+
+
+def register_recipe(recipe: Recipe) -> Recipe:
+    RECIPES.register(recipe.name, recipe.description)(lambda: recipe)
+    return recipe
+
+
+def _load_builtin() -> None:
+    import importlib
+
+    for module in BUILTIN:
+        importlib.import_module(f"neurorep.recipes.{module}")
+
+
+BUILTIN: list[str] = []
+
+
+def get_recipe(name: str) -> Recipe:
+    _load_builtin()
+    return RECIPES.create(name)
+
+
+def list_recipes() -> dict[str, str]:
+    _load_builtin()
+    return RECIPES.describe()

@@ -1,0 +1,199 @@
+"""Command-line front end. Thin: every command calls a library function.
+
+User mistakes (bad files, unknown names, invalid configs) print one line on stderr and exit with
+code 2; there is no traceback unless ``NEUROREP_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from neurorep.errors import NeurorepError
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = sub.add_parser("data", help="simulate, prepare and inspect datasets")
+    dsub = data.add_subparsers(dest="data_cmd", required=True)
+
+    sim = dsub.add_parser("simulate", help="write a simulated corpus in a real dataset's on-disk format")
+    sim.add_argument("kind", help="corpus kind: sleep")
+    sim.add_argument("--out", required=True, type=Path, help="output folder")
+    sim.add_argument("--subjects", type=int, default=10, help="number of subjects (default 10)")
+    sim.add_argument("--nights", type=int, default=1, choices=(1, 2), help="nights per subject")
+    sim.add_argument("--hours", type=float, default=8.0, help="length of each night in hours")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--jobs", type=int, default=1, help="parallel processes")
+
+    prep = dsub.add_parser("prepare", help="cut recordings into windows and write the window cache")
+    prep.add_argument("source", type=Path, help="folder (or file) of recordings")
+    prep.add_argument("--out", required=True, type=Path, help="cache root folder")
+    prep.add_argument("--dataset", default="auto", help="source layout (see `neurorep list datasets`)")
+    prep.add_argument("--channels", help="comma-separated channel names")
+    prep.add_argument("--scheme", help="label scheme: aasm5, 4class, 3class")
+    prep.add_argument("--window", type=float, help="window length in seconds")
+    prep.add_argument("--sfreq", type=float, help="resample to this rate (Hz)")
+    prep.add_argument("--keep-unlabelled", action="store_true", help="keep windows without a stage label")
+    prep.add_argument("--jobs", type=int, default=1, help="recordings prepared in parallel processes")
+    prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
+                      help="bad recording: stop (default for one file) or report and skip (default for folders)")
+
+    info = dsub.add_parser("info", help="summarise a recording, a folder of recordings, or a cache")
+    info.add_argument("path", type=Path)
+    info.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``neurorep`` argument parser."""
+    from neurorep import __version__
+
+    parser = argparse.ArgumentParser(prog="neurorep", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"neurorep {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    _add_data(sub)
+
+    run = sub.add_parser("run", help="run one experiment from a YAML config")
+    run.add_argument("config", type=Path, nargs="?", help="YAML config (omit with --from)")
+    run.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    run.add_argument("--out", type=Path, help="run folder (default: the config's `out`)")
+    run.add_argument("--from", dest="from_run", type=Path, help="repeat the run saved in this folder")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in its folder")
+
+    bench = sub.add_parser("benchmark", help="run a recipe's benchmark grid and write its report")
+    bench.add_argument("recipe", help="recipe name (see `neurorep list recipes`)")
+    bench.add_argument("--preset", default="quick", help="grid size: quick or full")
+    bench.add_argument("--data", type=Path, help="dataset folder (default: simulate one)")
+    bench.add_argument("--out", required=True, type=Path, help="output folder")
+    bench.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    bench.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a preset setting, e.g. --set pretrain.epochs=5")
+
+    lst = sub.add_parser("list", help="list registered components")
+    lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes"))
+    return parser
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    if args.data_cmd == "simulate":
+        from neurorep.data.corpora import simulate
+
+        paths = simulate(args.kind, out=args.out, n_subjects=args.subjects, seed=args.seed, nights=args.nights,
+                         hours=args.hours, jobs=args.jobs)
+        print(f"wrote {len(paths)} recordings to {args.out}")
+        return 0
+    if args.data_cmd == "prepare":
+        from neurorep.data.cache import prepare
+        from neurorep.data.windows import PrepareConfig
+
+        settings: dict[str, Any] = {}
+        if args.channels:
+            settings["channels"] = [c.strip() for c in args.channels.split(",") if c.strip()]
+        if args.scheme:
+            settings["scheme"] = args.scheme
+        if args.window:
+            settings["window_s"] = args.window
+        if args.sfreq:
+            settings["sfreq"] = args.sfreq
+        if args.keep_unlabelled:
+            settings["keep_unlabelled"] = True
+        from neurorep.config import validate
+
+        cfg = validate(PrepareConfig, settings, source="prepare options")
+        on_error = args.on_error or ("raise" if args.source.is_file() else "skip")
+        report = prepare(args.source, args.out, dataset=args.dataset, cfg=cfg, jobs=args.jobs, on_error=on_error,
+                         progress=sys.stderr.isatty())
+        _print_summary(report.cache.summary())
+        print(("reused" if report.reused else "wrote") + f" cache {report.cache.path}")
+        for path, err in report.skipped:
+            print(f"skipped {path}: {err}", file=sys.stderr)
+        if report.skipped:
+            print(f"{len(report.skipped)} recording(s) skipped", file=sys.stderr)
+        return 0
+    from neurorep.data.info import describe_path
+
+    info = describe_path(args.path)
+    if args.json:
+        print(json.dumps(info, indent=1, default=str))
+    else:
+        _print_summary(info)
+    return 0
+
+
+def _print_summary(info: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    rows = info.pop("recordings_table", None)
+    table = Table(show_header=False, box=None)
+    for k, v in info.items():
+        table.add_row(f"[bold]{k}[/bold]", ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+    console.print(table)
+    if rows:
+        t = Table(*rows[0].keys())
+        for r in rows:
+            t.add_row(*[str(v) for v in r.values()])
+        console.print(t)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from neurorep.data.sources import DATASETS
+    from neurorep.encoders import ENCODERS, list_encoders
+    from neurorep.objectives import OBJECTIVES, list_objectives
+    from neurorep.recipes import list_recipes
+
+    if args.what == "encoders":
+        list_encoders()
+        items = ENCODERS.describe()
+    elif args.what == "objectives":
+        list_objectives()
+        items = OBJECTIVES.describe()
+    elif args.what == "datasets":
+        items = DATASETS.describe()
+    else:
+        items = list_recipes()
+    width = max((len(n) for n in items), default=0)
+    for name, desc in items.items():
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from neurorep.runs import run_from_args
+
+    return run_from_args(args)
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from neurorep.runs import benchmark_from_args
+
+    return benchmark_from_args(args)
+
+
+COMMANDS = {"data": _cmd_data, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neurorep`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.cmd](args)
+    except NeurorepError as exc:
+        if os.environ.get("NEUROREP_DEBUG"):
+            raise
+        print(f"neurorep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("neurorep: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

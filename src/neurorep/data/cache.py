@@ -1,0 +1,237 @@
+"""On-disk window cache: memory-mapped float32 arrays + a Parquet metadata table.
+
+Layout of one cache (a folder named by the hash of the preparation settings and source files)::
+
+    <root>/<key>/info.json          settings, channels, rate, classes, recordings, label counts
+    <root>/<key>/meta.parquet       one row per window: recording, subject, y, onset, local index
+    <root>/<key>/x/00000.npy        windows of recording 0, float32 (n, C, T), memory-mapped on read
+    <root>/<key>/COMPLETE           written last
+
+A cache is built in a hidden ``.<key>.partial-<pid>`` folder and renamed into place only when
+complete, so an interrupted preparation never leaves anything that looks like a finished cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from neurorep.data.labels import get_scheme
+from neurorep.data.sources import Source, SourceItem, get_source
+from neurorep.data.windows import PrepareConfig, make_windows
+from neurorep.errors import DataError, NeurorepError
+from neurorep.progress import progress_bar
+
+CACHE_VERSION = 1
+COMPLETE = "COMPLETE"
+
+
+def cache_key(dataset: str, items: list[SourceItem], cfg: PrepareConfig) -> str:
+    """Hash of the settings and of every source file's path, size and modification time."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": CACHE_VERSION, "dataset": dataset, "cfg": cfg.model_dump()}, sort_keys=True).encode())
+    for it in items:
+        for p in (it.path, it.labels):
+            if p is not None:
+                st = Path(p).stat()
+                h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}|{it.subject}|{it.session}".encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class PrepareReport:
+    """What a preparation did: the cache, and recordings skipped with their errors."""
+
+    cache: WindowCache
+    reused: bool
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: PrepareConfig | None = None,
+            jobs: int = 1, on_error: Literal["raise", "skip"] = "raise", progress: bool = True) -> PrepareReport:
+    """Prepare (or reuse) the window cache of every recording under ``source``.
+
+    Args:
+        source: a folder (or file) of recordings.
+        out: cache root; the cache goes to ``out/<key>``.
+        dataset: source layout name, or ``auto``.
+        cfg: preparation settings.
+        jobs: processes preparing recordings in parallel.
+        on_error: ``raise`` stops at the first bad recording; ``skip`` reports and skips it.
+        progress: show a progress bar.
+    """
+    cfg = cfg or PrepareConfig()
+    src, items = get_source(dataset, Path(source))
+    root = Path(out)
+    key = cache_key(src.name, items, cfg)
+    final = root / key
+    if (final / COMPLETE).is_file():
+        return PrepareReport(WindowCache(final), reused=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{root}: cannot create the cache folder ({exc.strerror})") from None
+    if not os.access(root, os.W_OK):
+        raise DataError(f"{root}: cache folder is not writable")
+    _remove_stale_partials(root, key)
+    tmp = root / f".{key}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "x").mkdir(parents=True)
+    try:
+        results = _run_all(src, items, cfg, tmp, jobs, progress)
+        skipped = [(str(items[i].path), r["error"]) for i, r in enumerate(results) if "error" in r]
+        if skipped and on_error == "raise":
+            raise DataError(skipped[0][1])
+        if len(skipped) == len(items):
+            raise DataError(f"{source}: every recording failed; first error: {skipped[0][1]}")
+        _write_tables(tmp, src, items, cfg, results, key)
+        (tmp / COMPLETE).write_text("ok\n")
+        if final.exists():  # another process finished the same cache first
+            shutil.rmtree(tmp)
+        else:
+            os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return PrepareReport(WindowCache(final), reused=False, skipped=skipped)
+
+
+def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) -> dict[str, Any]:
+    try:
+        rec = src.load(item, cfg.channels)
+        w = make_windows(rec, cfg)
+    except NeurorepError as exc:
+        return {"error": str(exc)}
+    np.save(dest, w.x)
+    return {"n": len(w.y), "y": w.y, "onset": w.onset, "sfreq": w.sfreq, "ch_names": w.ch_names,
+            "dropped": dict(w.dropped), "n_times": int(w.x.shape[-1]) if len(w.y) else 0}
+
+
+def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path, jobs: int,
+             progress: bool) -> list[dict[str, Any]]:
+    dests = [tmp / "x" / f"{i:05d}.npy" for i in range(len(items))]
+    results: list[dict[str, Any]] = [{} for _ in items]
+    with progress_bar("preparing windows", total=len(items), enabled=progress) as advance:
+        if jobs <= 1:
+            for i, it in enumerate(items):
+                results[i] = _prepare_one(src, it, cfg, dests[i])
+                advance()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(_prepare_one, src, it, cfg, dests[i]): i for i, it in enumerate(items)}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    advance()
+    return results
+
+
+def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareConfig,
+                  results: list[dict[str, Any]], key: str) -> None:
+    ok = [i for i, r in enumerate(results) if "error" not in r]
+    first = results[ok[0]]
+    for i in ok:
+        if results[i]["ch_names"] != first["ch_names"] or results[i]["sfreq"] != first["sfreq"]:
+            raise DataError(f"{items[i].path}: channels or rate differ from {items[ok[0]].path}")
+    subjects = sorted({items[i].subject for i in ok})
+    sub_code = {s: k for k, s in enumerate(subjects)}
+    cols: dict[str, list[np.ndarray]] = {"recording": [], "subject": [], "y": [], "onset": [], "local": []}
+    recordings = []
+    classes = list(get_scheme(cfg.scheme).classes)
+    total: Counter[str] = Counter()
+    for i in ok:
+        r, it = results[i], items[i]
+        n = r["n"]
+        cols["recording"].append(np.full(n, i, np.int32))
+        cols["subject"].append(np.full(n, sub_code[it.subject], np.int32))
+        cols["y"].append(r["y"].astype(np.int64))
+        cols["onset"].append(r["onset"].astype(np.float64))
+        cols["local"].append(np.arange(n, dtype=np.int32))
+        counts = Counter(classes[c] if c >= 0 else "unlabelled" for c in r["y"].tolist())
+        total.update(counts)
+        recordings.append({"id": i, "source": str(it.path), "labels": str(it.labels) if it.labels else None,
+                           "subject": it.subject, "session": it.session, "n_windows": n,
+                           "label_counts": dict(counts), "dropped": r["dropped"]})
+    table = pa.table({k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()})
+    pq.write_table(table, tmp / "meta.parquet")
+    info = {"version": CACHE_VERSION, "key": key, "dataset": src.name, "config": cfg.model_dump(),
+            "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
+            "classes": classes, "subjects": subjects, "recordings": recordings,
+            "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total)}
+    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+
+
+def _remove_stale_partials(root: Path, key: str) -> None:
+    for p in root.glob(f".{key}.partial-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+class WindowCache:
+    """A finished cache folder: metadata in memory, windows memory-mapped per recording."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not (self.path / COMPLETE).is_file():
+            raise DataError(f"{self.path}: not a complete neurorep cache (no {COMPLETE} marker)")
+        try:
+            self.info: dict[str, Any] = json.loads((self.path / "info.json").read_text())
+            table = pq.read_table(self.path / "meta.parquet")
+        except (OSError, json.JSONDecodeError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path}: corrupt cache metadata ({exc})") from None
+        self.meta = {name: table.column(name).to_numpy() for name in table.column_names}
+        self._maps: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.meta["y"])
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.info["classes"])
+
+    @property
+    def subjects(self) -> list[str]:
+        return list(self.info["subjects"])
+
+    def windows(self, recording: int) -> np.ndarray:
+        """Memory-mapped ``(n, C, T)`` windows of one recording (opened once per process)."""
+        arr = self._maps.get(recording)
+        if arr is None:
+            arr = np.load(self.path / "x" / f"{recording:05d}.npy", mmap_mode="r")
+            self._maps[recording] = arr
+        return arr
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_maps"] = {}  # memmaps are reopened in each loader worker
+        return state
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data description for ``neurorep data info``."""
+        i = self.info
+        return {"cache": str(self.path), "dataset": i["dataset"], "windows": i["n_windows"],
+                "recordings": len(i["recordings"]), "subjects": len(i["subjects"]), "channels": i["ch_names"],
+                "sfreq": i["sfreq"], "window_samples": i["n_times"], "label_counts": i["label_counts"]}
+
+
+def find_caches(root: str | Path) -> list[WindowCache]:
+    """Every complete cache in ``root`` (or ``root`` itself if it is one)."""
+    root = Path(root)
+    if (root / COMPLETE).is_file():
+        return [WindowCache(root)]
+    return [WindowCache(p) for p in sorted(root.iterdir()) if (p / COMPLETE).is_file()] if root.is_dir() else []

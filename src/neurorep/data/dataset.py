@@ -1,0 +1,58 @@
+"""The torch Dataset over a window cache: each sample is a dict."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neurorep.data.cache import WindowCache
+
+
+class WindowDataset(Dataset[dict[str, torch.Tensor]]):
+    """Windows of a :class:`WindowCache`, optionally restricted to ``indices``.
+
+    A sample is ``{"x": float32 (C, T), "y": int64 (-1 if unlabelled), "subject": int64,
+    "recording": int64, "index": int64}``; ``index`` is the row in the cache's metadata, so
+    embeddings and predictions can be joined back to recordings and onsets.
+    """
+
+    def __init__(self, cache: WindowCache, indices: np.ndarray | None = None) -> None:
+        self.cache = cache
+        self.indices = np.arange(len(cache)) if indices is None else np.asarray(indices, dtype=np.int64)
+        m = cache.meta
+        self._rec = m["recording"].astype(np.int64)
+        self._local = m["local"].astype(np.int64)
+        self._y = m["y"].astype(np.int64)
+        self._subject = m["subject"].astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        j = int(self.indices[i])
+        x = np.array(self.cache.windows(int(self._rec[j]))[self._local[j]], dtype=np.float32)
+        return {
+            "x": torch.from_numpy(x),
+            "y": torch.tensor(self._y[j]),
+            "subject": torch.tensor(self._subject[j]),
+            "recording": torch.tensor(self._rec[j]),
+            "index": torch.tensor(j),
+        }
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Labels of the samples in order, ``(len,)``."""
+        return self._y[self.indices]
+
+    @property
+    def subjects(self) -> np.ndarray:
+        """Subject codes of the samples in order, ``(len,)``."""
+        return self._subject[self.indices]
+
+    def load_all(self) -> np.ndarray:
+        """All windows as one in-memory array ``(len, C, T)`` (for small subsets)."""
+        out = np.empty((len(self), *self.cache.windows(int(self._rec[self.indices[0]])).shape[1:]), np.float32)
+        for k, j in enumerate(self.indices):
+            out[k] = self.cache.windows(int(self._rec[j]))[self._local[j]]
+        return out

@@ -1,0 +1,124 @@
+"""Dataset sources: how a folder of files becomes a list of labelled recordings.
+
+Each source is registered by name (``neurorep list datasets``) and knows how to find its items in
+a folder, which channels it uses by default, and how to load one item as a :class:`Recording`
+with its stage annotations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurorep.data.readers.dreams import dreams_hypnogram_for, read_dreams_hypnogram
+from neurorep.data.readers.edf import pair_sleep_edf, read_annotations_edf, read_edf, subject_from_sleep_edf
+from neurorep.data.recording import Recording
+from neurorep.errors import DataError
+from neurorep.registry import Registry
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One recording to prepare: its signal file, optional label file, subject and session."""
+
+    path: Path
+    labels: Path | None
+    subject: str
+    session: str
+
+
+class Source:
+    """A kind of dataset on disk."""
+
+    name: str = ""
+    default_channels: list[str] | None = None
+
+    def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+DATASETS: Registry[Source] = Registry("dataset")
+
+
+@DATASETS.register("sleep-edf", "Sleep-EDF Expanded layout: *-PSG.edf + *-Hypnogram.edf (R&K stages)")
+class SleepEDF(Source):
+    """Sleep-EDF Expanded (and neurorep's simulated PSG corpus, written in the same layout)."""
+
+    name = "sleep-edf"
+    default_channels = ["EEG Fpz-Cz", "EEG Pz-Oz"]
+
+    def discover(self, root: Path) -> list[SourceItem]:
+        items = []
+        for psg, hyp in pair_sleep_edf(root):
+            subject, night = subject_from_sleep_edf(psg)
+            items.append(SourceItem(psg, hyp, subject, night))
+        return items
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject, session=item.session)
+        assert item.labels is not None
+        rec.annotations = read_annotations_edf(item.labels)
+        return rec
+
+
+@DATASETS.register("dreams", "DREAMS databases: excerptN.edf + Hypnogram_excerptN.txt (5-s R&K codes)")
+class Dreams(Source):
+    """DREAMS (sleep spindles / subjects) excerpts with their text hypnograms."""
+
+    name = "dreams"
+    default_channels = ["C3-A1", "O1-A1"]
+
+    def discover(self, root: Path) -> list[SourceItem]:
+        items = []
+        for edf in sorted(root.rglob("*.edf")):
+            hyp = dreams_hypnogram_for(edf)
+            if hyp.is_file():
+                items.append(SourceItem(edf, hyp, edf.stem, "0"))
+        return items
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject, session=item.session)
+        assert item.labels is not None
+        rec.annotations = read_dreams_hypnogram(item.labels)
+        return rec
+
+
+@DATASETS.register("edf", "any folder of EDF/BDF files, unlabelled (for pretraining)")
+class PlainEDF(Source):
+    """Unlabelled EDF/BDF recordings; every file is its own subject unless told otherwise."""
+
+    name = "edf"
+
+    def discover(self, root: Path) -> list[SourceItem]:
+        files = [root] if root.is_file() else sorted([*root.rglob("*.edf"), *root.rglob("*.bdf")])
+        return [SourceItem(f, None, f.stem, "0") for f in files]
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        return read_edf(item.path, channels=channels, subject=item.subject, session=item.session)
+
+
+def detect_dataset(root: Path) -> str:
+    """Guess the source layout of ``root``."""
+    if root.is_dir():
+        if next(root.rglob("*-PSG.edf"), None) is not None:
+            return "sleep-edf"
+        if next(root.rglob("Hypnogram_*.txt"), None) is not None:
+            return "dreams"
+    return "edf"
+
+
+def get_source(name: str, root: Path) -> tuple[Source, list[SourceItem]]:
+    """Resolve ``name`` (or ``auto``) and list the items under ``root``."""
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"{root}: no such file or folder")
+    if name == "auto":
+        name = detect_dataset(root)
+    source = DATASETS.create(name)
+    items = source.discover(root)
+    if not items:
+        raise DataError(f"{root}: found no recordings of the {name!r} layout")
+    return source, items
