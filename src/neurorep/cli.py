@@ -129,7 +129,7 @@ def _print_summary(info: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     rows = info.pop("recordings_table", None)
     table = Table(show_header=False, box=None)
     for k, v in info.items():

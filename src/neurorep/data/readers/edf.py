@@ -8,6 +8,7 @@ files whose annotations read ``Sleep stage W/1/2/3/4/R/?`` and ``Movement time``
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -53,17 +54,25 @@ def _open_edf(path: Path):  # type: ignore[no-untyped-def]
         raise DataError(
             f"{path}: corrupt EDF header (header size {header_bytes} bytes does not fit {n_signals} signals)"
         )
+    with path.open("rb") as fh:
+        fh.seek(256 + n_signals * 216)
+        spr_field = fh.read(8 * n_signals)
     try:
-        edf = edfio.read_edf(path, lazy_load_data=True)
+        samples = [int(spr_field[8 * i: 8 * i + 8].decode("ascii").strip()) for i in range(n_signals)]
+    except ValueError:
+        raise DataError(f"{path}: corrupt EDF header (samples per record is not a number)") from None
+    bytes_per_sample = 3 if head[:1] == b"\xff" else 2
+    expected = header_bytes + n_records * sum(samples) * bytes_per_sample
+    if n_records > 0 and size < expected:
+        raise DataError(
+            f"{path}: truncated EDF (header promises {n_records} records = {expected} bytes, file has {size})"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            edf = edfio.read_edf(path, lazy_load_data=True)
     except Exception as exc:  # edfio raises ValueError, IndexError, UnicodeDecodeError... on broken files
         raise DataError(f"{path}: unreadable EDF ({type(exc).__name__}: {exc})") from None
-    record_bytes = 2 * sum(s.samples_per_data_record for s in edf._signals) if hasattr(edf, "_signals") else None
-    if record_bytes and n_records > 0:
-        expected = header_bytes + n_records * record_bytes
-        if size < expected:
-            raise DataError(
-                f"{path}: truncated EDF (header promises {n_records} records = {expected} bytes, file has {size})"
-            )
     return edf
 
 
