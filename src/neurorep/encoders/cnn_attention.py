@@ -35,33 +35,34 @@ def sinusoidal_encoding(positions: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class _Branch(nn.Module):
-    """Conv -> BN -> GELU -> MaxPool -> Dropout -> 2 x [Conv -> BN -> GELU] -> MaxPool.
+    """Conv -> BN -> GELU -> MaxPool -> Dropout -> 2 x [Conv -> BN -> GELU] -> MaxPool(2).
 
-    ``x[B, C, T] -> [B, D, N]``.
+    ``x[B, C, T] -> [B, F, N]`` with ``F = n_filters``.
     """
 
-    def __init__(self, n_channels: int, n_filters: int, embed_dim: int, kernel: int, stride: int,
-                 pool: int, kernel_size: int, last_pool: int, dropout: float) -> None:
+    def __init__(self, n_channels: int, n_filters: int, kernel: int, stride: int, pool: int,
+                 kernel_size: int, dropout: float) -> None:
         super().__init__()
-        self.kernel, self.stride, self.pool, self.last_pool = kernel, stride, pool, last_pool
-        self.net = nn.Sequential(
+        self.kernel, self.stride, self.pool = kernel, stride, pool
+        layers: list[nn.Module] = [
             nn.Conv1d(n_channels, n_filters, kernel, stride=stride, padding=kernel // 2, bias=False),
             nn.BatchNorm1d(n_filters),
             nn.GELU(),
             nn.MaxPool1d(pool),
             nn.Dropout(dropout),
-            nn.Conv1d(n_filters, embed_dim, kernel_size, padding=kernel_size // 2, bias=False),
-            nn.BatchNorm1d(embed_dim),
-            nn.GELU(),
-            nn.Conv1d(embed_dim, embed_dim, kernel_size, padding=kernel_size // 2, bias=False),
-            nn.BatchNorm1d(embed_dim),
-            nn.GELU(),
-            nn.MaxPool1d(last_pool),
-        )
+        ]
+        for _ in range(2):
+            layers += [
+                nn.Conv1d(n_filters, n_filters, kernel_size, padding=kernel_size // 2, bias=False),
+                nn.BatchNorm1d(n_filters),
+                nn.GELU(),
+            ]
+        layers.append(nn.MaxPool1d(2))
+        self.net = nn.Sequential(*layers)
 
     def n_tokens(self, n_times: int) -> int:
         length = conv_len(n_times, self.kernel, self.stride, self.kernel // 2)
-        return pool_len(pool_len(length, self.pool), self.last_pool)
+        return pool_len(pool_len(length, self.pool), 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -79,7 +80,7 @@ class CNNAttentionEncoder(Encoder):
         n_channels: input channels ``C``.
         n_times: samples per window ``T``.
         embed_dim: token size ``D`` (divisible by ``n_heads``).
-        n_filters: width of the first convolution of each branch.
+        n_filters: width ``F`` of each branch's convolutions (tokens are then mapped ``F -> D``).
         fine_kernel, fine_stride, fine_pool: first conv and pool of the fine branch.
         coarse_kernel, coarse_stride, coarse_pool: first conv and pool of the coarse branch.
         kernel_size: kernel of the narrow convolutions (odd).
@@ -130,10 +131,9 @@ class CNNAttentionEncoder(Encoder):
         if not isinstance(mlp_ratio, (int, float)) or mlp_ratio <= 0:
             raise ConfigError(f"{owner}: mlp_ratio must be a positive number, got {mlp_ratio!r}")
         self.n_channels, self.n_times, self.embed_dim = n_channels, n_times, embed_dim
-        self.fine = _Branch(n_channels, n_filters, embed_dim, fine_kernel, fine_stride, fine_pool,
-                            kernel_size, 2, dropout)
-        self.coarse = _Branch(n_channels, n_filters, embed_dim, coarse_kernel, coarse_stride, coarse_pool,
-                              kernel_size, 2, dropout)
+        self.fine = _Branch(n_channels, n_filters, fine_kernel, fine_stride, fine_pool, kernel_size, dropout)
+        self.coarse = _Branch(n_channels, n_filters, coarse_kernel, coarse_stride, coarse_pool, kernel_size, dropout)
+        self.proj = nn.Linear(n_filters, embed_dim)
         for label, branch, k, s in (("fine", self.fine, fine_kernel, fine_stride),
                                     ("coarse", self.coarse, coarse_kernel, coarse_stride)):
             if branch.n_tokens(n_times) < 1:
@@ -168,8 +168,8 @@ class CNNAttentionEncoder(Encoder):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> tokens[B, N_fine + N_coarse, D]``."""
         check_input(self, x, self.n_channels)
-        fine = self.fine(x).transpose(1, 2) + self.branch_embed[0]
-        coarse = self.coarse(x).transpose(1, 2) + self.branch_embed[1]
+        fine = self.proj(self.fine(x).transpose(1, 2)) + self.branch_embed[0]
+        coarse = self.proj(self.coarse(x).transpose(1, 2)) + self.branch_embed[1]
         tokens = torch.cat([fine, coarse], dim=1)
         pos = self.pos
         if tokens.shape[1] != pos.shape[0]:

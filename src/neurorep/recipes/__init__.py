@@ -38,7 +38,7 @@ def _load_builtin() -> None:
         importlib.import_module(f"neurorep.recipes.{module}")
 
 
-BUILTIN: list[str] = []
+BUILTIN: list[str] = ["sleep_ssl"]
 
 
 def get_recipe(name: str) -> Recipe:

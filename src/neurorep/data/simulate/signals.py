@@ -25,25 +25,30 @@ CTRL_FS = 10.0  # rate of the control grid (Hz)
 def _random_spectra(
     n: int, fs: float, shape: Callable[[np.ndarray], np.ndarray], rng: np.random.Generator, k: int
 ) -> np.ndarray:
-    """``(k, n//2+1)`` complex Gaussian spectra with amplitude response ``shape(f)``."""
+    """``(k, m)`` complex64 Gaussian spectra with amplitude response ``shape(f)``.
+
+    Only the first ``m`` bins (up to the last non-zero one) are returned; :func:`_to_time`
+    zero-pads the rest. The spectra are scaled so that the time signals have unit expected
+    variance.
+    """
     f = np.fft.rfftfreq(n, 1.0 / fs)
     amp = shape(f).astype(np.float64)
     amp[0] = 0.0
-    spec = np.zeros((k, f.size), dtype=np.complex128)
-    nz = np.flatnonzero(amp > amp.max() * 1e-4) if amp.max() > 0 else np.zeros(0, dtype=int)
-    if nz.size:
-        lo, hi = nz[0], nz[-1] + 1
-        z = rng.standard_normal((k, hi - lo, 2))
-        spec[:, lo:hi] = (z[..., 0] + 1j * z[..., 1]) * amp[lo:hi]
-    return spec
+    top = amp.max()
+    nz = np.flatnonzero(amp > top * 1e-4) if top > 0 else np.zeros(0, dtype=int)
+    if nz.size == 0:
+        return np.zeros((k, 1), dtype=np.complex64)
+    hi = int(nz[-1]) + 1
+    amp = amp[:hi]
+    amp *= n / np.sqrt(4.0 * np.sum(amp**2))  # unit variance after the 1/n inverse transform
+    z = rng.standard_normal((k, 2 * hi), dtype=np.float32).view(np.complex64)
+    z *= amp.astype(np.float32)
+    return z
 
 
 def _to_time(spec: np.ndarray, n: int) -> np.ndarray:
-    """Inverse real FFT along the last axis, each row scaled to unit standard deviation."""
-    x = np.fft.irfft(spec, n=n, axis=-1)
-    sd = x.std(axis=-1, keepdims=True)
-    x /= np.where(sd > 0, sd, 1.0)
-    return x
+    """Inverse real FFT (zero-padded to ``n // 2 + 1`` bins) along the last axis, as float64."""
+    return np.fft.irfft(spec, n=n, axis=-1).astype(np.float64)
 
 
 def spectrum_noise(
@@ -78,7 +83,7 @@ def correlated_noise(
     so that only ``channels`` inverse FFTs are needed.
     """
     z = _random_spectra(n, fs, shape, rng, channels + 1)
-    spec = np.sqrt(rho) * z[:1] + np.sqrt(1.0 - rho) * z[1:]
+    spec = float(np.sqrt(rho)) * z[:1] + float(np.sqrt(1.0 - rho)) * z[1:]
     return _to_time(spec, n)
 
 
@@ -122,7 +127,7 @@ def add_waveforms(out: np.ndarray, starts: np.ndarray, waves: np.ndarray) -> Non
         return
     idx = np.asarray(starts, dtype=np.int64)[:, None] + np.arange(waves.shape[1])[None, :]
     ok = (idx >= 0) & (idx < out.size)
-    out += np.bincount(idx[ok], weights=waves[ok], minlength=out.size)
+    np.add.at(out, idx[ok], waves[ok])
 
 
 def event_matrix(times: np.ndarray, fs: float, before: float, after: float) -> tuple[np.ndarray, np.ndarray]:
@@ -146,9 +151,17 @@ def smooth(x: np.ndarray, seconds: float, fs: float = CTRL_FS) -> np.ndarray:
 
 def upsample(x: np.ndarray, n: int, fs: float, ctrl_fs: float = CTRL_FS) -> np.ndarray:
     """Linearly interpolate a control-grid signal to ``n`` samples at ``fs``."""
-    t = np.arange(n) / fs
-    tc = np.arange(x.shape[-1]) / ctrl_fs
-    return np.interp(t, tc, x)
+    ratio = fs / ctrl_fs
+    x = np.asarray(x, dtype=np.float64)
+    if float(ratio).is_integer():
+        r = int(ratio)
+        nxt = np.append(x[1:], x[-1])
+        frac = np.arange(r) / r
+        out = (x[:, None] + (nxt - x)[:, None] * frac[None, :]).reshape(-1)
+        if out.size >= n:
+            return out[:n]
+        return np.concatenate([out, np.full(n - out.size, x[-1])])
+    return np.interp(np.arange(n) / fs, np.arange(x.size) / ctrl_fs, x)
 
 
 def lowpass_noise(n: int, cutoff: float, rng: np.random.Generator, fs: float = CTRL_FS) -> np.ndarray:

@@ -1,0 +1,196 @@
+"""One sleep-ssl run: pretrain (or not) -> embed -> linear probe -> latent benchmark -> plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from torch.utils.data import DataLoader, RandomSampler
+
+from neurorep.data.dataset import WindowDataset
+from neurorep.data.setup import PreparedData, setup_data
+from neurorep.encoders import Encoder, create_encoder
+from neurorep.encoders.registry import ENCODERS
+from neurorep.errors import ConfigError
+from neurorep.evaluation.latent import latent_benchmark
+from neurorep.evaluation.metrics import classification_metrics
+from neurorep.evaluation.probe import label_fraction_subset, linear_probe
+from neurorep.objectives import create_objective
+from neurorep.objectives.registry import OBJECTIVES
+from neurorep.recipes.sleep_ssl.config import SleepSSLConfig
+from neurorep.recipes.sleep_ssl.plots import write_run_plots
+from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
+from neurorep.training import (
+    PretrainModule,
+    SupervisedModule,
+    build_trainer,
+    class_weights_from_labels,
+    embed,
+    fit,
+    predict,
+    seed_everything,
+)
+
+
+def check_names(cfg: SleepSSLConfig) -> None:
+    """Fail early (before any folder is written) on unknown encoder or objective names."""
+    import neurorep.encoders  # noqa: F401
+    import neurorep.objectives  # noqa: F401
+
+    ENCODERS.get(cfg.encoder.name)
+    if cfg.method == "ssl":
+        OBJECTIVES.get(cfg.objective.name)
+
+
+def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_samples: int | None = None,
+           num_workers: int = 0) -> DataLoader:
+    """Batches of dict samples; with ``num_samples`` an epoch draws that many (with replacement if needed)."""
+    if not shuffle:
+        return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    n = num_samples or len(ds)
+    sampler = RandomSampler(ds, replacement=n > len(ds), num_samples=n,
+                            generator=torch.Generator().manual_seed(seed))
+    return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=n >= 2 * batch_size)
+
+
+def build_encoder(cfg: SleepSSLConfig, prepared: PreparedData) -> Encoder:
+    info = prepared.cache.info
+    kwargs = {"n_channels": len(info["ch_names"]), "n_times": int(info["n_times"]), **cfg.encoder.kwargs}
+    return create_encoder(cfg.encoder.name, **kwargs)
+
+
+def pretrain(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, out: Path,
+             resume: bool) -> dict[str, Any]:
+    """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary."""
+    p = cfg.pretrain
+    objective = create_objective(cfg.objective.name, **cfg.objective.kwargs)
+    module = PretrainModule(encoder, objective, lr=p.lr, weight_decay=p.weight_decay, warmup_epochs=p.warmup_epochs,
+                            max_epochs=p.epochs)
+    trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
+                            progress=cfg.progress)
+    res = fit(module, loader(train, p.batch_size, cfg.seed, True, p.max_windows, p.num_workers),
+              loader(val, p.batch_size, cfg.seed, False, num_workers=p.num_workers), trainer,
+              ckpt_path="last" if resume else None, restore_best=True)
+    return {"best_val_loss": res.best_score, "epochs": trainer.current_epoch}
+
+
+def supervised(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, test: WindowDataset,
+               fraction: float, out: Path, pretrained: bool, classes: list[str], resume: bool) -> dict[str, Any]:
+    """Train ``encoder`` + a linear head on a stratified ``fraction`` of the training labels; test it."""
+    f = cfg.finetune
+    idx = label_fraction_subset(train.labels, fraction, seed=cfg.seed)
+    subset = WindowDataset(train.cache, train.indices[idx])
+    weights = class_weights_from_labels(torch.as_tensor(subset.labels), len(classes)) if f.class_weighted else None
+    module = SupervisedModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
+                              warmup_epochs=f.warmup_epochs, class_weights=weights,
+                              encoder_lr_scale=f.encoder_lr_scale if pretrained else 1.0, class_names=classes,
+                              max_epochs=f.epochs)
+    trainer = build_trainer(out, max_epochs=f.epochs, monitor="val/loss", patience=f.patience, progress=cfg.progress)
+    n = max(f.max_windows or len(subset), f.batch_size)
+    fit(module, loader(subset, f.batch_size, cfg.seed, True, n, f.num_workers),
+        loader(val, f.batch_size, cfg.seed, False), trainer, ckpt_path="last" if resume else None, restore_best=True)
+    logits, y = predict(module, loader(test, 256, cfg.seed, False))
+    metrics = classification_metrics(y, logits.argmax(1), classes)
+    return {"n_train": len(subset), **metrics, "_y_pred": logits.argmax(1)}
+
+
+def run_sleep_ssl(cfg: SleepSSLConfig, out: Path, overwrite: bool = False, resume: bool = False,
+                  prepared: PreparedData | None = None) -> dict[str, Any]:
+    """Run one configuration and write its folder; returns the metrics (also in ``metrics.json``)."""
+    check_names(cfg)
+    prepared = prepared or setup_data(cfg.data, progress=cfg.progress)
+    if cfg.fold >= len(prepared.splits):
+        raise ConfigError(f"fold: {cfg.fold} is out of range; the split has {len(prepared.splits)} fold(s)")
+    out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
+    save_run_metadata(out, cfg, data_fingerprint=prepared.cache.info["key"])
+    seed_everything(cfg.seed)
+    split = prepared.splits[cfg.fold]
+    cache, classes = prepared.cache, prepared.cache.classes
+    labelled = cache.meta["y"] >= 0
+    train = WindowDataset(cache, split.train)
+    val = WindowDataset(cache, split.val[labelled[split.val]])
+    test = WindowDataset(cache, split.test[labelled[split.test]])
+    train_lab = WindowDataset(cache, split.train[labelled[split.train]])
+    encoder = build_encoder(cfg, prepared)
+    metrics: dict[str, Any] = {"method": cfg.method, "encoder": cfg.encoder.name,
+                               "objective": cfg.objective.name if cfg.method == "ssl" else None,
+                               "seed": cfg.seed, "fold": cfg.fold, "classes": classes,
+                               "n_train": len(train), "n_val": len(val), "n_test": len(test),
+                               "n_params": sum(p.numel() for p in encoder.parameters())}
+    predictions: dict[str, np.ndarray] = {}
+    if cfg.method == "ssl":
+        metrics["pretrain"] = pretrain(cfg, encoder, train, val, out, resume)
+    if cfg.method == "supervised":
+        metrics["supervised"] = {}
+        state = {k: v.clone() for k, v in encoder.state_dict().items()}
+        for frac in cfg.finetune.label_fractions:
+            encoder.load_state_dict(state)
+            seed_everything(cfg.seed)
+            res = supervised(cfg, encoder, train_lab, val, test, frac, out / f"supervised_{frac:g}", False, classes,
+                             resume)
+            predictions[f"supervised_{frac:g}"] = res.pop("_y_pred")
+            metrics["supervised"][f"{frac:g}"] = res
+    emb = {name: embed(encoder, loader(ds, 256, cfg.seed, False))
+           for name, ds in (("train", _cap(train_lab, cfg.probe.max_train, cfg.seed)), ("test", test))}
+    _save_embeddings(out / "embeddings", emb)
+    if cfg.method != "supervised":
+        metrics["probe"] = {}
+        for frac in cfg.probe.label_fractions:
+            res = linear_probe(emb["train"]["embedding"], emb["train"]["y"], emb["test"]["embedding"],
+                               emb["test"]["y"], classes, label_fraction=frac, seed=cfg.seed, C=cfg.probe.C)
+            metrics["probe"][f"{frac:g}"] = {"n_train": res.n_train_used, **res.metrics}
+            predictions[f"probe_{frac:g}"] = res.y_pred
+        if cfg.method == "ssl" and cfg.finetune.enabled:
+            metrics["finetune"] = {}
+            state = {k: v.clone() for k, v in encoder.state_dict().items()}
+            for frac in cfg.finetune.label_fractions:
+                encoder.load_state_dict(state)
+                res = supervised(cfg, encoder, train_lab, val, test, frac, out / f"finetune_{frac:g}", True, classes,
+                                 resume)
+                predictions[f"finetune_{frac:g}"] = res.pop("_y_pred")
+                metrics["finetune"][f"{frac:g}"] = res
+            encoder.load_state_dict(state)
+    if cfg.latent.enabled:
+        e = emb["test"]
+        metrics["latent"] = latent_benchmark(e["embedding"], e["y"], e["subject"], seed=cfg.seed, k=cfg.latent.k)
+    metrics["summary"] = summarise(metrics)
+    if cfg.plots:
+        metrics["plots"] = write_run_plots(out / "plots", emb["test"], predictions, cache, classes, cfg.seed,
+                                           out / "pretrain" / "metrics.csv")
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def summarise(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Flat row for the results table: balanced accuracy per label fraction, kappa, F1, latent metrics."""
+    row: dict[str, Any] = {k: metrics[k] for k in ("method", "encoder", "objective", "seed", "fold")}
+    evals = metrics.get("probe") or metrics.get("supervised") or {}
+    for frac, m in evals.items():
+        row[f"bal_acc@{frac}"] = m["balanced_accuracy"]
+    full = evals.get("1") or (list(evals.values())[-1] if evals else None)
+    if full:
+        row.update({"macro_f1": full["macro_f1"], "kappa": full["kappa"], "accuracy": full["accuracy"]})
+    for frac, m in (metrics.get("finetune") or {}).items():
+        row[f"finetune_bal_acc@{frac}"] = m["balanced_accuracy"]
+    lat = metrics.get("latent") or {}
+    for key in ("knn_accuracy", "silhouette", "davies_bouldin", "alignment", "uniformity", "rankme", "nmi", "ari",
+                "subject_separability"):
+        if key in lat:
+            row[key] = lat[key]
+    return row
+
+
+def _cap(ds: WindowDataset, n: int | None, seed: int) -> WindowDataset:
+    if n is None or len(ds) <= n:
+        return ds
+    keep = np.sort(np.random.default_rng(seed).choice(len(ds), n, replace=False))
+    return WindowDataset(ds.cache, ds.indices[keep])
+
+
+def _save_embeddings(folder: Path, emb: dict[str, dict[str, np.ndarray]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, arrays in emb.items():
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / f"{name}.safetensors"))

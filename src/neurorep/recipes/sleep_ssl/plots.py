@@ -1,0 +1,63 @@
+"""Figures of one sleep-ssl run: embedding map, confusion matrix, a night's hypnogram, learning curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from neurorep.data.cache import WindowCache  # noqa: E402
+from neurorep.evaluation import plots  # noqa: E402
+from neurorep.evaluation.metrics import classification_metrics  # noqa: E402
+
+
+def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict[str, np.ndarray],
+                    cache: WindowCache, classes: list[str], seed: int, curves_csv: Path) -> dict[str, str]:
+    """Write the run's PNGs into ``folder``; returns name -> file name.
+
+    ``test`` holds the test-set ``embedding [N, D]``, ``y``, ``subject``, ``recording`` and
+    ``index`` (cache rows); ``predictions`` maps an evaluation name to predicted classes ``[N]``
+    in the same order.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+
+    def save(fig: Any, name: str) -> None:
+        fig.savefig(folder / name, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written[name.removesuffix(".png")] = name
+
+    save(plots.embedding_scatter(test["embedding"], test["y"], test["subject"], classes, seed=seed), "embedding.png")
+    key = _main_prediction(predictions)
+    if key is not None:
+        y_pred = predictions[key]
+        cm = np.asarray(classification_metrics(test["y"], y_pred, classes)["confusion"])
+        save(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"confusion ({key})"), "confusion.png")
+        rec = np.bincount(test["recording"]).argmax()
+        sel = np.where(test["recording"] == rec)[0]
+        order = sel[np.argsort(cache.meta["onset"][test["index"][sel]])]
+        name = cache.info["recordings"][_rec_pos(cache, int(rec))]["source"]
+        save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=cache.info["config"]["window_s"],
+                                  title=f"{Path(name).name}: true vs predicted ({key})"), "hypnogram.png")
+    if curves_csv.is_file():
+        save(plots.learning_curves(curves_csv), "learning_curves.png")
+    return written
+
+
+def _main_prediction(predictions: dict[str, np.ndarray]) -> str | None:
+    for key in ("probe_1", "supervised_1", "finetune_1"):
+        if key in predictions:
+            return key
+    return next(iter(predictions), None)
+
+
+def _rec_pos(cache: WindowCache, rec_id: int) -> int:
+    for pos, r in enumerate(cache.info["recordings"]):
+        if r["id"] == rec_id:
+            return pos
+    raise KeyError(rec_id)

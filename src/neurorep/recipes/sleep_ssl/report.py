@@ -1,0 +1,73 @@
+"""The sleep-ssl grid report: results table, heat maps, label-fraction curves, the best run's figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+
+from neurorep.evaluation import plots  # noqa: E402
+from neurorep.evaluation.report import Section, markdown_table, write_report  # noqa: E402
+
+
+def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[str], list[str]]:
+    methods = list(dict.fromkeys(r["row"] for r in rows))
+    encoders = list(dict.fromkeys(r["encoder"] for r in rows))
+    grid = np.full((len(methods), len(encoders)), np.nan)
+    for i, m in enumerate(methods):
+        for j, e in enumerate(encoders):
+            vals = [r[key] for r in rows if r["row"] == m and r["encoder"] == e and r.get(key) is not None]
+            if vals:
+                grid[i, j] = float(np.mean(vals))
+    return grid, methods, encoders
+
+
+def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float) -> Path:
+    """Write ``out/report.html`` (self-contained) and return its path."""
+    from neurorep.recipes.sleep_ssl.grid import results_table
+
+    sections = [Section(
+        "Study",
+        text=(f"{len(rows)} runs ({grid_cfg['seeds']} seed(s); encoders {', '.join(grid_cfg['encoders'])}; "
+              f"paradigms {', '.join(grid_cfg['paradigms'])}; baselines {', '.join(grid_cfg['baselines'])}) "
+              f"in {seconds / 60:.1f} min. Splits are by subject. SSL and random-init rows are linear probes "
+              "(class-balanced logistic regression) on frozen embeddings; supervised rows train the same "
+              "encoder from scratch on the same labelled subset. Values are mean ± sd over seeds/folds."),
+        table=results_table(rows))]
+    figs = []
+    for key, title in (("bal_acc@1", "balanced accuracy, 100% labels"), ("bal_acc@0.01", "balanced accuracy, 1% labels"),
+                       ("knn_accuracy", "kNN accuracy of test embeddings")):
+        if any(key in r for r in rows):
+            g, methods, encoders = _mean_grid(rows, key)
+            figs.append(plots.grid_heatmap(g, methods, encoders, title=title, fmt=".3f"))
+    sections.append(Section("Benchmark grid", figures=figs))
+    curve_rows = []
+    for r in rows:
+        for k, v in r.items():
+            if k.startswith("bal_acc@"):
+                curve_rows.append({"method": f"{r['row']} / {r['encoder']}", "fraction": float(k.split("@")[1]),
+                                   "balanced_accuracy": v})
+    if curve_rows:
+        sections.append(Section("Label-fraction curves", figures=[plots.label_fraction_plot(curve_rows)]))
+    ssl = [r for r in rows if r["row"] not in ("Random init", "Supervised") and "bal_acc@1" in r]
+    if ssl:
+        best = max(ssl, key=lambda r: r["bal_acc@1"])
+        run_dir = out / best["run"]
+        pngs = sorted((run_dir / "plots").glob("*.png"))
+        sections.append(Section(f"Best SSL run: {best['row']} / {best['encoder']} (seed {best['seed']})",
+                                text="Embedding map (t-SNE) coloured by stage and by subject, confusion matrix of "
+                                     "the linear probe, one test night's hypnogram, and pretraining curves.",
+                                figures=[str(p) for p in pngs]))
+    latent_keys = ["knn_accuracy", "silhouette", "davies_bouldin", "alignment", "uniformity", "rankme", "nmi", "ari",
+                   "subject_separability"]
+    lat_rows = [{"method": r["row"], "encoder": r["encoder"], "seed": r["seed"],
+                 **{k: r[k] for k in latent_keys if k in r}} for r in rows]
+    sections.append(Section("Latent-space benchmark (test embeddings)",
+                            text="Subject separability is the balanced accuracy of a linear classifier predicting "
+                                 "the subject, divided by chance; lower means embeddings carry less subject identity.",
+                            table=markdown_table(lat_rows, ["method", "encoder", "seed", *latent_keys], floatfmt=".3f")))
+    return write_report(out / "report.html", "neurorep sleep-ssl benchmark", sections)

@@ -1,0 +1,122 @@
+"""Run folders: creation rules, saved metadata, and the ``run`` / ``benchmark`` commands.
+
+Every run writes ``config.yaml`` (the resolved config), ``environment.json`` (package versions and
+the data fingerprint), ``metrics.json``, TensorBoard logs, checkpoints and plots. A folder that
+already holds a run is refused unless ``--overwrite`` (replace) or ``--resume`` (continue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from neurorep.config import dump_yaml, load_config
+from neurorep.errors import ConfigError, DataError
+
+PACKAGES = ("neurorep", "torch", "lightning", "numpy", "scipy", "scikit-learn", "mne", "edfio", "safetensors")
+
+
+def prepare_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False) -> Path:
+    """Create ``out`` for a new run; refuse to clobber an existing run unless told to."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: output path exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if resume:
+            return out
+        if not overwrite:
+            raise ConfigError(f"{out}: folder already holds a run; pass --overwrite to replace it or --resume to continue it")
+        shutil.rmtree(out)
+    elif resume:
+        raise ConfigError(f"{out}: no run to resume here")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise DataError(f"{out}: output folder is not writable")
+    return out
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform and package versions."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write JSON atomically (temporary file + rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, default=_plain)
+    os.replace(tmp, path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def save_run_metadata(out: Path, cfg: BaseModel, data_fingerprint: str | None = None) -> None:
+    """``config.yaml`` and ``environment.json`` beside the run."""
+    dump_yaml(cfg, out / "config.yaml")
+    write_json(out / "environment.json", {**environment(), "data_fingerprint": data_fingerprint})
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """``neurorep run CONFIG [overrides]`` / ``neurorep run --from RUN_DIR``."""
+    from neurorep.recipes import get_recipe
+
+    if args.from_run is not None:
+        config_path = Path(args.from_run) / "config.yaml"
+        overrides = ([str(args.config)] if args.config else []) + list(args.overrides)
+    elif args.config is not None:
+        config_path, overrides = args.config, list(args.overrides)
+    else:
+        raise ConfigError("give a CONFIG file or --from RUN_DIR")
+    cfg = load_config(config_path, overrides)
+    out = args.out or getattr(cfg, "out", None)
+    if out is None:
+        raise ConfigError(f"{config_path}: no output folder; set `out:` in the config or pass --out")
+    recipe = get_recipe(cfg.recipe)  # type: ignore[attr-defined]
+    metrics = recipe.run(cfg, Path(out), overwrite=args.overwrite, resume=args.resume)
+    print(json.dumps(metrics.get("summary", metrics), indent=1, default=_plain))
+    print(f"run folder: {out}")
+    return 0
+
+
+def benchmark_from_args(args: argparse.Namespace) -> int:
+    """``neurorep benchmark RECIPE --out DIR``."""
+    from neurorep.recipes import get_recipe
+
+    recipe = get_recipe(args.recipe)
+    if recipe.benchmark is None:
+        raise ConfigError(f"recipe {args.recipe!r} has no benchmark grid")
+    report = recipe.benchmark(preset=args.preset, data=args.data, out=args.out, seeds=args.seeds,
+                              overrides=args.overrides, overwrite=args.overwrite)
+    print(f"report: {report}")
+    return 0
