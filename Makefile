@@ -19,7 +19,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_DATA)/.complete: | $(STAMP)
+	$(BIN)/neurorep data simulate sleep --out $(DEMO_DATA) --subjects 10 --seed 0 --jobs 2
+	touch $@
+
+demo: $(STAMP) $(DEMO_DATA)/.complete
 	$(BIN)/neurorep benchmark sleep-ssl --preset quick --data $(DEMO_DATA) --out $(DEMO_OUT) --overwrite
 
 test: $(STAMP)

@@ -17,7 +17,13 @@ from neurorep.export.hub import load_config, load_state, load_strict
 from neurorep.objectives.base import Objective
 from neurorep.training import PretrainModule, build_trainer, embed, fit, seed_everything
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::lightning.fabric.utilities.warnings.PossibleUserWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`"),
+    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
+    pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode"),
+]
 
 C, T, D, N = 2, 16, 8, 32
 
@@ -84,7 +90,7 @@ def _run(out_dir: Path, trainer_epochs: int, ckpt_path: str | None = None, seed:
     seed_everything(seed)
     module = PretrainModule(TinyEncoder(), NoisyReconstruction(), lr=3e-2, warmup_epochs=0.5, max_epochs=2)
     train, val = _loaders()
-    trainer = build_trainer(out_dir, max_epochs=trainer_epochs, progress=False, log_every_n_steps=1)
+    trainer = build_trainer(out_dir, max_epochs=trainer_epochs, progress=False, accelerator="cpu", log_every_n_steps=1)
     fit(module, train, val, trainer, ckpt_path=ckpt_path)
     return module
 
@@ -109,9 +115,10 @@ def test_trains_and_writes_run_directory(straight: tuple[Path, dict[str, torch.T
     out, state = straight
     rows = _rows(out / "metrics.csv")
     assert [int(r["epoch"]) for r in rows] == [0, 1]
-    for key in ("train/loss_epoch", "train/mse", "train/latent_norm", "val/loss", "val/mse", "lr"):
+    assert "train/loss_step" not in rows[0]
+    for key in ("train/loss", "train/mse", "train/latent_norm", "val/loss", "val/mse", "lr"):
         assert all(r[key] for r in rows), key
-    assert float(rows[1]["train/loss_epoch"]) < float(rows[0]["train/loss_epoch"])
+    assert float(rows[1]["train/loss"]) < float(rows[0]["train/loss"])
     assert float(rows[1]["val/loss"]) < float(rows[0]["val/loss"])
     assert list((out / "tb").glob("events.out.tfevents.*"))
     assert (out / "checkpoints" / "last.ckpt").is_file()

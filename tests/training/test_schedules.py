@@ -90,7 +90,9 @@ def test_bad_arguments() -> None:
         cosine_with_warmup(_optimizer(), -1, 10)
 
 
-@pytest.mark.parametrize("name,cls", [("adamw", torch.optim.AdamW), ("Adam", torch.optim.Adam), ("sgd", torch.optim.SGD)])
+@pytest.mark.parametrize(
+    "name,cls", [("adamw", torch.optim.AdamW), ("Adam", torch.optim.Adam), ("sgd", torch.optim.SGD)]
+)
 def test_build_optimizer(name: str, cls: type) -> None:
     p = torch.nn.Parameter(torch.zeros(2))
     opt = build_optimizer([p], name, lr=0.5, weight_decay=0.01)

@@ -23,7 +23,13 @@ from neurorep.training import (
     seed_everything,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::lightning.fabric.utilities.warnings.PossibleUserWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`"),
+    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
+    pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode"),
+]
 
 C, T, D, K = 2, 16, 8, 3
 
@@ -70,7 +76,9 @@ def _train(out: Path, epochs: int, unlabelled: float = 0.0, **kw: object) -> tup
     module = SupervisedModule(TinyEncoder(), K, lr=5e-2, warmup_epochs=0.2, **kw)
     train = DataLoader(Separable(unlabelled=unlabelled), batch_size=8, shuffle=True)
     val = DataLoader(Separable(n=30, seed=1), batch_size=16)
-    trainer = build_trainer(out, max_epochs=epochs, monitor="val/bal_acc", mode="max", progress=False)
+    trainer = build_trainer(
+        out, max_epochs=epochs, monitor="val/bal_acc", mode="max", progress=False, accelerator="cpu"
+    )
     result = fit(module, train, val, trainer)
     return module, trainer, result
 
@@ -79,6 +87,7 @@ def test_learns_separable_problem_with_unlabelled_samples(tmp_path: Path) -> Non
     module, trainer, result = _train(tmp_path, epochs=4, unlabelled=0.3, class_names=["a", "b", "c"])
     assert float(trainer.callback_metrics["val/bal_acc"]) > 0.9
     assert float(trainer.callback_metrics["val/macro_f1"]) > 0.9
+    assert "train/loss" in trainer.callback_metrics
     assert result.best_score is not None and result.best_score > 0.9
     head_dir = result.best_export / "head"
     assert load_config(head_dir)["class_names"] == ["a", "b", "c"]
@@ -102,7 +111,7 @@ def test_unlabelled_rows_are_ignored_in_the_loss() -> None:
     assert n == 4
     torch.testing.assert_close(loss, expected)
     zero, n0 = module._loss(logits, torch.full((6,), -1))
-    assert n0 == 0 and float(zero) == 0.0
+    assert n0 == 0 and zero.item() == 0.0
     zero.backward()  # still differentiable
     assert torch.count_nonzero(logits.grad) == 0
 
@@ -114,7 +123,7 @@ def test_freeze_encoder_leaves_encoder_unchanged(tmp_path: Path) -> None:
     module = SupervisedModule(encoder, K, lr=5e-2, freeze_encoder=True)
     head_before = _state(module.head)
     train = DataLoader(Separable(), batch_size=8, shuffle=True)
-    trainer = build_trainer(tmp_path, max_epochs=1, monitor=None, progress=False)
+    trainer = build_trainer(tmp_path, max_epochs=1, monitor=None, progress=False, accelerator="cpu")
     fit(module, train, None, trainer)
     after = _state(module.encoder)
     for k in before:  # weights and BatchNorm running statistics
@@ -131,7 +140,9 @@ def test_encoder_lr_scale_gives_two_groups(tmp_path: Path) -> None:
     seed_everything(0)
     module = SupervisedModule(TinyEncoder(), K, lr=0.02, encoder_lr_scale=0.1, weight_decay=0.0)
     train = DataLoader(Separable(n=16), batch_size=8)
-    trainer = build_trainer(tmp_path, max_epochs=1, monitor=None, progress=False, enable_checkpointing=False)
+    trainer = build_trainer(
+        tmp_path, max_epochs=1, monitor=None, progress=False, accelerator="cpu", enable_checkpointing=False
+    )
     fit(module, train, None, trainer, export=False)
     groups = trainer.optimizers[0].param_groups
     assert [g["name"] for g in groups] == ["encoder", "head"]

@@ -26,7 +26,13 @@ from neurorep.training import (
     seed_everything,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::lightning.fabric.utilities.warnings.PossibleUserWarning"),
+    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`"),
+    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
+    pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode"),
+]
 
 
 class Regressor(L.LightningModule):
@@ -59,7 +65,7 @@ def _loader(seed: int = 0, n: int = 32) -> DataLoader:
 
 
 def test_build_trainer_layout(tmp_path: Path) -> None:
-    trainer = build_trainer(tmp_path / "run", max_epochs=3, progress=True)
+    trainer = build_trainer(tmp_path / "run", max_epochs=3, progress=True, accelerator="cpu")
     assert Path(trainer.logger.log_dir) == tmp_path / "run" / "tb"
     ckpt = next(cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint))
     assert Path(ckpt.dirpath) == tmp_path / "run" / "checkpoints"
@@ -72,8 +78,9 @@ def test_build_trainer_layout(tmp_path: Path) -> None:
     assert not any(isinstance(cb, RichProgressBar) for cb in trainer.callbacks)
     assert trainer.max_epochs == 3 and trainer.num_sanity_val_steps == 0
 
-    quiet = build_trainer(tmp_path / "q", max_epochs=1, patience=None, monitor="val/acc", mode="max",
-                          enable_checkpointing=False)
+    quiet = build_trainer(
+        tmp_path / "q", max_epochs=1, patience=None, monitor="val/acc", mode="max", enable_checkpointing=False
+    )
     assert not any(isinstance(cb, (EarlyStopping, ModelCheckpoint)) for cb in quiet.callbacks)
 
 
@@ -89,7 +96,7 @@ def test_seed_everything_is_repeatable() -> None:
 def test_metrics_history_and_exports(tmp_path: Path) -> None:
     seed_everything(0)
     module = Regressor()
-    trainer = build_trainer(tmp_path, max_epochs=3, progress=False, log_every_n_steps=1)
+    trainer = build_trainer(tmp_path, max_epochs=3, progress=False, accelerator="cpu", log_every_n_steps=1)
     result = fit(module, _loader(), _loader(seed=1), trainer)
     with (tmp_path / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -118,7 +125,7 @@ def test_metrics_history_and_exports(tmp_path: Path) -> None:
 def test_validation_columns_only_when_validation_ran(tmp_path: Path) -> None:
     seed_everything(0)
     trainer = L.Trainer(
-        max_epochs=2, check_val_every_n_epoch=2, logger=False, enable_checkpointing=False,
+        max_epochs=2, check_val_every_n_epoch=2, logger=False, accelerator="cpu", enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
         callbacks=[MetricsHistory(tmp_path)],
     )
@@ -130,22 +137,23 @@ def test_validation_columns_only_when_validation_ran(tmp_path: Path) -> None:
 
 def test_resume_last_without_checkpoint_starts_fresh(tmp_path: Path) -> None:
     seed_everything(0)
-    trainer = build_trainer(tmp_path, max_epochs=1, monitor=None, progress=False)
+    trainer = build_trainer(tmp_path, max_epochs=1, monitor=None, progress=False, accelerator="cpu")
     result = fit(Regressor(), _loader(), None, trainer, ckpt_path="last")
     assert result.last_checkpoint == tmp_path / "checkpoints" / "last.ckpt"
     assert result.best_checkpoint is None and result.best_export is None
     # resuming a finished run to a later epoch continues from the saved epoch
-    trainer = build_trainer(tmp_path, max_epochs=2, monitor=None, progress=False)
+    trainer = build_trainer(tmp_path, max_epochs=2, monitor=None, progress=False, accelerator="cpu")
     fit(Regressor(), _loader(), None, trainer, ckpt_path="last")
     assert trainer.current_epoch == 2 and trainer.global_step == 8
     with pytest.raises(DataError, match="nowhere.ckpt"):
-        fit(Regressor(), _loader(), None, build_trainer(tmp_path, 1, progress=False), ckpt_path=tmp_path / "nowhere.ckpt")
+        trainer = build_trainer(tmp_path, 1, progress=False, accelerator="cpu")
+        fit(Regressor(), _loader(), None, trainer, ckpt_path=tmp_path / "nowhere.ckpt")
 
 
 def test_restore_best(tmp_path: Path) -> None:
     seed_everything(0)
     module = Regressor()
-    trainer = build_trainer(tmp_path, max_epochs=2, progress=False)
+    trainer = build_trainer(tmp_path, max_epochs=2, progress=False, accelerator="cpu")
     result = fit(module, _loader(), _loader(seed=1), trainer, restore_best=True)
     best = torch.load(result.best_checkpoint, weights_only=True)["state_dict"]
     assert torch.equal(module.net.weight.detach(), best["net.weight"])

@@ -56,7 +56,9 @@ def l2_normalise(x: np.ndarray, chunk: int = 65536) -> np.ndarray:
     return out
 
 
-def knn_loo_predict(z: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 4096) -> np.ndarray:
+def knn_loo_predict(
+    z: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 4096, device: str | torch.device = "cpu"
+) -> np.ndarray:
     """Leave-one-out k-nearest-neighbour prediction by cosine similarity.
 
     Args:
@@ -66,6 +68,7 @@ def knn_loo_predict(z: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 4096
            (as :class:`sklearn.neighbors.KNeighborsClassifier`).
         chunk: largest row block; it is shrunk so that the ``[rows, N]`` float32 similarity block
            stays under :data:`SIM_BLOCK_BYTES`.
+        device: torch device for the similarity blocks (the embeddings are copied there once).
 
     Returns the predicted code per point, int64 ``[N]``. A point is never its own neighbour.
     """
@@ -74,12 +77,13 @@ def knn_loo_predict(z: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 4096
     if k_eff < 1:
         raise ValueError("kNN needs at least two points")
     rows = max(1, min(int(chunk), SIM_BLOCK_BYTES // (4 * n), n))
-    zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))
-    yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+    dev = torch.device(device)
+    zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)).to(dev)
+    yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)).to(dev)
     n_codes = int(yt.max()) + 1
-    buf = torch.empty((rows, n), dtype=torch.float32)
+    buf = torch.empty((rows, n), dtype=torch.float32, device=dev)
     pred = np.empty(n, dtype=np.int64)
-    ar = torch.arange(rows)
+    ar = torch.arange(rows, device=dev)
     with torch.no_grad():
         for start in range(0, n, rows):
             m = min(rows, n - start)
@@ -87,9 +91,9 @@ def knn_loo_predict(z: np.ndarray, y: np.ndarray, k: int = 10, chunk: int = 4096
             torch.matmul(zt[start : start + m], zt.T, out=block)
             block[ar[:m], ar[:m] + start] = -float("inf")
             idx = torch.topk(block, k_eff, dim=1, largest=True, sorted=False).indices
-            votes = torch.zeros((m, n_codes), dtype=torch.int32)
+            votes = torch.zeros((m, n_codes), dtype=torch.int32, device=dev)
             votes.scatter_add_(1, yt[idx], torch.ones_like(idx, dtype=torch.int32))
-            pred[start : start + m] = votes.argmax(dim=1).numpy()
+            pred[start : start + m] = votes.argmax(dim=1).cpu().numpy()
     return pred
 
 
@@ -226,6 +230,7 @@ def latent_benchmark(
     max_silhouette: int = 20000,
     n_pairs: int = 50000,
     max_subject_points: int = 20000,
+    device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """Latent-space metrics of embeddings ``emb [N, D]`` with ``labels [N]`` and ``subjects [N]``.
 
@@ -249,6 +254,8 @@ def latent_benchmark(
       ``subject_n_used``: see :func:`subject_separability` (lower ratio = less subject identity).
     - ``seconds`` (dict): wall time of each part.
 
+    ``device`` is the torch device of the kNN similarity blocks (the rest runs on the CPU).
+
     Raises ``DataError`` for NaN/infinite embeddings, a wrong shape, or labels/subjects whose
     length differs from the number of rows.
     """
@@ -265,7 +272,7 @@ def latent_benchmark(
     tic = time.perf_counter()
     z = l2_normalise(x)
     if n >= 2:
-        pred = knn_loo_predict(z, y, k=k, chunk=chunk)
+        pred = knn_loo_predict(z, y, k=k, chunk=chunk, device=device)
         out["knn_accuracy"] = float(np.mean(pred == y))
         names = [str(c) for c in range(n_labels)]
         out["knn_balanced_accuracy"] = classification_metrics(y, pred, names)["balanced_accuracy"]

@@ -43,11 +43,15 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return (diff**2).sum() / mask.sum().clamp(min=1)
 
 
-def standardize(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Standardise ``x[B, C, T]`` per sample and channel over time (zero mean, unit std)."""
+def standardize(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Standardise ``x[B, C, T]`` per sample and channel over time (zero mean, unit std).
+
+    The std is floored at ``eps`` (not added to it), so signals in volts (std ~1e-5) are
+    standardised exactly and a flat channel maps to zeros.
+    """
     mean = x.mean(dim=-1, keepdim=True)
     std = x.std(dim=-1, keepdim=True, unbiased=False)
-    return (x - mean) / (std + eps)
+    return (x - mean) / std.clamp(min=eps)
 
 
 # --------------------------------------------------------------------------- shared helpers

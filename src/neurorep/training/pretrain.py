@@ -34,7 +34,8 @@ def log_parts(
 ) -> None:
     """Log every scalar entry of an objective's output as ``<stage>/<name>`` (epoch means).
 
-    Non-scalar entries (tensors with more than one element, non-numbers) are skipped.
+    During training the loss is also logged per step as ``train/loss_step`` (progress bar and
+    TensorBoard). Non-scalar entries (tensors with more than one element, non-numbers) are skipped.
     """
     for name, value in out.items():
         if isinstance(value, torch.Tensor):
@@ -46,12 +47,16 @@ def log_parts(
         module.log(
             f"{stage}/{name}",
             value,
-            on_step=stage == "train" and name == "loss",
+            on_step=False,
             on_epoch=True,
-            prog_bar=prog_bar_loss and name == "loss",
+            prog_bar=prog_bar_loss and name == "loss" and stage != "train",
             batch_size=batch_size,
             sync_dist=stage != "train",
         )
+        if stage == "train" and name == "loss":
+            module.log(
+                "train/loss_step", value, on_step=True, on_epoch=False, prog_bar=prog_bar_loss, batch_size=batch_size
+            )
 
 
 class PretrainModule(L.LightningModule):

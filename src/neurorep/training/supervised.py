@@ -64,8 +64,10 @@ class SupervisedModule(L.LightningModule):
     Samples with ``y == -1`` are left out of the loss and metrics. ``freeze_encoder`` keeps the
     encoder in eval mode with ``requires_grad=False`` (a linear probe trained by SGD); otherwise
     the encoder is fine-tuned at ``lr * encoder_lr_scale`` and the head at ``lr`` (two parameter
-    groups, ``"encoder"`` and ``"head"``). Logs ``train/loss``, ``val/loss``, ``val/bal_acc``
-    (macro-averaged recall) and ``val/macro_f1`` (and the same under ``test/``).
+    groups, ``"encoder"`` and ``"head"``). Logs ``train/loss`` (epoch mean; per step as
+    ``train/loss_step``), ``val/loss``, ``val/bal_acc`` (macro-averaged recall; a class absent
+    from both targets and predictions is left out of the mean) and ``val/macro_f1`` (and the same
+    under ``test/``).
     """
 
     def __init__(
@@ -152,7 +154,8 @@ class SupervisedModule(L.LightningModule):
         logits = self(batch["x"])
         loss, n = self._loss(logits, batch["y"].long())
         if n > 0:
-            self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=n)
+            self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=n)
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=n)
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], stage: str) -> None:

@@ -50,6 +50,23 @@ METRICS_CSV = "metrics.csv"
 EXPORT_DIR = "export"
 
 
+class _DropTips(logging.Filter):
+    """Drop Lightning's advertising "Tip" lines from its console log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in str(record.msg)
+
+
+_TIP_FILTER = _DropTips()
+
+
+def _quiet_lightning_tips() -> None:
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        lg = logging.getLogger(name)
+        if _TIP_FILTER not in lg.filters:
+            lg.addFilter(_TIP_FILTER)
+
+
 def seed_everything(seed: int) -> int:
     """Seed Python, NumPy and torch (dataloader workers included) and ask torch for
     deterministic algorithms (warning, not failing, where an operation has none)."""
@@ -213,6 +230,7 @@ def build_trainer(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _quiet_lightning_tips()
     logger = TensorBoardLogger(save_dir=str(out_dir / TB_DIR), name="", version="", default_hp_metric=False)
     cbs: list[Callback] = [MetricsHistory(out_dir), RngStateCheckpoint()]
     if enable_checkpointing:
@@ -266,7 +284,10 @@ def _resolve_ckpt(trainer: L.Trainer, ckpt_path: str | Path | None) -> str | Non
         return None
     if str(ckpt_path) == "last":
         cb = checkpoint_callback(trainer)
-        directory = Path(cb.dirpath) if cb is not None and cb.dirpath else Path(trainer.default_root_dir) / CHECKPOINT_DIR
+        if cb is not None and cb.dirpath:
+            directory = Path(cb.dirpath)
+        else:
+            directory = Path(trainer.default_root_dir) / CHECKPOINT_DIR
         last = directory / "last.ckpt"
         if not last.is_file():
             log.info("no checkpoint at %s; starting from scratch", last)

@@ -245,10 +245,11 @@ def span_mask(
 ) -> torch.Tensor:
     """Bool mask ``[B, C, T]`` (True = masked) made of contiguous time spans.
 
-    Time is cut into blocks of ``span`` samples on a grid with a random offset per sample, and
-    ``round(mask_ratio * T / span)`` blocks are chosen at random per sample (the same times for
-    every channel), so about ``mask_ratio`` of the samples are masked in runs of ``span`` or more
-    (adjacent blocks merge). With ``channel_ratio > 0`` and ``C > 1``, additionally
+    Time is cut into ``K = ceil(T / span) + 1`` blocks of ``span`` samples on a grid with a random
+    offset per sample (the edge blocks are partly outside the window), and ``round(mask_ratio * K)``
+    blocks are chosen at random per sample (the same times for every channel), so about
+    ``mask_ratio`` of the samples are masked, in runs of ``span`` or more (adjacent blocks merge;
+    runs at the window edges may be shorter). With ``channel_ratio > 0`` and ``C > 1``, additionally
     ``max(1, round(channel_ratio * C))`` whole channels (at most ``C - 1``) are masked per sample.
     """
     if not 0.0 <= mask_ratio <= 1.0:
@@ -263,7 +264,7 @@ def span_mask(
     b, c, t, span = int(batch_size), int(n_channels), int(n_times), int(span)
     span = min(span, t)
     n_blocks = math.ceil(t / span) + 1  # grid covering [0, T) after an offset in [0, span)
-    n_masked = round(mask_ratio * t / span)
+    n_masked = round(mask_ratio * n_blocks)  # each time point is hidden with probability ~mask_ratio
     offset = _randint(span, (b,), generator, dev)
     block_of = (torch.arange(t, device=dev).view(1, t) + offset.view(b, 1)) // span  # [B, T]
     order = torch.argsort(_rand((b, n_blocks), generator, dev), dim=1)

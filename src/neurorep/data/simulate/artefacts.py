@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorep.data.simulate.signals import CTRL_FS, NightContext, add_waveforms, lowpass_noise
+from neurorep.data.simulate.signals import CTRL_FS, NightContext, add_waveforms, lowpass_noise, sinusoid
 
 
 def electrode_pops(n: int, fs: float, per_hour: float, amp_uv: float, rng: np.random.Generator) -> np.ndarray:
@@ -55,12 +55,23 @@ def mains_hum(n: int, fs: float, amp_uv: float, offset_hz: float, rng: np.random
     ``(-1)**k * A * cos(2 pi offset_hz t + phi)``, a hum at 50 Hz whose amplitude beats slowly,
     which is what a 100 Hz recording of imperfectly filtered mains looks like.
     """
-    t = np.arange(n) / fs
+    hum = np.zeros(n)
+    if amp_uv <= 0:
+        return hum
     f0 = 50.0 + offset_hz
     phase = rng.uniform(0.0, 2.0 * np.pi, 2)
-    hum = amp_uv * np.cos(2.0 * np.pi * f0 * t + phase[0])
+    hum += amp_uv * sinusoid(n, fs, f0, phase[0])
     if 2.0 * f0 < fs / 2.0:  # second harmonic where the rate allows it
-        hum += 0.15 * amp_uv * np.cos(2.0 * np.pi * 2.0 * f0 * t + phase[1])
+        hum += 0.15 * amp_uv * sinusoid(n, fs, 2.0 * f0, phase[1])
+    return hum
+    k = np.arange(n, dtype=np.float64)
+    f0 = 50.0 + offset_hz
+    phase = rng.uniform(0.0, 1.0, 2)
+    for harmonic, rel in ((1, 1.0), (2, 0.15)):
+        if harmonic * f0 >= fs / 2.0 and harmonic > 1:
+            continue
+        cycles = np.mod(k * (harmonic * f0 / fs) + phase[harmonic - 1], 1.0).astype(np.float32)
+        hum += rel * amp_uv * np.cos(np.float32(2.0 * np.pi) * cycles)
     return hum
 
 

@@ -6,12 +6,13 @@ weights of the night context, plus transient graphoelements placed as inhomogene
 ============== ================================= ===============================================
 component      shape                             where (standard deviation or peak, Fpz-Cz)
 ============== ================================= ===============================================
-background     1/f (flat-ish) + 1/f^2.2 (steep)  W 9+3, N1 9+6, N2 7+10, N3 5+13, REM 8+5 uV sd
+background     1/f (flat-ish) + 1/f^2.2 (steep)  W 9+3, N1 9+6, N2 7+9, N3 5+13, REM 7+5 uV sd
 alpha          peak at the subject's alpha freq  W eyes closed 9-20 uV sd on Pz-Oz, x0.35 Fpz-Cz
 theta          4-7 Hz (peak 5.8 Hz)              N1 9, REM 8, N2 5, W/N3 3 uV sd
 beta           16-28 Hz                          W 4, N1 2.5, REM 2, N2 1.2, N3 0.8 uV sd
 slow waves     0.5-2 Hz (peak 0.9 Hz)            depth x 48-66 uV sd (depth ~0.6 N3, ~0.9 stage 4)
-spindles       11-16 Hz bursts 0.5-2 s           2-7 / min in N2, x0.35 in N3, 18-38 uV peak
+sigma          peak at the spindle frequency     N2 4, N3 2, N1 1, W/REM 0.5 uV sd (between spindles)
+spindles       11-16 Hz bursts 0.5-2 s           2-7 / min in N2, x0.35 in N3, 22-45 uV peak
 K-complexes    biphasic, 0.5-1 s                 0.8-2.5 / min in N2, 70-160 uV
 vertex waves   sharp, ~0.2 s                     4 / min in N1, 40-100 uV
 sawtooth       2.5-5 Hz trains of 2-5 s          1.2 / min in REM, 20-45 uV
@@ -65,9 +66,7 @@ def _rhythm(
     """``(2, n)`` correlated rhythm with amplitude envelope ``env_ctrl`` (control grid)."""
     n = ctx.n_samples(EEG_FS)
     z = correlated_noise(n, EEG_FS, shape, rng, rho)
-    z *= ctx.at(env_ctrl, EEG_FS)
-    z *= np.asarray(gains)[:, None]
-    return z
+    return ctx.at(env_ctrl, EEG_FS) * z * np.asarray(gains, dtype=np.float32)[:, None]
 
 
 def _spindles(
@@ -143,14 +142,16 @@ def simulate_eeg(
     mix = ctx.mix
     asleep = 1.0 - w[0]
 
-    eeg = _rhythm(ctx, pink(1.0, corner=2.0), mix((9, 9, 7, 5, 8)), (1.0, 0.9), 0.35, rng)
-    eeg += _rhythm(ctx, pink(2.2, corner=0.7), mix((3, 6, 10, 13, 5)), (1.0, 0.85), 0.5, rng)
+    eeg = _rhythm(ctx, pink(1.0, corner=2.0), mix((9, 9, 7, 5, 7)), (1.0, 0.9), 0.35, rng)
+    eeg += _rhythm(ctx, pink(2.2, corner=0.7), mix((3, 6, 9, 13, 5)), (1.0, 0.85), 0.5, rng)
     waxing = 1.0 + 0.35 * lowpass_noise(ctx.n_ctrl, 0.2, rng)
     alpha_env = params.alpha_amp * np.clip(
         w[0] * (1.0 - 0.85 * ctx.eyes_open) + 0.25 * w[1] + 0.12 * w[4] + 0.6 * ctx.arousal * asleep, 0.0, 1.2
     ) * np.clip(waxing, 0.2, None)
     eeg += _rhythm(ctx, peak(params.alpha_freq, 0.6), alpha_env, (0.35, 1.0), 0.8, rng)
     eeg += _rhythm(ctx, peak(5.8, 1.0), mix((3, 9, 5, 3, 8)), (1.0, 0.8), 0.6, rng)
+    sigma_env = mix((0.5, 1.0, 4.0, 2.0, 0.5)) * (1.0 - ctx.arousal)  # NREM sigma outside spindles
+    eeg += _rhythm(ctx, peak(params.spindle_freq, 0.9), sigma_env, (0.9, 0.8), 0.6, rng)
     beta_env = mix((4.0, 2.5, 1.2, 0.8, 2.0)) + 4.0 * ctx.arousal * asleep
     eeg += _rhythm(ctx, band(16.0, 28.0, 2.0), beta_env, (1.2, 0.8), 0.5, rng)
     slow = _rhythm(ctx, peak(0.9, 0.45), params.slow_wave_amp * ctx.depth, (1.0, 0.6), 0.8, rng)
@@ -177,7 +178,7 @@ def simulate_eeg(
     eeg += _sawtooth_trains(saw_t, n, rng)
 
     # eyes (Fpz sits just above them), then electrodes and amplifier
-    eeg[0] += 0.45 * ocular.blinks + 0.12 * ocular.horizontal
+    eeg[0] += 0.3 * ocular.blinks + 0.1 * ocular.horizontal
     eeg[1] += 0.03 * ocular.blinks
     eeg[0] += sweat_artefact(ctx, EEG_FS, params.sweat_uv, rng)
     out: dict[str, np.ndarray] = {}

@@ -35,9 +35,9 @@ RK_MOVEMENT = "Movement time"
 RK_LABELS = (RK_W, RK_1, RK_2, RK_3, RK_4, RK_R, RK_UNKNOWN, RK_MOVEMENT)
 
 #: Depth at and above which an N3 epoch is scored R&K stage 4 (> 50 % of the epoch slow waves).
-STAGE4_DEPTH = 0.68
+STAGE4_DEPTH = 0.75
 #: Typical slow-wave depth outside N3.
-BASE_DEPTH = {W: 0.03, N1: 0.06, N2: 0.18, N3: 0.6, REM: 0.05}
+BASE_DEPTH = {W: 0.03, N1: 0.06, N2: 0.2, N3: 0.6, REM: 0.05}
 
 
 @dataclass

@@ -108,7 +108,7 @@ def draw_subject_params(seed: int, subject: int) -> SubjectParams:
         alpha_amp=float(u(9.0, 20.0)),
         spindle_density=float(u(2.0, 7.0)),
         spindle_freq=float(u(12.0, 14.2)),
-        spindle_amp=float(u(18.0, 38.0)),
+        spindle_amp=float(u(22.0, 45.0)),
         kcomplex_rate=float(u(0.8, 2.5)),
         slow_wave_amp=float(u(48.0, 66.0) * (0.85 + 0.15 * age_factor)),
         eyes_open_frac=float(u(0.3, 0.7)),

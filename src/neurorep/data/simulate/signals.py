@@ -47,8 +47,8 @@ def _random_spectra(
 
 
 def _to_time(spec: np.ndarray, n: int) -> np.ndarray:
-    """Inverse real FFT (zero-padded to ``n // 2 + 1`` bins) along the last axis, as float64."""
-    return np.fft.irfft(spec, n=n, axis=-1).astype(np.float64)
+    """Inverse real FFT (zero-padded to ``n // 2 + 1`` bins) along the last axis (float32)."""
+    return np.fft.irfft(spec, n=n, axis=-1)
 
 
 def spectrum_noise(
@@ -63,28 +63,34 @@ def spectrum_noise(
         k: number of independent signals.
 
     Returns:
-        ``(k, n)`` float64 array (``(n,)`` when ``k == 1``).
+        ``(k, n)`` float32 array (``(n,)`` when ``k == 1``).
     """
     x = _to_time(_random_spectra(n, fs, shape, rng, k), n)
     return x[0] if k == 1 else x
 
 
 def correlated_noise(
-    n: int,
-    fs: float,
-    shape: Callable[[np.ndarray], np.ndarray],
-    rng: np.random.Generator,
-    rho: float,
-    channels: int = 2,
+    n: int, fs: float, shape: Callable[[np.ndarray], np.ndarray], rng: np.random.Generator, rho: float
 ) -> np.ndarray:
-    """``(channels, n)`` unit-variance shaped noise with pairwise correlation ``rho``.
+    """``(2, n)`` unit-variance shaped noise whose two rows have correlation ``rho``.
 
-    Each channel is ``sqrt(rho) * shared + sqrt(1 - rho) * own``, mixed in the frequency domain
-    so that only ``channels`` inverse FFTs are needed.
+    The second row is ``rho * first + sqrt(1 - rho**2) * independent``, mixed in the frequency
+    domain so that only two random spectra and two inverse FFTs are needed.
     """
-    z = _random_spectra(n, fs, shape, rng, channels + 1)
-    spec = float(np.sqrt(rho)) * z[:1] + float(np.sqrt(1.0 - rho)) * z[1:]
-    return _to_time(spec, n)
+    z = _random_spectra(n, fs, shape, rng, 2)
+    z[1] = float(rho) * z[0] + float(np.sqrt(1.0 - rho**2)) * z[1]
+    return _to_time(z, n)
+
+
+def sinusoid(n: int, fs: float, freq: float, phase: float = 0.0) -> np.ndarray:
+    """``cos(2 pi freq k / fs + phase)`` for ``k < n``, built from two short tables (no per-sample trig)."""
+    block = 4096
+    rows = -(-n // block)
+    a = 2.0 * np.pi * freq / fs * np.arange(block)
+    b = 2.0 * np.pi * freq / fs * block * np.arange(rows) + phase
+    out = np.multiply.outer(np.cos(b), np.cos(a))
+    out -= np.multiply.outer(np.sin(b), np.sin(a))
+    return out.reshape(-1)[:n]
 
 
 def band(lo: float, hi: float, edge: float = 0.5) -> Callable[[np.ndarray], np.ndarray]:
@@ -150,14 +156,20 @@ def smooth(x: np.ndarray, seconds: float, fs: float = CTRL_FS) -> np.ndarray:
 
 
 def upsample(x: np.ndarray, n: int, fs: float, ctrl_fs: float = CTRL_FS) -> np.ndarray:
-    """Linearly interpolate a control-grid signal to ``n`` samples at ``fs``."""
+    """Linearly interpolate a control-grid signal to ``n`` samples at ``fs``.
+
+    Integer rate ratios (100 Hz from 10 Hz) take a fast path that returns float32.
+    """
     ratio = fs / ctrl_fs
     x = np.asarray(x, dtype=np.float64)
     if float(ratio).is_integer():
         r = int(ratio)
-        nxt = np.append(x[1:], x[-1])
-        frac = np.arange(r) / r
-        out = (x[:, None] + (nxt - x)[:, None] * frac[None, :]).reshape(-1)
+        x32 = x.astype(np.float32)
+        step = np.append(x32[1:], x32[-1]) - x32
+        frac = np.arange(r, dtype=np.float32) / np.float32(r)
+        out = np.multiply.outer(step, frac)
+        out += x32[:, None]
+        out = out.reshape(-1)
         if out.size >= n:
             return out[:n]
         return np.concatenate([out, np.full(n - out.size, x[-1])])

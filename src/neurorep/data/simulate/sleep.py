@@ -171,7 +171,7 @@ def simulate_night(subject: int, night: int, seed: int, hours: float = 8.0) -> S
     eog = simulate_eog(ctx, params, ocular, frontal_slow, night_rng(seed, subject, night, "artefacts"))
     emg = simulate_emg(ctx, params, cardiac.beat_times, night_rng(seed, subject, night, "emg"))
     micro = {**eeg, "EOG horizontal": eog, "EMG submental": emg, "ECG": cardiac.ecg}
-    signals = {name: (micro[name] * 1e-6, fs) for name, fs in SIM_CHANNELS.items()}
+    signals = {name: (np.asarray(micro[name], dtype=np.float64) * 1e-6, fs) for name, fs in SIM_CHANNELS.items()}
     return SimulatedNight(
         subject=int(subject),
         night=int(night),

@@ -51,8 +51,9 @@ def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_sam
     if not shuffle:
         return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     n = num_samples or len(ds)
-    sampler = RandomSampler(ds, replacement=n > len(ds), num_samples=n,
-                            generator=torch.Generator().manual_seed(seed))
+    # the global generator (seeded by seed_everything, saved in checkpoints) draws the order,
+    # so a resumed run continues with the same batches
+    sampler = RandomSampler(ds, replacement=n > len(ds), num_samples=n)
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=n >= 2 * batch_size)
 
 

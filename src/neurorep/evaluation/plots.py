@@ -1,0 +1,377 @@
+"""Figures for the evaluation report.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (no pyplot, so no global figure
+state and nothing to close; rendering uses the Agg backend), returns it, and saves it as a PNG
+when ``path`` is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from neurorep.errors import ConfigError, DataError
+from neurorep.evaluation._checks import (
+    as_list_of_str,
+    check_class_indices,
+    check_embeddings,
+    check_labels,
+    stratified_subset,
+)
+
+__all__ = [
+    "embedding_scatter",
+    "confusion_matrix_plot",
+    "hypnogram_plot",
+    "learning_curves",
+    "grid_heatmap",
+    "label_fraction_plot",
+    "stage_order",
+]
+
+PathLike = str | Path
+
+#: Vertical rank of sleep stages in a hypnogram (0 = top), by lower-case class name.
+STAGE_RANK: dict[str, float] = {
+    "w": 0, "wake": 0, "rem": 1, "r": 1, "n1": 2, "s1": 2, "light": 2.5, "nrem": 3,
+    "n2": 3, "s2": 3, "n3": 4, "s3": 4, "deep": 4, "s4": 4.5, "n4": 4.5,
+}
+
+
+def _save(fig: Figure, path: PathLike | None, dpi: int = 120) -> Figure:
+    """Save ``fig`` as PNG at ``path`` (parent folders created) when a path is given; return it."""
+    if path is not None:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, dpi=dpi, bbox_inches="tight", format="png")
+    return fig
+
+
+def _colours(n: int, cmap: str = "tab10") -> list[Any]:
+    """``n`` distinct colours from a qualitative colormap (cycled when ``n`` exceeds its size)."""
+    import matplotlib
+
+    cm = matplotlib.colormaps[cmap if n <= 10 else "tab20"]
+    size = cm.N
+    return [cm(i % size) for i in range(n)]
+
+
+def embedding_scatter(
+    emb: np.ndarray,
+    labels: np.ndarray,
+    subjects: np.ndarray,
+    class_names: Sequence[str],
+    seed: int = 0,
+    method: str = "tsne",
+    max_points: int = 3000,
+    title: str = "Embedding",
+    path: PathLike | None = None,
+) -> Figure:
+    """Two-panel 2-D map of embeddings ``emb [N, D]``: coloured by class and by subject.
+
+    ``labels [N]`` are class indices into ``class_names``; ``subjects [N]`` any hashable ids.
+    A seeded subsample of at most ``max_points`` rows, stratified by class, is projected with
+    ``method``: ``"tsne"`` (PCA to at most 50 dimensions, then :class:`sklearn.manifold.TSNE`) or
+    ``"pca"`` (first two principal components).
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    if method not in ("tsne", "pca"):
+        raise ConfigError(f"embedding_scatter method must be 'tsne' or 'pca'; got {method!r}")
+    names = as_list_of_str(class_names)
+    x = check_embeddings(emb)
+    y = check_class_indices(labels, len(names), "labels", x.shape[0])
+    sub = check_labels(subjects, x.shape[0], "subjects")
+    if x.shape[0] < 3:
+        raise DataError(f"embedding_scatter needs at least 3 points; got {x.shape[0]}")
+    idx = stratified_subset(y, max_total=max_points, seed=seed)
+    xs, ys, ss = x[idx], y[idx], sub[idx]
+    n_comp = min(50, xs.shape[1], xs.shape[0])
+    if method == "pca" or n_comp < 2:
+        xy = PCA(n_components=min(2, n_comp), random_state=seed).fit_transform(xs)
+    else:
+        reduced = PCA(n_components=n_comp, random_state=seed).fit_transform(xs) if xs.shape[1] > 50 else xs
+        perplexity = float(min(30.0, max(1.0, (xs.shape[0] - 1) / 3.0)))
+        xy = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduced)
+    if xy.shape[1] == 1:
+        xy = np.column_stack([xy[:, 0], np.zeros(xy.shape[0])])
+
+    fig = Figure(figsize=(11, 5))
+    ax1, ax2 = fig.subplots(1, 2)
+    cols = _colours(len(names))
+    for c, name in enumerate(names):
+        m = ys == c
+        if m.any():
+            ax1.scatter(xy[m, 0], xy[m, 1], s=4, color=cols[c], label=name, alpha=0.7, linewidths=0)
+    ax1.legend(markerscale=3, fontsize=8, loc="best")
+    ax1.set_title("by class")
+    subj, sub_codes = np.unique(ss, return_inverse=True)
+    scols = _colours(len(subj), "tab20")
+    for s in range(len(subj)):
+        m = sub_codes == s
+        ax2.scatter(xy[m, 0], xy[m, 1], s=4, color=scols[s], label=str(subj[s]), alpha=0.7, linewidths=0)
+    if len(subj) <= 20:
+        ax2.legend(markerscale=3, fontsize=6, loc="best", ncol=2)
+    ax2.set_title(f"by subject ({len(subj)} subjects)")
+    for ax in (ax1, ax2):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{title} ({method.upper()}, {idx.size} points)")
+    return _save(fig, path)
+
+
+def confusion_matrix_plot(
+    cm: Sequence[Sequence[float]] | np.ndarray,
+    class_names: Sequence[str],
+    normalize: bool = True,
+    title: str = "Confusion matrix",
+    path: PathLike | None = None,
+) -> Figure:
+    """Heat map of a confusion matrix ``cm [K, K]`` (rows = true class, columns = predicted).
+
+    With ``normalize`` each row is divided by its total (recall on the diagonal; an empty row is
+    drawn blank) and cells show the percentage and the count.
+    """
+    names = as_list_of_str(class_names)
+    counts = np.asarray(cm, dtype=np.float64)
+    k = len(names)
+    if counts.shape != (k, k):
+        raise DataError(f"confusion matrix must be {k} x {k} (one row per class name); got {counts.shape}")
+    if normalize:
+        totals = counts.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = np.where(totals > 0, counts / totals, np.nan)
+    else:
+        shown = counts
+    fig = Figure(figsize=(1.1 * k + 2.5, 1.0 * k + 1.8))
+    ax = fig.subplots()
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    vmax = np.nanmax(shown) if np.isfinite(shown).any() else 1.0
+    for i in range(k):
+        for j in range(k):
+            v = shown[i, j]
+            text = "–" if not np.isfinite(v) else (f"{100 * v:.1f}%\n{int(counts[i, j])}" if normalize else f"{int(v)}")
+            colour = "white" if np.isfinite(v) and v > 0.6 * vmax else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def stage_order(class_names: Sequence[str]) -> list[int]:
+    """Class indices in hypnogram order, top to bottom: W, REM, N1, N2, N3 (unknown names last)."""
+    names = list(class_names)
+    return sorted(range(len(names)), key=lambda i: (STAGE_RANK.get(names[i].strip().lower(), 100.0), i))
+
+
+def hypnogram_plot(
+    y_true: np.ndarray,
+    y_pred: np.ndarray | None,
+    class_names: Sequence[str],
+    epoch_seconds: float = 30.0,
+    title: str = "Hypnogram",
+    path: PathLike | None = None,
+) -> Figure:
+    """True (top panel) and predicted (bottom panel) hypnograms of one night.
+
+    ``y_true [T]`` and ``y_pred [T]`` are class indices per epoch of ``epoch_seconds``; stages run
+    W, REM, N1, N2, N3 from top to bottom as in clinical hypnograms, REM drawn in red.
+    ``y_pred=None`` draws the true hypnogram only.
+    """
+    names = as_list_of_str(class_names)
+    yt = check_class_indices(y_true, len(names), "y_true")
+    series = [("true", yt)]
+    if y_pred is not None:
+        series.append(("predicted", check_class_indices(y_pred, len(names), "y_pred", yt.shape[0])))
+    order = stage_order(names)
+    level = np.empty(len(names), dtype=np.float64)
+    level[order] = np.arange(len(names))
+    rem = [i for i, nm in enumerate(names) if nm.strip().lower() in ("rem", "r")]
+    hours = np.arange(yt.shape[0] + 1) * epoch_seconds / 3600.0
+
+    fig = Figure(figsize=(11, 1.7 * len(series) + 0.8))
+    axes = np.atleast_1d(fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0])
+    for ax, (label, y) in zip(axes, series):
+        lv = np.append(level[y], level[y[-1]]) if y.size else np.array([])
+        ax.step(hours, lv, where="post", color="black", linewidth=0.9)
+        for r in rem:
+            seg = np.where(np.append(y == r, False), level[r], np.nan)
+            ax.step(hours, seg, where="post", color="tab:red", linewidth=3)
+        ax.set_yticks(range(len(names)), [names[i] for i in order])
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1].set_xlabel("time (hours)")
+    if len(series) == 2 and yt.size:
+        agree = float(np.mean(series[0][1] == series[1][1]))
+        title = f"{title} (epoch agreement {100 * agree:.1f}%)"
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Read a metrics CSV (one row per log call, empty cells allowed, e.g. Lightning's CSVLogger).
+
+    Returns ``(values, xs)``: per metric column its non-empty values and the matching ``step``
+    (or ``epoch``, or row number) of each.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: metrics CSV not found")
+    with p.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames:
+            raise DataError(f"{p}: metrics CSV has no header row")
+        rows = list(reader)
+    xkey = "step" if "step" in reader.fieldnames else ("epoch" if "epoch" in reader.fieldnames else None)
+    values: dict[str, list[float]] = {}
+    xs: dict[str, list[float]] = {}
+    for r, row in enumerate(rows):
+        for key, cell in row.items():
+            if key in ("step", "epoch") or key is None or cell in (None, ""):
+                continue
+            try:
+                v = float(cell)
+                x = float(row[xkey]) if xkey and row.get(xkey) not in (None, "") else float(r)
+            except ValueError as exc:
+                raise DataError(f"{p}: row {r + 2}, column {key!r}: expected a number, got {cell!r}") from exc
+            values.setdefault(key, []).append(v)
+            xs.setdefault(key, []).append(x)
+    return values, xs
+
+
+def learning_curves(
+    history: Mapping[str, Sequence[float]] | PathLike,
+    title: str = "Learning curves",
+    path: PathLike | None = None,
+) -> Figure:
+    """Training curves from ``{metric: [value per epoch]}`` or the path of a metrics CSV.
+
+    Metrics whose name contains ``loss`` go to the left panel, the others (accuracy, F1, learning
+    rate ...) to the right panel. For a CSV the x axis is its ``step`` (or ``epoch``) column.
+    """
+    if isinstance(history, (str, Path)):
+        values, xs = _read_history_csv(history)
+        xlabel = "step"
+    else:
+        values = {str(k): [float(v) for v in vs] for k, vs in history.items()}
+        xs = {k: [float(i) for i in range(len(v))] for k, v in values.items()}
+        xlabel = "epoch"
+    if not values:
+        raise DataError("learning_curves got no metric values")
+    groups = [sorted(k for k in values if "loss" in k.lower()), sorted(k for k in values if "loss" not in k.lower())]
+    groups = [g for g in groups if g]
+    fig = Figure(figsize=(5.5 * len(groups), 4))
+    axes = np.atleast_1d(fig.subplots(1, len(groups), squeeze=False)[0])
+    for ax, keys in zip(axes, groups):
+        for key in keys:
+            ax.plot(xs[key], values[key], marker="o" if len(values[key]) < 30 else None, markersize=3, label=key)
+        ax.set_xlabel(xlabel)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def grid_heatmap(
+    values: Sequence[Sequence[float]] | np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    title: str = "",
+    fmt: str = ".3f",
+    path: PathLike | None = None,
+    cmap: str = "viridis",
+    colorbar_label: str | None = None,
+) -> Figure:
+    """Annotated heat map of a ``[R, C]`` grid (e.g. paradigm x encoder -> balanced accuracy).
+
+    Each cell shows its value formatted with ``fmt``; NaN cells (runs that are missing) are grey
+    and marked "n/a".
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape != (len(row_labels), len(col_labels)):
+        raise DataError(
+            f"grid values must have shape ({len(row_labels)}, {len(col_labels)}) = (rows, columns); got {v.shape}"
+        )
+    fig = Figure(figsize=(1.3 * v.shape[1] + 3, 0.6 * v.shape[0] + 2))
+    ax = fig.subplots()
+    masked = np.ma.masked_invalid(v)
+    import matplotlib
+
+    cm = matplotlib.colormaps[cmap].copy()
+    cm.set_bad("lightgrey")
+    im = ax.imshow(masked, cmap=cm, aspect="auto")
+    cb = fig.colorbar(im, ax=ax)
+    if colorbar_label:
+        cb.set_label(colorbar_label)
+    finite = v[np.isfinite(v)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    for i in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            val = v[i, j]
+            if not math.isfinite(val):
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize=9, color="black")
+                continue
+            dark = (val - lo) / (hi - lo) < 0.5 if hi > lo else True
+            ax.text(j, i, format(val, fmt), ha="center", va="center", fontsize=9, color="white" if dark else "black")
+    ax.set_xticks(range(v.shape[1]), [str(c) for c in col_labels], rotation=30, ha="right")
+    ax.set_yticks(range(v.shape[0]), [str(r) for r in row_labels])
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def label_fraction_plot(
+    rows: Sequence[Mapping[str, Any]],
+    metric: str = "balanced_accuracy",
+    group_key: str | None = None,
+    title: str = "Linear probe vs. label fraction",
+    path: PathLike | None = None,
+) -> Figure:
+    """Probe score against the fraction of training labels (log x axis).
+
+    ``rows`` are dicts with ``fraction`` and ``metric`` (as from
+    :func:`neurorep.evaluation.probe.label_fraction_curve`), optionally a group column (``group_key``,
+    or the first of ``model``, ``encoder``, ``paradigm``, ``name`` present) for one line per group.
+    Rows repeating a (group, fraction) pair, e.g. several seeds, are drawn as mean +/- SD.
+    """
+    if not rows:
+        raise DataError("label_fraction_plot got no rows")
+    for r, row in enumerate(rows):
+        if "fraction" not in row or metric not in row:
+            raise DataError(f"label_fraction_plot row {r} needs keys 'fraction' and {metric!r}; got {sorted(row)}")
+    if group_key is None:
+        group_key = next((g for g in ("model", "encoder", "paradigm", "name") if g in rows[0]), None)
+    groups: dict[str, dict[float, list[float]]] = {}
+    for row in rows:
+        g = str(row.get(group_key, "")) if group_key else ""
+        groups.setdefault(g, {}).setdefault(float(row["fraction"]), []).append(float(row[metric]))
+    fig = Figure(figsize=(6, 4.2))
+    ax = fig.subplots()
+    all_fracs: set[float] = set()
+    for (g, per_frac), colour in zip(groups.items(), _colours(len(groups))):
+        fr = sorted(per_frac)
+        all_fracs.update(fr)
+        mean = [float(np.mean(per_frac[f])) for f in fr]
+        sd = [float(np.std(per_frac[f], ddof=1)) if len(per_frac[f]) > 1 else 0.0 for f in fr]
+        ax.errorbar(fr, mean, yerr=sd, marker="o", capsize=3, color=colour, label=g or metric)
+    ax.set_xscale("log")
+    ticks = sorted(all_fracs)
+    ax.set_xticks(ticks, [f"{100 * f:g}%" for f in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("fraction of training labels")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return _save(fig, path)
