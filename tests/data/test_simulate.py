@@ -49,6 +49,11 @@ def _relative_power(night, name: str, lo: float, hi: float) -> np.ndarray:
     return p[:, (f >= lo) & (f < hi)].sum(axis=1) / total
 
 
+def _patient_field(path: Path) -> str:
+    """The 80-character local patient identification field of an EDF header."""
+    return path.read_bytes()[8:88].decode("ascii").strip()
+
+
 def _median_by_stage(values: np.ndarray, stages: np.ndarray) -> dict[int, float]:
     return {s: float(np.median(values[stages == s])) for s in range(5)}
 
@@ -86,7 +91,7 @@ def test_psg_readable_by_mne_and_edfio(corpus):
     assert {s.label: s.sampling_frequency for s in edf.signals} == SIM_CHANNELS
     assert all(s.physical_dimension == "uV" for s in edf.signals)
     assert edf.data_record_duration == 30.0
-    assert str(edf.patient).startswith("X ") and "yr" in str(edf.patient)
+    assert re.match(r"^X [FM] X (Female|Male)_\d+yr$", _patient_field(psg))
     ann = mne.read_annotations(hyp)
     assert set(ann.description) <= set(RK_LABELS)
     assert np.allclose(np.mod(ann.duration, 30.0), 0.0) and np.all(ann.duration > 0)
@@ -156,8 +161,8 @@ def test_vocabulary_matches_real_hypnograms(corpus):
         assert edf.num_signals == 0
         assert {a.text for a in edf.annotations} <= set(RK_LABELS)
     pattern = re.compile(r"^X [FM] X (Female|Male)_\d+yr$")
-    assert pattern.match(str(edfio.read_edf(real[0]).patient))
-    assert pattern.match(str(edfio.read_edf(corpus[1][0][1]).patient))
+    assert pattern.match(_patient_field(Path(real[0])))
+    assert pattern.match(_patient_field(corpus[1][0][1]))
 
 
 # ---- determinism -------------------------------------------------------------------------------
@@ -208,7 +213,7 @@ def test_stage_architecture(full_night):
     st = full_night.stages
     frac = stage_fractions(st)
     assert 0.04 <= frac["W"] <= 0.18 and 0.02 <= frac["N1"] <= 0.09
-    assert 0.38 <= frac["N2"] <= 0.58 and 0.10 <= frac["N3"] <= 0.25 and 0.15 <= frac["REM"] <= 0.30
+    assert 0.38 <= frac["N2"] <= 0.58 and 0.07 <= frac["N3"] <= 0.26 and 0.15 <= frac["REM"] <= 0.30
     half = st.size // 2
     assert (st[:half] == N3).sum() > 2 * (st[half:] == N3).sum()
     assert (st[half:] == REM).sum() > 1.5 * (st[:half] == REM).sum()
@@ -216,9 +221,10 @@ def test_stage_architecture(full_night):
     rk = np.array(full_night.rk_stages)
     assert {"Sleep stage 3", "Sleep stage 4"} <= set(rk)
     assert full_night.depth[rk == "Sleep stage 4"].min() > full_night.depth[rk == "Sleep stage 3"].max()
-    # REM episodes lengthen: the last REM epoch run is longer than the first
-    runs = [(d, t) for _, d, t in merge_annotations(full_night.rk_stages) if t == "Sleep stage R"]
-    assert runs[-1][0] >= runs[0][0]
+    # REM episodes (REM epochs less than 15 min apart) lengthen over the night
+    rem = np.flatnonzero(st == REM)
+    episodes = [e.size for e in np.split(rem, np.flatnonzero(np.diff(rem) > 30) + 1)]
+    assert len(episodes) >= 3 and episodes[0] < max(episodes[1:])
 
 
 # ---- physiology ----------------------------------------------------------------------------------

@@ -180,7 +180,8 @@ def test_objectives_are_deterministic(objective_name: str) -> None:
 
 def test_contrastive_optimisation_decreases_loss() -> None:
     torch.manual_seed(0)
-    enc = tiny_encoder("cnn")
+    cls = ENCODERS.get("cnn")
+    enc = cls(**cls.tiny_kwargs(C, T), dropout=0.0)  # no dropout: a cleaner loss curve
     obj = Contrastive(temperature=0.2, proj_dim=16, seed=0,
                       augmentations=[{"name": "additive_noise", "p": 1.0, "params": {"sigma": 0.2}},
                                      {"name": "amplitude_scale", "p": 1.0, "params": {"low": 0.8, "high": 1.25}}])
@@ -188,13 +189,13 @@ def test_contrastive_optimisation_decreases_loss() -> None:
     opt = torch.optim.Adam([*enc.parameters(), *obj.parameters()], lr=3e-3)
     data = batch(b=16, seed=1)
     losses = []
-    for _ in range(15):
+    for _ in range(12):
         loss = obj(enc, data)["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.1, losses
+    assert sum(losses[-3:]) / 3 < 0.75 * sum(losses[:3]) / 3, losses
 
 
 def test_objective_config_errors() -> None:

@@ -309,8 +309,7 @@ def grid_heatmap(
     masked = np.ma.masked_invalid(v)
     import matplotlib
 
-    cm = matplotlib.colormaps[cmap].copy()
-    cm.set_bad("lightgrey")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="lightgrey")
     im = ax.imshow(masked, cmap=cm, aspect="auto")
     cb = fig.colorbar(im, ax=ax)
     if colorbar_label:

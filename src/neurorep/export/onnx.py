@@ -24,6 +24,11 @@ __all__ = ["DEFAULT_OPSET", "check_onnx_parity", "export_onnx"]
 DEFAULT_OPSET = 17
 
 
+def _device(model: nn.Module) -> torch.device:
+    param = next(iter(model.parameters()), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
 def export_onnx(
     model: nn.Module,
     path: str | Path,
@@ -55,7 +60,7 @@ def export_onnx(
             warnings.simplefilter("ignore")  # tracer and deprecation chatter
             torch.onnx.export(
                 model,
-                (example.detach().float().cpu(),),
+                (example.detach().float().to(_device(model)),),
                 str(tmp_path),
                 input_names=["x"],
                 output_names=["embedding"],
@@ -87,7 +92,7 @@ def check_onnx_parity(model: nn.Module, path: str | Path, example: torch.Tensor,
     model.eval()
     try:
         with torch.no_grad():
-            expected = model(example.detach().float().cpu()).numpy()
+            expected = model(example.detach().float().to(_device(model))).cpu().numpy()
     finally:
         model.train(was_training)
     try:
