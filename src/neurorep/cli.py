@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data", type=Path, help="dataset folder (default: simulate one)")
     bench.add_argument("--out", required=True, type=Path, help="output folder")
     bench.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    bench.add_argument("--jobs", type=int, default=1, help="grid rows run at once, each in its own process")
     bench.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a preset setting, e.g. --set pretrain.epochs=5")
@@ -176,6 +177,17 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     return benchmark_from_args(args)
 
 
+def quiet_libraries() -> None:
+    """Keep library chatter (Lightning's hardware banner, known deprecation notices) off the console."""
+    import logging
+    import warnings
+
+    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
 COMMANDS = {"data": _cmd_data, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark}
 
 
@@ -183,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurorep`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not os.environ.get("NEUROREP_DEBUG"):
+        quiet_libraries()
     try:
         return COMMANDS[args.cmd](args)
     except NeurorepError as exc:

@@ -8,6 +8,7 @@ key, the closest valid one.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from neurorep.errors import ConfigError, closest
 
 M = TypeVar("M", bound=BaseModel)
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 class Strict(BaseModel):
@@ -51,6 +53,7 @@ class OptimConfig(Strict):
     warmup_epochs: int = Field(1, ge=0)
     patience: int | None = Field(5, ge=1)
     max_windows: int | None = Field(None, ge=1, description="cap on training windows per epoch (random subset)")
+    max_val_windows: int | None = Field(2048, ge=1, description="cap on validation windows (fixed seeded subset)")
     num_workers: int = Field(0, ge=0)
 
 
@@ -65,11 +68,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         parsed = yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
-    if isinstance(parsed, str):  # YAML 1.1 reads "3e-4" as a string; numbers are numbers here
-        try:
-            parsed = float(parsed)
-        except ValueError:
-            pass
+    if isinstance(parsed, str) and _FLOAT.fullmatch(parsed.strip()):  # YAML 1.1 reads "3e-4" as a string
+        parsed = float(parsed)
     return key.strip().split("."), parsed
 
 

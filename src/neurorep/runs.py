@@ -117,6 +117,6 @@ def benchmark_from_args(args: argparse.Namespace) -> int:
     if recipe.benchmark is None:
         raise ConfigError(f"recipe {args.recipe!r} has no benchmark grid")
     report = recipe.benchmark(preset=args.preset, data=args.data, out=args.out, seeds=args.seeds,
-                              overrides=args.overrides, overwrite=args.overwrite)
+                              overrides=args.overrides, overwrite=args.overwrite, jobs=args.jobs)
     print(f"report: {report}")
     return 0

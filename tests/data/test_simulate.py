@@ -19,7 +19,6 @@ from neurorep.data.simulate.params import draw_subject_params, night_params, nig
 from neurorep.errors import ConfigError
 
 W, N1, N2, N3, REM = range(5)
-REAL_HYPNOGRAMS = Path(__file__).resolve().parents[3] / "shared" / "data" / "sleep-edf" / "hypnograms"
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +120,7 @@ def test_written_values_match_simulation(corpus):
 def test_overwrite_keeps_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     (tmp_path / "SC4001E0-PSG.edf").write_bytes(b"stale")
-    simulate_sleep(tmp_path, n_subjects=1, seed=0, hours=0.5, progress=False)
+    simulate_sleep(tmp_path, n_subjects=1, seed=0, hours=0.5, progress=True)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     assert edfio.read_edf(tmp_path / "SC4001E0-PSG.edf").num_signals == 5
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
@@ -152,10 +151,10 @@ def test_bad_night_arguments():
 
 
 @pytest.mark.real_data
-@pytest.mark.skipif(not REAL_HYPNOGRAMS.is_dir(), reason="real Sleep-EDF hypnograms not available")
-def test_vocabulary_matches_real_hypnograms(corpus):
-    real = sorted(glob.glob(str(REAL_HYPNOGRAMS / "*-Hypnogram.edf")))[:4]
-    assert real
+def test_vocabulary_matches_real_hypnograms(corpus, shared_data):
+    real = sorted(glob.glob(str(shared_data / "sleep-edf" / "hypnograms" / "*-Hypnogram.edf")))[:4]
+    if not real:
+        pytest.skip("no real Sleep-EDF hypnograms under the shared data folder")
     for path in real:
         edf = edfio.read_edf(path)
         assert edf.num_signals == 0

@@ -110,6 +110,7 @@ def test_subject_separability_high_when_separable_and_chance_when_not() -> None:
     assert res["subject_balanced_accuracy"] > 0.95
     assert res["subject_chance"] == 0.25
     assert res["subject_separability_ratio"] > 3.8
+    assert res["subject_separability"] == res["subject_separability_ratio"]
     noise = rng.normal(size=(n, d)).astype(np.float32)
     res = subject_separability(noise, subjects, seed=0)
     assert 0.5 < res["subject_separability_ratio"] < 1.4

@@ -97,7 +97,7 @@ def knn_loo_predict(
     return pred
 
 
-def _sq_dist_mean_terms(z: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 16384) -> np.ndarray:
+def _sq_dists(z: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 16384) -> np.ndarray:
     """Squared distances ``||z_i - z_j||^2`` (float64 ``[P]``) for index pairs ``i, j [P]``."""
     out = np.empty(i.shape[0], dtype=np.float64)
     for start in range(0, i.shape[0], chunk):
@@ -137,7 +137,7 @@ def alignment(z: np.ndarray, y: np.ndarray, n_pairs: int = 50000, seed: int = 0,
         pos_i = rng.integers(0, cnt)
         pos_j = (pos_i + 1 + rng.integers(0, cnt - 1)) % cnt
         i, j = order[bounds[cls] + pos_i], order[bounds[cls] + pos_j]
-    d2 = _sq_dist_mean_terms(z, i, j)
+    d2 = _sq_dists(z, i, j)
     return float(np.mean(d2 ** (alpha / 2.0)))
 
 
@@ -157,7 +157,7 @@ def uniformity(z: np.ndarray, n_pairs: int = 50000, seed: int = 0, t: float = 2.
         rng = np.random.default_rng(seed + 1)
         i = rng.integers(0, n, size=n_pairs)
         j = (i + 1 + rng.integers(0, n - 1, size=n_pairs)) % n
-    a = -t * _sq_dist_mean_terms(z, i, j)
+    a = -t * _sq_dists(z, i, j)
     top = a.max()
     return float(top + np.log(np.mean(np.exp(a - top))))
 
@@ -191,10 +191,11 @@ def subject_separability(
 
     Returns ``subject_balanced_accuracy`` (on the held-out half), ``subject_chance``
     (``1 / n_subjects``) and ``subject_separability_ratio`` (their ratio; 1 is chance, lower is
-    better for subject-invariant embeddings). NaN when fewer than two subjects remain.
+    better for subject-invariant embeddings), also under the key ``subject_separability``, and
+    ``subject_n_used`` (rows in both halves). NaN when fewer than two subjects remain.
     """
     nan = {"subject_balanced_accuracy": float("nan"), "subject_chance": float("nan"),
-           "subject_separability_ratio": float("nan"), "subject_n_used": 0}
+           "subject_separability_ratio": float("nan"), "subject_separability": float("nan"), "subject_n_used": 0}
     sub = np.unique(subjects, return_inverse=True)[1]
     idx = stratified_subset(sub, max_total=max_points, seed=seed + 2, min_per_class=2)
     counts = np.bincount(sub[idx], minlength=int(sub.max()) + 1)
@@ -217,7 +218,8 @@ def subject_separability(
     bal = classification_metrics(codes[~train], pred, names)["balanced_accuracy"]
     chance = 1.0 / n_sub
     return {"subject_balanced_accuracy": float(bal), "subject_chance": chance,
-            "subject_separability_ratio": float(bal / chance), "subject_n_used": int(idx.size)}
+            "subject_separability_ratio": float(bal / chance), "subject_separability": float(bal / chance),
+            "subject_n_used": int(idx.size)}
 
 
 def latent_benchmark(
@@ -250,8 +252,10 @@ def latent_benchmark(
     - ``rankme``: RankMe effective rank, in [1, min(N, D)] (higher = more dimensions used).
     - ``nmi``, ``ari``: agreement of :class:`~sklearn.cluster.MiniBatchKMeans` clusters
       (``n_clusters = n_labels``, batches of ``chunk`` rows, ``random_state=seed``) with the labels.
-    - ``subject_balanced_accuracy``, ``subject_chance``, ``subject_separability_ratio``,
-      ``subject_n_used``: see :func:`subject_separability` (lower ratio = less subject identity).
+    - ``subject_separability`` (= ``subject_separability_ratio``): balanced accuracy of a linear
+      classifier predicting the subject on a held-out half, divided by chance (1 = chance, lower =
+      less subject identity); with ``subject_balanced_accuracy``, ``subject_chance``,
+      ``subject_n_used``. See :func:`subject_separability`.
     - ``seconds`` (dict): wall time of each part.
 
     ``device`` is the torch device of the kNN similarity blocks (the rest runs on the CPU).

@@ -35,6 +35,7 @@ from neurorep.data.simulate.params import (
 )
 from neurorep.data.simulate.signals import build_context
 from neurorep.errors import ConfigError
+from neurorep.progress import progress_bar
 
 #: Channel name -> sampling rate (Hz) of the simulated PSG files, in file order.
 SIM_CHANNELS: dict[str, float] = {
@@ -265,7 +266,7 @@ def simulate_sleep(
         nights: nights per subject, 1 or 2.
         hours: length of each night (lights off to lights on).
         jobs: worker processes; nights are simulated in parallel when above 1.
-        progress: show a progress bar.
+        progress: show a progress bar (rich, on stderr).
 
     Returns:
         ``(psg_path, hypnogram_path)`` per night, ordered by subject then night.
@@ -284,15 +285,11 @@ def simulate_sleep(
     tasks = [(s, n) for s in range(int(n_subjects)) for n in range(1, int(nights) + 1)]
     results: dict[tuple[int, int], tuple[Path, Path]] = {}
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, disable=not progress) as bar:
-        task = bar.add_task("simulating Sleep-EDF nights", total=len(tasks))
+    with progress_bar("simulating Sleep-EDF nights", total=len(tasks), enabled=progress) as advance:
         if int(jobs) == 1 or len(tasks) == 1:
             for s, n in tasks:
                 results[(s, n)] = _make_and_write(str(folder), s, n, int(seed), float(hours))
-                bar.advance(task)
+                advance(1)
         else:
             with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks))) as pool:
                 futures = {
@@ -300,5 +297,5 @@ def simulate_sleep(
                 }
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
-                    bar.advance(task)
+                    advance(1)
     return [results[key] for key in tasks]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 import csv
 import time
 from importlib import resources
@@ -18,6 +20,7 @@ from neurorep.data.setup import setup_data
 from neurorep.errors import ConfigError, unknown_name_message
 from neurorep.recipes.sleep_ssl.config import PARADIGMS, SleepSSLConfig
 from neurorep.recipes.sleep_ssl.pipeline import run_sleep_ssl
+from neurorep.recipes.sleep_ssl.plots import plots_from_run
 from neurorep.recipes.sleep_ssl.report import write_grid_report
 from neurorep.runs import prepare_run_dir, write_json
 
@@ -54,11 +57,14 @@ def grid_runs(grid: GridConfig) -> list[tuple[str, str]]:
 
 def benchmark_sleep_ssl(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/sleep-ssl",
                         seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,
-                        progress: bool = True) -> Path:
+                        progress: bool = True, jobs: int = 1) -> Path:
     """Run the grid and write ``results.csv``, ``results.json``, ``results.md`` and ``report.html``.
 
-    Without ``data`` the simulated corpus is written into ``<out>/data`` first.
+    Without ``data`` the simulated corpus is written into ``<out>/data`` first. ``jobs`` runs that
+    many grid rows at once, each in its own single-threaded process (results do not depend on it).
     """
+    if jobs < 1:
+        raise ConfigError(f"jobs must be at least 1; got {jobs}")
     top = set(GridConfig.model_fields)
     raw = apply_overrides(load_preset(preset), [o if o.split("=", 1)[0].split(".")[0] in top else f"base.{o}"
                                                 for o in (overrides or [])])
@@ -79,28 +85,70 @@ def benchmark_sleep_ssl(preset: str = "quick", data: Path | None = None, out: Pa
     out = prepare_run_dir(out, overwrite=overwrite)
     first = configs[0][2]
     folds = first.data.split.folds or 1
-    rows: list[dict[str, Any]] = []
-    started = time.time()
+    tasks: list[tuple[str, str, SleepSSLConfig]] = []
     for seed in range(grid.seeds):
+        split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
+        prepared = setup_data(split_data, progress=progress)  # builds the cache once; later calls reuse it
         for fold in range(folds):
-            split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
-            prepared = setup_data(split_data, progress=progress)
             for method, encoder, cfg in configs:
-                cfg = cfg.model_copy(update={"seed": seed, "fold": fold, "data": split_data})
-                name = f"{method}_{encoder}_s{seed}_f{fold}"
-                t0 = time.time()
-                metrics = run_sleep_ssl(cfg, out / "runs" / name, prepared=prepared)
-                row = {"row": METHOD_LABELS[method], **metrics["summary"], "run": f"runs/{name}",
-                       "seconds": round(time.time() - t0, 1)}
-                rows.append(row)
-                if progress:
-                    ba = row.get("bal_acc@1", float("nan"))
-                    print(f"[{len(rows)}/{len(configs) * grid.seeds * folds}] {name}: balanced accuracy "
-                          f"{ba:.3f} ({row['seconds']:.0f} s)", flush=True)
+                tasks.append((f"{method}_{encoder}_s{seed}_f{fold}", method,
+                              cfg.model_copy(update={"seed": seed, "fold": fold, "data": split_data,
+                                                     "progress": progress and jobs == 1})))
+    started = time.time()
+    rows = _run_tasks(tasks, out, jobs, progress)
     _write_results(out, rows)
-    report = write_grid_report(out, rows, grid.model_dump(), time.time() - started)
+    best = _best_ssl(rows)
+    if best is not None:
+        plots_from_run(out / best["run"], prepared.cache, best["seed"])
+    report = write_grid_report(out, rows, grid.model_dump(), time.time() - started, best)
     print((out / "results.md").read_text())
     return report
+
+
+def _run_one(name: str, method: str, cfg_data: dict[str, Any], out: str, threads: int | None) -> dict[str, Any]:
+    """Run one grid row (in this process or a worker) and return its results-table row."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    from neurorep.cli import quiet_libraries
+
+    quiet_libraries()
+    cfg = SleepSSLConfig.model_validate(cfg_data)
+    t0 = time.time()
+    metrics = run_sleep_ssl(cfg, Path(out) / "runs" / name)
+    return {"row": METHOD_LABELS[method], **metrics["summary"], "run": f"runs/{name}",
+            "seconds": round(time.time() - t0, 1)}
+
+
+def _run_tasks(tasks: list[tuple[str, str, SleepSSLConfig]], out: Path, jobs: int,
+               progress: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any] | None] = [None] * len(tasks)
+
+    def report(i: int, row: dict[str, Any]) -> None:
+        rows[i] = row
+        if progress:
+            done = sum(r is not None for r in rows)
+            print(f"[{done}/{len(tasks)}] {tasks[i][0]}: balanced accuracy {row.get('bal_acc@1', float('nan')):.3f} "
+                  f"({row['seconds']:.0f} s)", flush=True)
+
+    if jobs == 1:
+        for i, (name, method, cfg) in enumerate(tasks):
+            report(i, _run_one(name, method, cfg.model_dump(), str(out), None))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_run_one, name, method, cfg.model_dump(), str(out), 1): i
+                       for i, (name, method, cfg) in enumerate(tasks)}
+            for fut in as_completed(futures):
+                report(futures[fut], fut.result())
+    return [r for r in rows if r is not None]
+
+
+def _best_ssl(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The SSL run with the highest full-label probe balanced accuracy (from the last split set up)."""
+    ssl = [r for r in rows if r["method"] == "ssl" and "bal_acc@1" in r and r["seed"] == rows[-1]["seed"]
+           and r["fold"] == rows[-1]["fold"]]
+    return max(ssl, key=lambda r: r["bal_acc@1"]) if ssl else None
 
 
 def _configs(grid: GridConfig, base: dict[str, Any]) -> list[tuple[str, str, SleepSSLConfig]]:
@@ -108,6 +156,7 @@ def _configs(grid: GridConfig, base: dict[str, Any]) -> list[tuple[str, str, Sle
     for method, encoder in grid_runs(grid):
         d = copy.deepcopy(base)
         d["recipe"] = "sleep-ssl"
+        d["plots"] = False  # figures are drawn for the best run only, from its stored arrays
         d["encoder"] = {"name": encoder, "kwargs": grid.encoder_kwargs.get(encoder, {})}
         if method in PARADIGMS:
             d["method"] = "ssl"

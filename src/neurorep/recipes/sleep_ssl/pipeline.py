@@ -73,7 +73,8 @@ def pretrain(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: W
     trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
                             progress=cfg.progress)
     res = fit(module, loader(train, p.batch_size, cfg.seed, True, p.max_windows, p.num_workers),
-              loader(val, p.batch_size, cfg.seed, False, num_workers=p.num_workers), trainer,
+              loader(_cap(val, p.max_val_windows, cfg.seed), p.batch_size, cfg.seed, False, num_workers=p.num_workers),
+              trainer,
               ckpt_path="last" if resume else None, restore_best=True)
     return {"best_val_loss": res.best_score, "epochs": trainer.current_epoch}
 
@@ -92,7 +93,7 @@ def supervised(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val:
     trainer = build_trainer(out, max_epochs=f.epochs, monitor="val/loss", patience=f.patience, progress=cfg.progress)
     n = max(f.max_windows or len(subset), f.batch_size)
     fit(module, loader(subset, f.batch_size, cfg.seed, True, n, f.num_workers),
-        loader(val, f.batch_size, cfg.seed, False), trainer, ckpt_path="last" if resume else None, restore_best=True)
+        loader(_cap(val, f.max_val_windows, cfg.seed), f.batch_size, cfg.seed, False), trainer, ckpt_path="last" if resume else None, restore_best=True)
     logits, y = predict(module, loader(test, 256, cfg.seed, False))
     metrics = classification_metrics(y, logits.argmax(1), classes)
     return {"n_train": len(subset), **metrics, "_y_pred": logits.argmax(1)}
@@ -158,6 +159,8 @@ def run_sleep_ssl(cfg: SleepSSLConfig, out: Path, overwrite: bool = False, resum
         e = emb["test"]
         metrics["latent"] = latent_benchmark(e["embedding"], e["y"], e["subject"], seed=cfg.seed, k=cfg.latent.k)
     metrics["summary"] = summarise(metrics)
+    save_file({k: np.ascontiguousarray(v, dtype=np.int64) for k, v in predictions.items()},
+              str(out / "embeddings" / "test_predictions.safetensors"))
     if cfg.plots:
         metrics["plots"] = write_run_plots(out / "plots", emb["test"], predictions, cache, classes, cfg.seed,
                                            out / "pretrain" / "metrics.csv")

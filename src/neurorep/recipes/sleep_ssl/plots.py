@@ -49,6 +49,16 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
     return written
 
 
+def plots_from_run(run_dir: Path, cache: WindowCache, seed: int) -> dict[str, str]:
+    """Write a finished run's figures from its stored embeddings and predictions."""
+    from safetensors.numpy import load_file
+
+    test = load_file(str(run_dir / "embeddings" / "test.safetensors"))
+    predictions = load_file(str(run_dir / "embeddings" / "test_predictions.safetensors"))
+    return write_run_plots(run_dir / "plots", test, predictions, cache, cache.classes, seed,
+                           run_dir / "pretrain" / "metrics.csv")
+
+
 def _main_prediction(predictions: dict[str, np.ndarray]) -> str | None:
     for key in ("probe_1", "supervised_1", "finetune_1"):
         if key in predictions:

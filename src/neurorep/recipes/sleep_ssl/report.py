@@ -26,7 +26,8 @@ def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[s
     return grid, methods, encoders
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float) -> Path:
+def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
+                      best: dict[str, Any] | None) -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
     from neurorep.recipes.sleep_ssl.grid import results_table
 
@@ -53,9 +54,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                    "balanced_accuracy": v})
     if curve_rows:
         sections.append(Section("Label-fraction curves", figures=[plots.label_fraction_plot(curve_rows)]))
-    ssl = [r for r in rows if r["row"] not in ("Random init", "Supervised") and "bal_acc@1" in r]
-    if ssl:
-        best = max(ssl, key=lambda r: r["bal_acc@1"])
+    if best is not None:
         run_dir = out / best["run"]
         pngs = sorted((run_dir / "plots").glob("*.png"))
         sections.append(Section(f"Best SSL run: {best['row']} / {best['encoder']} (seed {best['seed']})",
