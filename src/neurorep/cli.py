@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a preset setting, e.g. --set pretrain.epochs=5")
 
+    ev = sub.add_parser("evaluate", help="latent-space benchmark and embedding map from stored embeddings")
+    ev.add_argument("path", type=Path, help="a run folder or an embeddings .safetensors file")
+    ev.add_argument("--out", type=Path, help="output folder (default: beside the embeddings)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--k", type=int, default=10, help="neighbours for kNN accuracy")
+    ev.add_argument("--no-plots", action="store_true")
+
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes"))
     return parser
@@ -165,6 +172,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from neurorep.evaluation.stored import evaluate_stored
+
+    result = evaluate_stored(args.path, args.out, seed=args.seed, k=args.k, plots=not args.no_plots)
+    print(json.dumps(result, indent=1, default=float))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from neurorep.runs import run_from_args
 
@@ -188,7 +203,7 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 
 
-COMMANDS = {"data": _cmd_data, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark}
+COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,61 @@
+"""Latent-space benchmark and figures from embeddings stored by a run (``neurorep evaluate``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file
+
+from neurorep.errors import DataError
+from neurorep.evaluation.latent import latent_benchmark
+
+
+def load_embeddings(path: str | Path) -> tuple[dict[str, np.ndarray], list[str] | None, Path]:
+    """Embeddings from a run folder (``embeddings/test.safetensors``) or a safetensors file.
+
+    The file must hold ``embedding [N, D]``, ``y [N]`` and ``subject [N]``. Class names come from the
+    run's ``metrics.json`` when there is one. Returns ``(arrays, class_names, file)``.
+    """
+    path = Path(path)
+    file = path / "embeddings" / "test.safetensors" if path.is_dir() else path
+    if not file.is_file():
+        raise DataError(f"{path}: no stored embeddings (expected a run folder or a .safetensors file)")
+    try:
+        arrays = load_file(str(file))
+    except (SafetensorError, OSError) as exc:
+        raise DataError(f"{file}: not a readable safetensors file ({exc})") from None
+    missing = [k for k in ("embedding", "y", "subject") if k not in arrays]
+    if missing:
+        raise DataError(f"{file}: missing arrays {', '.join(missing)}; found {', '.join(sorted(arrays))}")
+    classes = None
+    metrics = file.parent.parent / "metrics.json"
+    if metrics.is_file():
+        classes = json.loads(metrics.read_text()).get("classes")
+    return arrays, classes, file
+
+
+def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int = 0, k: int = 10,
+                    plots: bool = True) -> dict[str, Any]:
+    """Compute the latent-space benchmark (and an embedding map) of stored embeddings.
+
+    Writes ``latent.json`` and ``embedding.png`` into ``out`` (default: beside the embeddings file).
+    """
+    arrays, classes, file = load_embeddings(path)
+    emb, y, subjects = arrays["embedding"], arrays["y"].astype(np.int64), arrays["subject"].astype(np.int64)
+    keep = y >= 0
+    result = latent_benchmark(emb[keep], y[keep], subjects[keep], seed=seed, k=k)
+    out_dir = Path(out) if out is not None else file.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from neurorep.runs import write_json
+
+    write_json(out_dir / "latent.json", result)
+    if plots:
+        from neurorep.evaluation import plots as P
+
+        names = classes or [str(c) for c in range(int(y.max()) + 1)]
+        P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=out_dir / "embedding.png")
+    return result
