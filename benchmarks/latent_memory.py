@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,7 @@ def render(args: argparse.Namespace, info: dict[str, str], big: dict[str, Any], 
         START,
         "## Latent-space benchmark memory",
         "",
-        f"Written by `benchmarks/latent_memory.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; "
+        f"Written by `benchmarks/latent_memory.py` on {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; "
         f"command: `{args.command}` (total {total_s / 60:.1f} min).",
         "",
         f"Data: {n:,} x {args.dim} float32 embeddings ({n * args.dim * 4 / 2**20:.0f} MiB), "
