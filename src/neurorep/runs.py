@@ -99,7 +99,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("give a CONFIG file or --from RUN_DIR")
     cfg = load_config(config_path, overrides)
-    out = args.out or getattr(cfg, "out", None)
+    out = args.out or (args.from_run if args.from_run is not None and args.resume else None) or getattr(cfg, "out", None)
     if out is None:
         raise ConfigError(f"{config_path}: no output folder; set `out:` in the config or pass --out")
     recipe = get_recipe(cfg.recipe)  # type: ignore[attr-defined]

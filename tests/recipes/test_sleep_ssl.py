@@ -6,49 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from neurorep.config import load_config
 from neurorep.errors import ConfigError
 from neurorep.recipes.sleep_ssl import benchmark_sleep_ssl, run_sleep_ssl
 
-TINY = {"cnn": {"n_filters": 8, "embed_dim": 16, "n_convs": 1}}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurorep.data.simulate import simulate_sleep
-
-    out = tmp_path_factory.mktemp("sim")
-    simulate_sleep(out, n_subjects=5, seed=0, hours=1.0, progress=False)
-    return out
-
-
-def _config(corpus: Path, tmp: Path, **extra: object) -> dict:
-    cfg = {
-        "recipe": "sleep-ssl", "seed": 0, "method": "ssl",
-        "data": {"source": str(corpus), "cache": str(tmp / "cache"),
-                 "prepare": {"sfreq": 50.0, "h_freq": 20.0, "trim_wake_min": None}, "split": {"val": 0.2, "test": 0.2}},
-        "encoder": {"name": "cnn", "kwargs": TINY["cnn"]},
-        "objective": {"name": "contrastive", "kwargs": {"sfreq": 50.0}},
-        "pretrain": {"epochs": 1, "batch_size": 32, "max_windows": 64, "max_val_windows": 32},
-        "probe": {"label_fractions": [0.1, 1.0], "max_train": 200},
-        "finetune": {"epochs": 1, "batch_size": 32, "max_windows": 64, "max_val_windows": 32,
-                     "label_fractions": [1.0]},
-        "progress": False,
-    }
-    cfg.update(extra)
-    return cfg
-
-
-def _write(tmp: Path, cfg: dict) -> Path:
-    path = tmp / "cfg.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+from tests.recipes.conftest import TINY, make_config, write_config
 
 
 def test_ssl_run_writes_everything(corpus: Path, tmp_path: Path) -> None:
-    cfg = load_config(_write(tmp_path, _config(corpus, tmp_path)))
+    cfg = load_config(write_config(tmp_path, make_config(corpus, tmp_path)))
     m = run_sleep_ssl(cfg, tmp_path / "run")
     run = tmp_path / "run"
     for f in ("config.yaml", "environment.json", "metrics.json", "embeddings/test.safetensors",
@@ -71,29 +38,29 @@ def test_ssl_run_writes_everything(corpus: Path, tmp_path: Path) -> None:
 
 
 def test_supervised_and_random_rows(corpus: Path, tmp_path: Path) -> None:
-    sup = run_sleep_ssl(load_config(_write(tmp_path, _config(corpus, tmp_path, method="supervised", plots=False))),
+    sup = run_sleep_ssl(load_config(write_config(tmp_path, make_config(corpus, tmp_path, method="supervised", plots=False))),
                         tmp_path / "sup")
     assert set(sup["supervised"]) == {"1"} and "bal_acc@1" in sup["summary"]
-    rnd = run_sleep_ssl(load_config(_write(tmp_path, _config(corpus, tmp_path, method="random", plots=False))),
+    rnd = run_sleep_ssl(load_config(write_config(tmp_path, make_config(corpus, tmp_path, method="random", plots=False))),
                         tmp_path / "rnd")
     assert "pretrain" not in rnd and "bal_acc@0.1" in rnd["summary"]
 
 
 def test_same_seed_same_metrics(corpus: Path, tmp_path: Path) -> None:
-    cfg = load_config(_write(tmp_path, _config(corpus, tmp_path, plots=False)))
+    cfg = load_config(write_config(tmp_path, make_config(corpus, tmp_path, plots=False)))
     a = run_sleep_ssl(cfg, tmp_path / "a")["summary"]
     b = run_sleep_ssl(cfg, tmp_path / "b")["summary"]
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN-aware equality
 
 
 def test_existing_run_refused_and_unknown_name_leaves_nothing(corpus: Path, tmp_path: Path) -> None:
-    cfg = load_config(_write(tmp_path, _config(corpus, tmp_path, plots=False, latent={"enabled": False})))
+    cfg = load_config(write_config(tmp_path, make_config(corpus, tmp_path, plots=False, latent={"enabled": False})))
     run_sleep_ssl(cfg, tmp_path / "r")
     with pytest.raises(ConfigError, match="already holds a run; pass --overwrite"):
         run_sleep_ssl(cfg, tmp_path / "r")
-    bad = _config(corpus, tmp_path)
+    bad = make_config(corpus, tmp_path)
     bad["encoder"] = {"name": "cnnn"}
-    proc = subprocess.run([sys.executable, "-m", "neurorep.cli", "run", str(_write(tmp_path, bad)), "--out",
+    proc = subprocess.run([sys.executable, "-m", "neurorep.cli", "run", str(write_config(tmp_path, bad)), "--out",
                            str(tmp_path / "never")], capture_output=True, text=True)
     assert proc.returncode == 2 and "did you mean 'cnn'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "never").exists()
