@@ -226,6 +226,47 @@ def test_stage_architecture(full_night):
     assert len(episodes) >= 3 and episodes[0] < max(episodes[1:])
 
 
+def test_scoring_is_a_noisy_reading_of_the_state():
+    """The hypnogram agrees with the physiological state like a human scorer (most errors at transitions)."""
+    agree, near_err, far_err, per_stage = [], [], [], np.zeros((2, 5))
+    for subject in range(8):
+        params = draw_subject_params(0, subject)
+        rng = night_rng(0, subject, 1, "hypnogram")
+        hyp = simulate_hypnogram(960, params, night_params(params, 1, rng), rng, night_rng(0, subject, 1, "scorer"))
+        assert hyp.state.shape == hyp.stages.shape and hyp.state.dtype == np.int8
+        ok = hyp.stages == hyp.state
+        agree.append(ok.mean())
+        change = np.zeros(hyp.n_epochs, dtype=bool)
+        change[1:] = hyp.state[1:] != hyp.state[:-1]
+        near = change | np.roll(change, -1) | np.roll(change, 1)
+        near_err.append(1 - ok[near].mean())
+        far_err.append(1 - ok[~near].mean())
+        for s in range(5):
+            per_stage[:, s] += ((hyp.state == s) & ok).sum(), (hyp.state == s).sum()
+    assert 0.8 <= np.mean(agree) <= 0.95
+    assert np.mean(near_err) > 3 * np.mean(far_err)
+    recall = per_stage[0] / per_stage[1]
+    assert recall.argmin() == N1 and recall[N1] < 0.75  # N1 is the stage scorers agree on least
+
+
+def test_signals_follow_the_state(full_night):
+    assert full_night.state is not None and full_night.state.shape == full_night.stages.shape
+    assert 0.8 <= np.mean(full_night.state == full_night.stages) < 1.0
+    delta = _relative_power(full_night, "EEG Fpz-Cz", 0.5, 4.0)
+    by_state = _median_by_stage(delta, full_night.state)
+    assert by_state[N3] > by_state[N2] > by_state[W]
+
+
+def test_subject_traits_vary():
+    params = [draw_subject_params(0, s) for s in range(20)]
+    gain = np.array([p.eeg_gain[0] for p in params])
+    assert gain.max() / gain.min() > 2.0  # amplitude differs by more than a factor 2 between subjects
+    alpha = np.array([p.alpha_amp for p in params])
+    assert alpha.min() < 6.0 and alpha.max() > 15.0  # some subjects have weak alpha
+    assert np.ptp([p.alpha_freq for p in params]) > 2.0
+    assert np.ptp([p.spindle_density for p in params]) > 3.0
+
+
 # ---- physiology ----------------------------------------------------------------------------------
 def test_eeg_band_powers_follow_stages(full_night):
     st = full_night.stages
@@ -237,6 +278,17 @@ def test_eeg_band_powers_follow_stages(full_night):
     assert sigma[N2] > sigma[N3] and sigma[N2] > sigma[REM]
     assert alpha[W] > alpha[N2] and alpha[W] > alpha[N3]
     assert theta[N1] > theta[N2] and theta[REM] > theta[N2]
+
+
+def test_within_stage_variability(full_night):
+    """Stages overlap: light N3 borders deep N2, and N2 epochs range from no to many spindles."""
+    st = full_night.stages
+    delta = _relative_power(full_night, "EEG Fpz-Cz", 0.5, 4.0)
+    assert np.percentile(delta[st == N3], 10) < np.percentile(delta[st == N2], 90)
+    sigma = _relative_power(full_night, "EEG Fpz-Cz", 11.0, 16.0)[st == N2]
+    assert np.percentile(sigma, 90) > 2.5 * np.percentile(sigma, 10)
+    alpha = _relative_power(full_night, "EEG Pz-Oz", 8.0, 12.0)
+    assert np.percentile(alpha[st == W], 25) < np.percentile(alpha[st == N1], 75)  # eyes-open wake, alpha in N1
 
 
 def test_slow_wave_amplitude(full_night):

@@ -64,15 +64,6 @@ def mains_hum(n: int, fs: float, amp_uv: float, offset_hz: float, rng: np.random
     if 2.0 * f0 < fs / 2.0:  # second harmonic where the rate allows it
         hum += 0.15 * amp_uv * sinusoid(n, fs, 2.0 * f0, phase[1])
     return hum
-    k = np.arange(n, dtype=np.float64)
-    f0 = 50.0 + offset_hz
-    phase = rng.uniform(0.0, 1.0, 2)
-    for harmonic, rel in ((1, 1.0), (2, 0.15)):
-        if harmonic * f0 >= fs / 2.0 and harmonic > 1:
-            continue
-        cycles = np.mod(k * (harmonic * f0 / fs) + phase[harmonic - 1], 1.0).astype(np.float32)
-        hum += rel * amp_uv * np.cos(np.float32(2.0 * np.pi) * cycles)
-    return hum
 
 
 def slow_gain_drift(ctx: NightContext, fs: float, depth: float, rng: np.random.Generator) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 Sources (microvolts at 100 Hz):
 
-* saccades: a piecewise-constant gaze whose jumps take 40-70 ms; frequent in wake with eyes open,
-  clustered in phasic REM (rapid eye movements), nearly absent in N2/N3;
+* saccades: a piecewise-constant gaze (horizontal, and a vertical part 0.45 times as large) whose
+  jumps take 40-70 ms; frequent in wake with eyes open, clustered in phasic REM (rapid eye
+  movements), nearly absent in N2/N3;
 * slow rolling eye movements (0.15-0.5 Hz) in N1 and drowsy, eyes-closed wake;
 * blinks (mostly vertical: large on Fpz-Cz, small on the horizontal EOG) in wake with eyes open.
 
@@ -41,11 +42,14 @@ class OcularSources:
 
     Attributes:
         horizontal: high-passed horizontal gaze (saccades, rapid and slow eye movements).
+        vertical: high-passed vertical gaze (the vertical part of oblique saccades and rapid eye
+            movements); with the blinks it is what the frontal EEG picks up.
         blinks: vertical blink deflections.
         saccade_times: onset of every saccade (s).
     """
 
     horizontal: np.ndarray
+    vertical: np.ndarray
     blinks: np.ndarray
     saccade_times: np.ndarray
 
@@ -68,15 +72,17 @@ def ocular_sources(ctx: NightContext, params: SubjectParams, rng: np.random.Gene
     times = event_times(rate, rng)
     idx = np.clip((times * fs).astype(np.int64), 0, n - 1)
     in_rem = w[4][np.clip((times * CTRL_FS).astype(int), 0, ctx.n_ctrl - 1)] > 0.5
-    targets = rng.normal(0.0, 1.0, times.size) * np.where(in_rem, 150.0, 110.0)
-    steps = np.diff(np.concatenate([[0.0], targets]))
-    gaze = np.cumsum(np.bincount(idx, weights=steps, minlength=n))
-    gaze = uniform_filter1d(uniform_filter1d(gaze, 3), 3)  # ~50 ms ramps
+    targets = rng.normal(0.0, 1.0, (2, times.size)) * np.where(in_rem, 150.0, 110.0) * np.array([[1.0], [0.45]])
+    steps = np.diff(np.concatenate([np.zeros((2, 1)), targets], axis=1), axis=1)
+    gaze = np.stack([np.cumsum(np.bincount(idx, weights=st, minlength=n)) for st in steps])
+    gaze = uniform_filter1d(uniform_filter1d(gaze, 3, axis=-1), 3, axis=-1)  # ~50 ms ramps
 
     # slow rolling eye movements: N1 and drowsy wake with eyes closed
     sem_env = 55.0 * w[1] + 18.0 * w[0] * (1.0 - eo)
     sem = spectrum_noise(ctx.n_ctrl, CTRL_FS, band(0.15, 0.5, 0.1), rng) * sem_env
-    horizontal = highpass(gaze + ctx.at(sem, fs), fs, 1.5)
+    sem = ctx.at(sem, fs)
+    horizontal = highpass(gaze[0] + sem, fs, 1.5)
+    vertical = highpass(gaze[1] + 0.3 * sem, fs, 1.5)
 
     # blinks
     b_rate = params.blink_rate / 60.0 * w[0] * (eo + 0.1 * (1.0 - eo)) + 0.1 * ctx.arousal
@@ -86,7 +92,7 @@ def ocular_sources(ctx: NightContext, params: SubjectParams, rng: np.random.Gene
     shape = np.where(rel < 0.0, gauss(rel, 0.0, 0.055), gauss(rel, 0.0, 0.11))
     blinks = np.zeros(n)
     add_waveforms(blinks, start, amp * shape)
-    return OcularSources(horizontal=horizontal, blinks=blinks, saccade_times=times)
+    return OcularSources(horizontal=horizontal, vertical=vertical, blinks=blinks, saccade_times=times)
 
 
 def simulate_eog(

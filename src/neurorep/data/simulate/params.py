@@ -56,6 +56,7 @@ class SubjectParams:
     alpha_freq: float  # posterior alpha peak frequency
     alpha_amp: float  # alpha standard deviation on Pz-Oz, eyes closed
     theta_gain: float  # multiplies theta
+    theta_freq: float  # theta peak frequency
     beta_gain: float  # multiplies beta
     spindle_density: float  # spindles per minute of N2
     spindle_freq: float  # mean spindle frequency
@@ -122,7 +123,7 @@ def draw_subject_params(seed: int, subject: int) -> SubjectParams:
         latency_min=float(u(7.0, 24.0)),
         n3_scale=float(u(0.8, 1.15) * age_factor),
         rem_scale=float(u(0.88, 1.12)),
-        waso_per_hour=float(u(0.7, 2.0)),
+        waso_per_hour=float(u(0.6, 1.7)),
         arousal_per_hour=float(u(6.0, 20.0)),
         crossfade_s=float(u(20.0, 50.0)),
         n1_scale=float(u(0.8, 1.6)),
@@ -131,18 +132,19 @@ def draw_subject_params(seed: int, subject: int) -> SubjectParams:
         stage_gain=tuple(float(g) for g in np.exp(rng.normal(0.0, 0.15, 5))),  # type: ignore[arg-type]
         alpha_freq=float(u(8.0, 11.5)),
         alpha_amp=float(np.exp(u(np.log(3.0), np.log(22.0)))),
-        theta_gain=float(np.exp(rng.normal(0.0, 0.25))),
-        beta_gain=float(np.exp(rng.normal(0.0, 0.3))),
+        theta_gain=float(np.exp(rng.normal(0.0, 0.35))),
+        theta_freq=float(u(5.0, 7.0)),
+        beta_gain=float(np.exp(rng.normal(0.0, 0.4))),
         spindle_density=float(u(0.8, 6.5)),
         spindle_freq=float(u(11.5, 14.5)),
-        spindle_amp=float(u(15.0, 40.0)),
+        spindle_amp=float(u(20.0, 45.0)),
         kcomplex_rate=float(u(0.4, 2.5)),
         slow_wave_amp=float(u(38.0, 72.0) * (0.85 + 0.15 * age_factor)),
         vertex_rate=float(u(1.0, 5.0)),
         sawtooth_rate=float(u(0.3, 2.5)),
         eyes_open_frac=float(u(0.2, 0.8)),
         frontal_emg_uv=float(u(1.0, 8.0)),
-        eye_leak=float(u(0.15, 0.6)),
+        eye_leak=float(u(0.1, 0.35)),
         ecg_eeg_uv=float(u(0.0, 6.0)),
         bad_per_night=float(u(0.0, 2.0)),
         blink_rate=float(u(10.0, 24.0)),
@@ -190,7 +192,7 @@ def night_params(params: SubjectParams, night: int, rng: np.random.Generator) ->
         cycle_min=float(params.cycle_min * np.exp(rng.normal(0.0, 0.05))),
         waso_scale=float(first * np.exp(rng.normal(0.0, 0.2))),
         unscored_epochs=int(rng.integers(0, 4) if rng.random() < 0.5 else 0),
-        n3_threshold=float(rng.uniform(0.27, 0.35)),
-        lag_p=float(rng.uniform(0.2, 0.5)),
-        confusion=float(rng.uniform(0.6, 1.4)),
+        n3_threshold=float(rng.uniform(0.25, 0.37)),
+        lag_p=float(rng.uniform(0.3, 0.6)),
+        confusion=float(rng.uniform(1.0, 2.0)),
     )

@@ -2,8 +2,10 @@
 
 The *night context* holds slowly varying control signals on a 10 Hz grid (stage weights with
 cross-fades, slow-wave depth, arousals, movements, eyes open, phasic REM, respiration) that the
-signal generators (:mod:`.eeg`, :mod:`.ocular`, :mod:`.cardiac`) turn into samples. All random
-draws come from explicit ``numpy.random.Generator`` objects.
+signal generators (:mod:`.eeg`, :mod:`.ocular`, :mod:`.cardiac`) turn into samples. The stage
+weights follow the physiological state of the hypnogram (``Hypnogram.state``), not the scoring,
+and change gradually (cross-fades of 20-50 s), so epochs next to a transition hold a mixture. All
+random draws come from explicit ``numpy.random.Generator`` objects.
 """
 
 from __future__ import annotations
@@ -188,7 +190,8 @@ class NightContext:
     Attributes:
         n_ctrl: grid length (``duration * CTRL_FS``).
         duration: night length in seconds.
-        weights: ``(5, n_ctrl)`` stage weights (W, N1, N2, N3, REM), cross-faded, summing to 1.
+        weights: ``(5, n_ctrl)`` weights of the physiological states (W, N1, N2, N3, REM),
+            cross-faded, summing to 1.
         depth: slow-wave depth in [0, 1].
         arousal: EEG arousal intensity in [0, 1] (3-15 s bursts during sleep).
         movement: movement artefact intensity in [0, 1].
@@ -237,7 +240,7 @@ def build_context(hyp: Hypnogram, params: SubjectParams, rng: np.random.Generato
     per_epoch = int(EPOCH_S * CTRL_FS)
     n = hyp.n_epochs * per_epoch
     onehot = np.zeros((5, hyp.n_epochs))
-    onehot[hyp.stages.astype(int), np.arange(hyp.n_epochs)] = 1.0
+    onehot[hyp.state.astype(int), np.arange(hyp.n_epochs)] = 1.0  # signals follow the state, not the scoring
     weights = smooth(np.repeat(onehot, per_epoch, axis=1), params.crossfade_s)
     weights /= weights.sum(axis=0, keepdims=True)
     depth = smooth(np.repeat(hyp.depth, per_epoch), params.crossfade_s)

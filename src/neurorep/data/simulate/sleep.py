@@ -79,14 +79,16 @@ class SimulatedNight:
         subject: subject number (0-99).
         night: night number (1 or 2).
         signals: channel name -> ``(samples (n,) float64 in volts, sampling rate in Hz)``.
-        stages: ``(n_epochs,)`` int8 state per 30-s epoch: 0=W, 1=N1, 2=N2, 3=N3, 4=REM
-            (epochs scored ``Movement time`` or ``Sleep stage ?`` have state 0).
+        stages: ``(n_epochs,)`` int8 scored stage per 30-s epoch: 0=W, 1=N1, 2=N2, 3=N3, 4=REM, as in
+            the hypnogram file (R&K 3 and 4 are N3; ``Movement time`` and ``Sleep stage ?`` are 0).
         rk_stages: R&K description per epoch, as written to the hypnogram file.
         depth: ``(n_epochs,)`` slow-wave depth in [0, 1] (splits N3 into R&K stage 3 and 4).
         beat_times: R-peak times of the ECG (s).
         params: the subject's traits.
         night_params: this night's variation (latency, cycle length, ...).
         start: date and time of the recording start.
+        state: ``(n_epochs,)`` int8 physiological state that drives the signals (``stages`` is the
+            scorer's reading of it and differs near transitions and in ambiguous epochs).
     """
 
     subject: int
@@ -99,6 +101,7 @@ class SimulatedNight:
     params: SubjectParams
     night_params: NightParams
     start: dt.datetime
+    state: np.ndarray | None = None
 
     @property
     def n_epochs(self) -> int:
@@ -164,11 +167,12 @@ def simulate_night(subject: int, night: int, seed: int, hours: float = 8.0) -> S
     params = draw_subject_params(seed, subject)
     rng_h = night_rng(seed, subject, night, "hypnogram")
     nparams = night_params(params, night, rng_h)
-    hyp = simulate_hypnogram(int(round(hours * 3600.0 / EPOCH_S)), params, nparams, rng_h)
+    n_epochs = int(round(hours * 3600.0 / EPOCH_S))
+    hyp = simulate_hypnogram(n_epochs, params, nparams, rng_h, night_rng(seed, subject, night, "scorer"))
     ctx = build_context(hyp, params, night_rng(seed, subject, night, "context"))
     cardiac = simulate_ecg(ctx, params, night_rng(seed, subject, night, "ecg"))
     ocular = ocular_sources(ctx, params, night_rng(seed, subject, night, "eog"))
-    eeg, frontal_slow = simulate_eeg(ctx, params, ocular, night_rng(seed, subject, night, "eeg"))
+    eeg, frontal_slow = simulate_eeg(ctx, params, ocular, cardiac.beat_times, night_rng(seed, subject, night, "eeg"))
     eog = simulate_eog(ctx, params, ocular, frontal_slow, night_rng(seed, subject, night, "artefacts"))
     emg = simulate_emg(ctx, params, cardiac.beat_times, night_rng(seed, subject, night, "emg"))
     micro = {**eeg, "EOG horizontal": eog, "EMG submental": emg, "ECG": cardiac.ecg}
@@ -184,6 +188,7 @@ def simulate_night(subject: int, night: int, seed: int, hours: float = 8.0) -> S
         params=params,
         night_params=nparams,
         start=recording_start(seed, subject, night),
+        state=hyp.state,
     )
 
 
