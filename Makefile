@@ -24,7 +24,7 @@ $(DEMO_DATA)/.complete: | $(STAMP)
 	touch $@
 
 demo: $(STAMP) $(DEMO_DATA)/.complete
-	$(BIN)/neurorep benchmark sleep-ssl --preset quick --data $(DEMO_DATA) --out $(DEMO_OUT) --overwrite
+	$(BIN)/neurorep benchmark sleep-ssl --preset quick --data $(DEMO_DATA) --out $(DEMO_OUT) --overwrite --jobs 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
