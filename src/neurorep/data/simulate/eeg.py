@@ -105,8 +105,8 @@ def _spindles(
     inst_f = freq[:, None] - 0.5 * (x - 0.5)  # slight deceleration within the spindle
     phase = 2.0 * np.pi * inst_f * rel + rng.uniform(0.0, 2.0 * np.pi, (times.size, 1))
     wave = amp[:, None] * env * np.sin(phase)
-    fast = np.clip((freq - 12.0) / 2.0, 0.0, 1.0)[:, None]  # fast spindles are posterior
-    add_waveforms(out[0], start, wave * (0.9 - 0.4 * fast))
+    fast = np.clip((freq - 12.0) / 2.0, 0.0, 1.0)[:, None]  # fast spindles are centro-parietal (Cz, Pz)
+    add_waveforms(out[0], start, wave * (0.9 - 0.2 * fast))
     add_waveforms(out[1], start, wave * (0.5 + 0.5 * fast))
     return out
 

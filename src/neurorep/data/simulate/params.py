@@ -158,7 +158,7 @@ def draw_subject_params(seed: int, subject: int) -> SubjectParams:
         resp_rate=float(u(0.22, 0.29)),
         ecg_amp=float(u(700.0, 1500.0)),
         t_amp=float(u(0.18, 0.35)),
-        noise_uv=float(np.exp(u(np.log(0.5), np.log(4.0)))),
+        noise_uv=float(np.exp(u(np.log(0.5), np.log(2.5)))),
         line_uv=float(np.exp(rng.uniform(np.log(2.0), np.log(60.0)))),
         line_alias_uv=float(u(0.0, 1.5)),
         mains_offset_hz=float(u(-0.05, 0.05)),
