@@ -54,7 +54,8 @@ def describe_path(path: str | Path) -> dict[str, Any]:
                                "channels": len(chans), "rates_hz": "/".join(sorted({f"{sf:g}" for _, sf, _ in chans})),
                                "hours": round(duration / 3600, 2)}
         if it.labels is not None:
-            ann = _annotations(it.labels)
+            assert source.read_labels is not None
+            ann = source.read_labels(it.labels)
             counts = stage_epoch_counts(ann)
             totals.update(counts)
             row["scored_epochs"] = sum(v for k, v in counts.items() if CANONICAL_STAGE.get(k))
@@ -65,8 +66,3 @@ def describe_path(path: str | Path) -> dict[str, Any]:
             "channels": [f"{n} ({sf:g} Hz)" for n, sf, _ in first], "label_epochs": dict(totals),
             "recordings_table": rows}
 
-
-def _annotations(path: Path) -> Annotations:
-    if path.suffix.lower() == ".txt":
-        return read_dreams_hypnogram(path)
-    return read_annotations_edf(path)

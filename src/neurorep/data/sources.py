@@ -7,12 +7,13 @@ with its stage annotations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from neurorep.data.readers.dreams import dreams_hypnogram_for, read_dreams_hypnogram
 from neurorep.data.readers.edf import pair_sleep_edf, read_annotations_edf, read_edf, subject_from_sleep_edf
-from neurorep.data.recording import Recording
+from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError
 from neurorep.registry import Registry
 
@@ -28,16 +29,22 @@ class SourceItem:
 
 
 class Source:
-    """A kind of dataset on disk."""
+    """A kind of dataset on disk: signal files read as EDF/BDF, labels read by ``read_labels``."""
 
     name: str = ""
     default_channels: list[str] | None = None
+    read_labels: Callable[[Path], Annotations] | None = None
 
     def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        """The recording of ``item`` (``channels`` or the default ones) with its stage annotations."""
+        rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject,
+                       session=item.session)
+        if item.labels is not None and self.read_labels is not None:
+            rec.annotations = self.read_labels(item.labels)
+        return rec
 
 
 DATASETS: Registry[Source] = Registry("dataset")
@@ -49,6 +56,7 @@ class SleepEDF(Source):
 
     name = "sleep-edf"
     default_channels = ["EEG Fpz-Cz", "EEG Pz-Oz"]
+    read_labels = staticmethod(read_annotations_edf)
 
     def discover(self, root: Path) -> list[SourceItem]:
         items = []
@@ -57,11 +65,6 @@ class SleepEDF(Source):
             items.append(SourceItem(psg, hyp, subject, night))
         return items
 
-    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
-        rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject, session=item.session)
-        assert item.labels is not None
-        rec.annotations = read_annotations_edf(item.labels)
-        return rec
 
 
 @DATASETS.register("dreams", "DREAMS databases: excerptN.edf + Hypnogram_excerptN.txt (5-s R&K codes)")
@@ -70,6 +73,7 @@ class Dreams(Source):
 
     name = "dreams"
     default_channels = ["C3-A1", "O1-A1"]
+    read_labels = staticmethod(read_dreams_hypnogram)
 
     def discover(self, root: Path) -> list[SourceItem]:
         items = []
@@ -79,11 +83,6 @@ class Dreams(Source):
                 items.append(SourceItem(edf, hyp, edf.stem, "0"))
         return items
 
-    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
-        rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject, session=item.session)
-        assert item.labels is not None
-        rec.annotations = read_dreams_hypnogram(item.labels)
-        return rec
 
 
 @DATASETS.register("edf", "any folder of EDF/BDF files, unlabelled (for pretraining)")
@@ -95,9 +94,6 @@ class PlainEDF(Source):
     def discover(self, root: Path) -> list[SourceItem]:
         files = [root] if root.is_file() else sorted([*root.rglob("*.edf"), *root.rglob("*.bdf")])
         return [SourceItem(f, None, f.stem, "0") for f in files]
-
-    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
-        return read_edf(item.path, channels=channels, subject=item.subject, session=item.session)
 
 
 def detect_dataset(root: Path) -> str:
