@@ -25,14 +25,9 @@ from neurorep.training import (
     fit,
     seed_everything,
 )
+from tests.training.helpers import LIGHTNING_WARNINGS
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::lightning.fabric.utilities.warnings.PossibleUserWarning"),
-    pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"),
-    pytest.mark.filterwarnings("ignore:You defined a `validation_step` but have no `val_dataloader`"),
-    pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty"),
-    pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode"),
-]
+pytestmark = LIGHTNING_WARNINGS
 
 
 class Regressor(L.LightningModule):
