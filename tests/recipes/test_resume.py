@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.recipes.conftest import make_config, write_config
+
+
+STEPS_PER_EPOCH = 10  # max_windows 160 / batch_size 16
+
+KILL_MID_EPOCH = """
+import os, signal, sys
+import lightning as L
+from neurorep.recipes.sleep_ssl import pipeline
+
+class Kill(L.Callback):
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step >= {step}:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+build = pipeline.build_trainer
+
+def with_kill(out_dir, **kw):
+    if str(out_dir).endswith("pretrain"):
+        kw["callbacks"] = (*kw.get("callbacks", ()), Kill())
+    return build(out_dir, **kw)
+
+pipeline.build_trainer = with_kill
+from neurorep.cli import main
+sys.exit(main({argv!r}))
+"""
 
 
 def _cli(*args: str) -> list[str]:
@@ -26,16 +49,13 @@ def test_sigkill_then_resume_equals_straight_run(corpus: Path, tmp_path: Path) -
     subprocess.run(_cli("run", str(path), "--out", str(straight)), check=True, capture_output=True)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cli("run", str(path), "--out", str(killed)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    last = killed / "pretrain" / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not last.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the next epoch
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert last.exists() and not (killed / "metrics.json").exists()
+    # the child runs the normal CLI, with one extra pretraining callback that SIGKILLs the process
+    # in the middle of the second epoch (after the first epoch's checkpoint was written)
+    child = KILL_MID_EPOCH.format(argv=["run", str(path), "--out", str(killed)], step=STEPS_PER_EPOCH + 3)
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert (killed / "pretrain" / "checkpoints" / "last.ckpt").exists()
+    assert not (killed / "pretrain" / "export" / "final").exists() and not (killed / "metrics.json").exists()
 
     refused = subprocess.run(_cli("run", str(path), "--out", str(killed)), capture_output=True, text=True)
     assert refused.returncode == 2 and "--resume" in refused.stderr
