@@ -144,16 +144,9 @@ def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
 
 def dump_yaml(model: BaseModel, path: str | Path) -> Path:
     """Write the resolved config as YAML (atomically)."""
-    import os
-    import tempfile
+    from neurorep.fileio import atomic_write_text
 
-    path = Path(path)
-    text = yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, yaml.safe_dump(model.model_dump(mode="json"), sort_keys=False))
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> BaseModel:

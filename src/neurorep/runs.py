@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from neurorep.config import dump_yaml, load_config
-from neurorep.errors import ConfigError, DataError
+from neurorep.errors import ConfigError
+from neurorep.fileio import atomic_write_text, ensure_writable_dir
 
 PACKAGES = ("neurorep", "torch", "lightning", "numpy", "scipy", "scikit-learn", "mne", "edfio", "safetensors")
 
@@ -39,13 +38,7 @@ def prepare_run_dir(out: str | Path, overwrite: bool = False, resume: bool = Fal
         shutil.rmtree(out)
     elif resume:
         raise ConfigError(f"{out}: no run to resume here")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise DataError(f"{out}: output folder is not writable")
-    return out
+    return ensure_writable_dir(out, "output folder")
 
 
 def environment() -> dict[str, Any]:
@@ -61,12 +54,7 @@ def environment() -> dict[str, Any]:
 
 def write_json(path: str | Path, data: Any) -> Path:
     """Write JSON atomically (temporary file + rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, default=_plain)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=1, default=_plain))
 
 
 def _plain(value: Any) -> Any:

@@ -32,6 +32,7 @@ from neurorep.data.labels import get_scheme
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
+from neurorep.fileio import ensure_writable_dir
 from neurorep.progress import progress_bar
 
 CACHE_VERSION = 1
@@ -79,12 +80,7 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
     final = root / key
     if (final / COMPLETE).is_file():
         return PrepareReport(WindowCache(final), reused=True)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"{root}: cannot create the cache folder ({exc.strerror})") from None
-    if not os.access(root, os.W_OK):
-        raise DataError(f"{root}: cache folder is not writable")
+    ensure_writable_dir(root, "cache folder")
     _remove_stale_partials(root, key)
     tmp = root / f".{key}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurorep.data.readers.dreams import dreams_hypnogram_for, read_dreams_hypnogram
-from neurorep.data.readers.edf import pair_sleep_edf, read_annotations_edf, read_edf, subject_from_sleep_edf
+from neurorep.data.readers.edf import (
+    pair_sleep_edf,
+    read_annotations_edf,
+    read_edf,
+    subject_from_sleep_edf,
+)
 from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError
 from neurorep.registry import Registry

@@ -1,7 +1,12 @@
 """Encoders: one file per architecture, all registered by name."""
 
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.registry import ENCODERS, create_encoder, list_encoders, register_encoder
+from neurorep.encoders.registry import (
+    ENCODERS,
+    create_encoder,
+    list_encoders,
+    register_encoder,
+)
 
 # Built-in architectures (importing registers them).
 from neurorep.encoders import cnn, cnn_attention, transformer  # noqa: E402,F401  isort: skip

@@ -26,7 +26,11 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from neurorep.evaluation._checks import check_embeddings, check_labels, stratified_subset
+from neurorep.evaluation._checks import (
+    check_embeddings,
+    check_labels,
+    stratified_subset,
+)
 from neurorep.evaluation.metrics import classification_metrics
 
 __all__ = [

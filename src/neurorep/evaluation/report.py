@@ -10,11 +10,9 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from neurorep.errors import DataError
+from neurorep.fileio import atomic_write
 
 __all__ = ["Section", "write_report", "markdown_table", "mean_sd", "html_table", "figure_png_bytes"]
 
@@ -202,14 +201,4 @@ def write_report(path: str | Path, title: str, sections: Sequence[Section]) -> P
         f"<h1>{html.escape(title)}</h1><p class=\"meta\">generated {stamp} by neurorep</p>\n"
         f"{body}\n</body></html>\n"
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(doc)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return out
+    return atomic_write(out, lambda p: p.write_text(doc, encoding="utf-8"))

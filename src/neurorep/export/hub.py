@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from neurorep.errors import DataError
+from neurorep.fileio import atomic_write, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -32,8 +31,8 @@ def save_pretrained(model: nn.Module, directory: str | Path, extra: dict[str, An
         raise ValueError(f"{type(model).__name__} has no registry_name; register it before saving")
     config = {"architecture": name, "kwargs": getattr(model, "config", {}), **(extra or {})}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    _atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-    _atomic_write(directory / CONFIG_NAME, lambda p: p.write_text(json.dumps(config, indent=2, default=str)))
+    atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    atomic_write_text(directory / CONFIG_NAME, json.dumps(config, indent=2, default=str))
     return directory
 
 
@@ -92,14 +91,3 @@ def from_pretrained(directory: str | Path) -> nn.Module:
     load_strict(model, load_state(directory / WEIGHTS_NAME), source=str(directory / WEIGHTS_NAME))
     return model.eval()
 
-
-def _atomic_write(target: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        write(tmp_path)
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()

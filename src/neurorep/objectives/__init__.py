@@ -1,7 +1,12 @@
 """Training objectives: one file per objective, all registered by name."""
 
 from neurorep.objectives.base import Objective
-from neurorep.objectives.registry import OBJECTIVES, create_objective, list_objectives, register_objective
+from neurorep.objectives.registry import (
+    OBJECTIVES,
+    create_objective,
+    list_objectives,
+    register_objective,
+)
 
 # Built-in objectives (importing registers them).
 from neurorep.objectives import contrastive, hybrid, masked  # noqa: E402,F401  isort: skip

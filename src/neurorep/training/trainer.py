@@ -17,10 +17,8 @@ import io
 import json
 import logging
 import math
-import os
 import random
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from torch import nn
 
 from neurorep.errors import DataError
 from neurorep.export.hub import save_pretrained
+from neurorep.fileio import atomic_write, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +72,6 @@ def seed_everything(seed: int) -> int:
     seed = L.seed_everything(int(seed), workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _to_float(value: Any) -> float | None:
@@ -152,7 +139,7 @@ class MetricsHistory(Callback):
         writer.writeheader()
         for row in self.rows:
             writer.writerow({k: (int(v) if k in first else repr(v)) for k, v in row.items()})
-        _atomic_write_text(self.path, buffer.getvalue())
+        atomic_write_text(self.path, buffer.getvalue())
         return self.path
 
     def state_dict(self) -> dict[str, Any]:
@@ -373,13 +360,6 @@ def export_weights(model: nn.Module, directory: str | Path, extra: dict[str, Any
         **(extra or {}),
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".model.safetensors.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata={"format": "pt"})
-        os.replace(tmp, directory / "model.safetensors")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _atomic_write_text(directory / "config.json", json.dumps(config, indent=2, default=str))
+    atomic_write(directory / "model.safetensors", lambda p: save_file(state, str(p), metadata={"format": "pt"}))
+    atomic_write_text(directory / "config.json", json.dumps(config, indent=2, default=str))
     return directory

@@ -4,6 +4,11 @@ Sleep (Sleep-EDF Expanded, sleep cassette): :func:`simulate_sleep` writes PSG + 
 files; :func:`simulate_night` makes one night in memory.
 """
 
-from neurorep.data.simulate.sleep import SIM_CHANNELS, SimulatedNight, simulate_night, simulate_sleep
+from neurorep.data.simulate.sleep import (
+    SIM_CHANNELS,
+    SimulatedNight,
+    simulate_night,
+    simulate_sleep,
+)
 
 __all__ = ["SIM_CHANNELS", "SimulatedNight", "simulate_night", "simulate_sleep"]

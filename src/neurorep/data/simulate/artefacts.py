@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorep.data.simulate.signals import CTRL_FS, NightContext, add_waveforms, lowpass_noise, sinusoid
+from neurorep.data.simulate.signals import (
+    CTRL_FS,
+    NightContext,
+    add_waveforms,
+    lowpass_noise,
+    sinusoid,
+)
 
 
 def electrode_pops(n: int, fs: float, per_hour: float, amp_uv: float, rng: np.random.Generator) -> np.ndarray:

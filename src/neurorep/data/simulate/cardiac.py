@@ -22,7 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurorep.data.simulate.artefacts import electrode_pops, mains_hum, movement_artefact
+from neurorep.data.simulate.artefacts import (
+    electrode_pops,
+    mains_hum,
+    movement_artefact,
+)
 from neurorep.data.simulate.params import SubjectParams
 from neurorep.data.simulate.signals import (
     CTRL_FS,

@@ -20,7 +20,11 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import lfilter
 
-from neurorep.data.simulate.artefacts import electrode_pops, mains_hum, movement_artefact
+from neurorep.data.simulate.artefacts import (
+    electrode_pops,
+    mains_hum,
+    movement_artefact,
+)
 from neurorep.data.simulate.params import SubjectParams
 from neurorep.data.simulate.signals import (
     CTRL_FS,

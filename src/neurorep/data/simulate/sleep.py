@@ -23,7 +23,11 @@ import numpy as np
 from neurorep.data.simulate.cardiac import ECG_FS, simulate_ecg
 from neurorep.data.simulate.eeg import EEG_FS, simulate_eeg
 from neurorep.data.simulate.emg import EMG_FS, simulate_emg
-from neurorep.data.simulate.hypnogram import EPOCH_S, merge_annotations, simulate_hypnogram
+from neurorep.data.simulate.hypnogram import (
+    EPOCH_S,
+    merge_annotations,
+    simulate_hypnogram,
+)
 from neurorep.data.simulate.ocular import EOG_FS, ocular_sources, simulate_eog
 from neurorep.data.simulate.params import (
     NightParams,

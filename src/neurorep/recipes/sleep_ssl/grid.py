@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 import csv
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from importlib import resources
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
