@@ -21,13 +21,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     dsub = data.add_subparsers(dest="data_cmd", required=True)
 
     sim = dsub.add_parser("simulate", help="write a simulated corpus in a real dataset's on-disk format")
-    sim.add_argument("kind", help="corpus kind: sleep")
+    sim.add_argument("kind", help="corpus kind (see `neurorep list corpora`)")
     sim.add_argument("--out", required=True, type=Path, help="output folder")
     sim.add_argument("--subjects", type=int, default=10, help="number of subjects (default 10)")
-    sim.add_argument("--nights", type=int, default=1, choices=(1, 2), help="nights per subject")
-    sim.add_argument("--hours", type=float, default=8.0, help="length of each night in hours")
+    sim.add_argument("--nights", type=int, choices=(1, 2), help="sleep corpus: nights per subject (default 1)")
+    sim.add_argument("--hours", type=float, help="sleep corpus: length of each night in hours (default 8)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    sim.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                     help="a corpus option, e.g. --set n_concepts=200")
 
     prep = dsub.add_parser("prepare", help="cut recordings into windows and write the window cache")
     prep.add_argument("source", type=Path, help="folder (or file) of recordings")
@@ -83,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-plots", action="store_true")
 
     lst = sub.add_parser("list", help="list registered components")
-    lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes"))
+    lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes", "corpora"))
     return parser
 
 
@@ -91,8 +93,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
         from neurorep.data.corpora import simulate
 
-        paths = simulate(args.kind, out=args.out, n_subjects=args.subjects, seed=args.seed, nights=args.nights,
-                         hours=args.hours, jobs=args.jobs)
+        from neurorep.config import parse_override
+
+        options: dict[str, Any] = {"n_subjects": args.subjects, "seed": args.seed, "jobs": args.jobs}
+        options.update({k: v for k, v in (("nights", args.nights), ("hours", args.hours)) if v is not None})
+        for text in args.options:
+            key, value = parse_override(text)
+            options[".".join(key)] = value
+        paths = simulate(args.kind, out=args.out, **options)
         print(f"wrote {len(paths)} recordings to {args.out}")
         return 0
     if args.data_cmd == "prepare":
@@ -164,6 +172,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
         items = OBJECTIVES.describe()
     elif args.what == "datasets":
         items = DATASETS.describe()
+    elif args.what == "corpora":
+        from neurorep.data.corpora import list_corpora
+
+        items = list_corpora()
     else:
         items = list_recipes()
     width = max((len(n) for n in items), default=0)

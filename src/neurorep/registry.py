@@ -65,3 +65,22 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+
+def import_submodules(package: str, skip: tuple[str, ...] = ()) -> list[str]:
+    """Import every direct submodule of ``package`` (except ``skip``) so that they register themselves.
+
+    Registries fill by import: a new encoder, objective, reader, corpus or recipe is one new file
+    (or sub-package), with no list to edit elsewhere. Returns the imported module names.
+    """
+    import importlib
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    names = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in skip:
+            continue
+        importlib.import_module(f"{package}.{info.name}")
+        names.append(info.name)
+    return names

@@ -8,8 +8,10 @@ from neurorep.encoders.registry import (
     register_encoder,
 )
 
-# Built-in architectures (importing registers them).
-from neurorep.encoders import cnn, cnn_attention, transformer  # noqa: E402,F401  isort: skip
+# Built-in architectures: every module of this package registers itself on import.
+from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+
+import_submodules("neurorep.encoders", skip=("base", "registry"))
 from neurorep.encoders.cnn import CNNEncoder  # noqa: E402
 from neurorep.encoders.cnn_attention import CNNAttentionEncoder  # noqa: E402
 from neurorep.encoders.transformer import TransformerEncoder  # noqa: E402

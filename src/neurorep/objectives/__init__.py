@@ -8,8 +8,10 @@ from neurorep.objectives.registry import (
     register_objective,
 )
 
-# Built-in objectives (importing registers them).
-from neurorep.objectives import contrastive, hybrid, masked  # noqa: E402,F401  isort: skip
+# Built-in objectives: every module of this package registers itself on import.
+from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+
+import_submodules("neurorep.objectives", skip=("base", "registry"))
 from neurorep.objectives.contrastive import Contrastive, nt_xent  # noqa: E402
 from neurorep.objectives.hybrid import Hybrid  # noqa: E402
 from neurorep.objectives.masked import MaskedPrediction, masked_mse  # noqa: E402

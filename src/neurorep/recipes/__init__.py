@@ -32,13 +32,10 @@ def register_recipe(recipe: Recipe) -> Recipe:
 
 
 def _load_builtin() -> None:
-    import importlib
+    """Import every recipe sub-package (each registers itself)."""
+    from neurorep.registry import import_submodules
 
-    for module in BUILTIN:
-        importlib.import_module(f"neurorep.recipes.{module}")
-
-
-BUILTIN: list[str] = ["sleep_ssl"]
+    import_submodules("neurorep.recipes")
 
 
 def get_recipe(name: str) -> Recipe:

@@ -34,5 +34,10 @@ def read_recording(path: str | Path, **kwargs: Any) -> Recording:
     return reader(path, **kwargs)
 
 
+# Format modules other than edf/dreams register their extensions on import (``register_reader``).
+from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+
+import_submodules("neurorep.data.readers")
+
 __all__ = ["READERS", "pair_sleep_edf", "read_annotations_edf", "read_dreams_hypnogram", "read_edf",
            "read_recording", "register_reader"]
