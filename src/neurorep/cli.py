@@ -91,9 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
-        from neurorep.data.corpora import simulate
-
         from neurorep.config import parse_override
+        from neurorep.data.corpora import simulate
 
         options: dict[str, Any] = {"n_subjects": args.subjects, "seed": args.seed, "jobs": args.jobs}
         options.update({k: v for k, v in (("nights", args.nights), ("hours", args.hours)) if v is not None})

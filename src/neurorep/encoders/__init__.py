@@ -9,12 +9,12 @@ from neurorep.encoders.registry import (
 )
 
 # Built-in architectures: every module of this package registers itself on import.
-from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+from neurorep.registry import import_submodules
 
 import_submodules("neurorep.encoders", skip=("base", "registry"))
-from neurorep.encoders.cnn import CNNEncoder  # noqa: E402
-from neurorep.encoders.cnn_attention import CNNAttentionEncoder  # noqa: E402
-from neurorep.encoders.transformer import TransformerEncoder  # noqa: E402
+from neurorep.encoders.cnn import CNNEncoder
+from neurorep.encoders.cnn_attention import CNNAttentionEncoder
+from neurorep.encoders.transformer import TransformerEncoder
 
 __all__ = [
     "ENCODERS",

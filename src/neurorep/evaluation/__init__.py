@@ -20,9 +20,9 @@ from neurorep.evaluation.metrics import classification_metrics
 from neurorep.evaluation.probe import ProbeResult, label_fraction_curve, linear_probe
 
 __all__ = [
-    "classification_metrics",
-    "linear_probe",
-    "label_fraction_curve",
     "ProbeResult",
+    "classification_metrics",
+    "label_fraction_curve",
     "latent_benchmark",
+    "linear_probe",
 ]

@@ -34,13 +34,13 @@ from neurorep.evaluation._checks import (
 from neurorep.evaluation.metrics import classification_metrics
 
 __all__ = [
-    "latent_benchmark",
-    "knn_loo_predict",
     "alignment",
-    "uniformity",
+    "knn_loo_predict",
+    "l2_normalise",
+    "latent_benchmark",
     "rankme",
     "subject_separability",
-    "l2_normalise",
+    "uniformity",
 ]
 
 #: Upper bound, in bytes, on the float32 similarity block ``[rows, N]`` of the kNN search.

@@ -26,12 +26,12 @@ from neurorep.evaluation._checks import (
 )
 
 __all__ = [
-    "embedding_scatter",
     "confusion_matrix_plot",
-    "hypnogram_plot",
-    "learning_curves",
+    "embedding_scatter",
     "grid_heatmap",
+    "hypnogram_plot",
     "label_fraction_plot",
+    "learning_curves",
     "stage_order",
 ]
 

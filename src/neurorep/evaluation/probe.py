@@ -25,7 +25,7 @@ from neurorep.evaluation._checks import (
 )
 from neurorep.evaluation.metrics import classification_metrics
 
-__all__ = ["ProbeResult", "linear_probe", "label_fraction_curve", "label_fraction_subset"]
+__all__ = ["ProbeResult", "label_fraction_curve", "label_fraction_subset", "linear_probe"]
 
 #: Fewest training examples kept per class when a label fraction is applied (fewer if the class
 #: has fewer).

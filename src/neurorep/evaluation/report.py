@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write
 
-__all__ = ["Section", "write_report", "markdown_table", "mean_sd", "html_table", "figure_png_bytes"]
+__all__ = ["Section", "figure_png_bytes", "html_table", "markdown_table", "mean_sd", "write_report"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -118,8 +118,7 @@ def _markdown_to_rows(text: str) -> tuple[list[str], list[list[str]]]:
 
     def split(line: str) -> list[str]:
         line = line.strip()
-        if line.startswith("|"):
-            line = line[1:]
+        line = line.removeprefix("|")
         if line.endswith("|") and not line.endswith("\\|"):
             line = line[:-1]
         cells, cur, i = [], "", 0

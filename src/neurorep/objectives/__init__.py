@@ -9,12 +9,12 @@ from neurorep.objectives.registry import (
 )
 
 # Built-in objectives: every module of this package registers itself on import.
-from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+from neurorep.registry import import_submodules
 
 import_submodules("neurorep.objectives", skip=("base", "registry"))
-from neurorep.objectives.contrastive import Contrastive, nt_xent  # noqa: E402
-from neurorep.objectives.hybrid import Hybrid  # noqa: E402
-from neurorep.objectives.masked import MaskedPrediction, masked_mse  # noqa: E402
+from neurorep.objectives.contrastive import Contrastive, nt_xent
+from neurorep.objectives.hybrid import Hybrid
+from neurorep.objectives.masked import MaskedPrediction, masked_mse
 
 __all__ = [
     "OBJECTIVES",

@@ -199,7 +199,7 @@ def build_trainer(
     accelerator: str = "auto",
     precision: str | int | None = None,
     log_every_n_steps: int = 10,
-    limit_train_batches: int | float | None = None,
+    limit_train_batches: float | None = None,
     enable_checkpointing: bool = True,
     callbacks: Sequence[Callback] = (),
     devices: int | str = 1,

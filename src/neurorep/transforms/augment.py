@@ -22,7 +22,7 @@ from torch import nn
 from neurorep.errors import ConfigError, closest, unknown_name_message
 from neurorep.transforms import functional as F
 
-__all__ = ["AUGMENTATIONS", "Augment", "Compose", "DEFAULT_VIEW_SPEC", "build_augment", "default_views"]
+__all__ = ["AUGMENTATIONS", "DEFAULT_VIEW_SPEC", "Augment", "Compose", "build_augment", "default_views"]
 
 AUGMENTATIONS: dict[str, Callable[..., torch.Tensor]] = {
     "amplitude_scale": F.amplitude_scale,

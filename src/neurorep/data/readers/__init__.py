@@ -35,7 +35,7 @@ def read_recording(path: str | Path, **kwargs: Any) -> Recording:
 
 
 # Format modules other than edf/dreams register their extensions on import (``register_reader``).
-from neurorep.registry import import_submodules  # noqa: E402  isort: skip
+from neurorep.registry import import_submodules
 
 import_submodules("neurorep.data.readers")
 

@@ -18,7 +18,7 @@ from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError, closest
 
 UNIT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
-_TEN_TWENTY = re.compile(r"^(fp|af|f|fc|ft|c|cp|tp|t|p|po|o|a|m|i|n)(\d{1,2}|z)(-(\w+))?$", re.I)
+_TEN_TWENTY = re.compile(r"^(fp|af|f|fc|ft|c|cp|tp|t|p|po|o|a|m|i|n)(\d{1,2}|z)(-(\w+))?$", re.IGNORECASE)
 
 
 def infer_ch_type(label: str) -> str:

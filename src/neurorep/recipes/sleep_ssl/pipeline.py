@@ -37,7 +37,7 @@ from neurorep.training import (
 
 def check_names(cfg: SleepSSLConfig) -> None:
     """Fail early (before any folder is written) on unknown encoder or objective names."""
-    import neurorep.encoders  # noqa: F401
+    import neurorep.encoders
     import neurorep.objectives  # noqa: F401
 
     ENCODERS.get(cfg.encoder.name)

@@ -8,12 +8,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from neurorep.data.cache import WindowCache  # noqa: E402
-from neurorep.evaluation import plots  # noqa: E402
-from neurorep.evaluation.metrics import classification_metrics  # noqa: E402
+from neurorep.data.cache import WindowCache
+from neurorep.evaluation import plots
+from neurorep.evaluation.metrics import classification_metrics
 
 
 def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict[str, np.ndarray],

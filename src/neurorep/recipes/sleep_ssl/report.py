@@ -8,10 +8,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import numpy as np  # noqa: E402
+import numpy as np
 
-from neurorep.evaluation import plots  # noqa: E402
-from neurorep.evaluation.report import Section, markdown_table, write_report  # noqa: E402
+from neurorep.evaluation import plots
+from neurorep.evaluation.report import Section, markdown_table, write_report
 
 
 def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[str], list[str]]:
