@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from neurorep.errors import DataError
@@ -35,9 +37,23 @@ def atomic_write_text(target: str | Path, text: str) -> Path:
     return atomic_write(target, lambda p: p.write_text(text, newline=""))
 
 
+def check_writable(path: str | Path, what: str) -> None:
+    """Refuse a folder that is not writable, or that could not be created (nearest existing parent)."""
+    path = Path(path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise DataError(f"{path}: cannot create the {what}: {probe} is a file")
+    if not os.access(probe, os.W_OK):
+        where = "" if probe == path else f" (its parent {probe} is read-only)"
+        raise DataError(f"{path}: {what} is not writable{where}")
+
+
 def ensure_writable_dir(path: str | Path, what: str) -> Path:
     """Create folder ``path`` if needed; a folder that cannot be created or written is a :class:`DataError`."""
     path = Path(path)
+    check_writable(path, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -45,3 +61,23 @@ def ensure_writable_dir(path: str | Path, what: str) -> Path:
     if not os.access(path, os.W_OK):
         raise DataError(f"{path}: {what} is not writable")
     return path
+
+
+@contextmanager
+def removed_on_error(path: str | Path) -> Iterator[Path]:
+    """Remove folder ``path`` again if it did not exist before and the block fails on bad input.
+
+    Only a :class:`~neurorep.errors.NeurorepError` (a user mistake or bad file) triggers the
+    clean-up, so an interrupted or crashed run keeps what it wrote for ``--resume``; a folder that
+    already existed is never touched.
+    """
+    from neurorep.errors import NeurorepError
+
+    path = Path(path)
+    existed = path.exists()
+    try:
+        yield path
+    except NeurorepError:
+        if not existed and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        raise

@@ -20,24 +20,36 @@ from pydantic import BaseModel
 
 from neurorep.config import dump_yaml, load_config
 from neurorep.errors import ConfigError
-from neurorep.fileio import atomic_write_text, ensure_writable_dir
+from neurorep.fileio import atomic_write_text, check_writable, ensure_writable_dir, removed_on_error
 
 PACKAGES = ("neurorep", "torch", "lightning", "numpy", "scipy", "scikit-learn", "mne", "edfio", "safetensors")
+
+
+def check_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False) -> None:
+    """Refuse, before any work starts, an output folder that a run could not use.
+
+    A folder holding a run needs ``overwrite`` or ``resume``; ``resume`` needs a run to continue;
+    the folder (or the nearest existing parent it would be created in) must be writable.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: output path exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not resume and not overwrite:
+            raise ConfigError(f"{out}: folder already holds a run; pass --overwrite to replace it or --resume to continue it")
+    elif resume:
+        raise ConfigError(f"{out}: no run to resume here")
+    check_writable(out, "output folder")
 
 
 def prepare_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False) -> Path:
     """Create ``out`` for a new run; refuse to clobber an existing run unless told to."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: output path exists and is not a folder")
+    check_run_dir(out, overwrite, resume)
     if out.is_dir() and any(out.iterdir()):
         if resume:
             return out
-        if not overwrite:
-            raise ConfigError(f"{out}: folder already holds a run; pass --overwrite to replace it or --resume to continue it")
         shutil.rmtree(out)
-    elif resume:
-        raise ConfigError(f"{out}: no run to resume here")
     return ensure_writable_dir(out, "output folder")
 
 
@@ -91,7 +103,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     if out is None:
         raise ConfigError(f"{config_path}: no output folder; set `out:` in the config or pass --out")
     recipe = get_recipe(cfg.recipe)  # type: ignore[attr-defined]
-    metrics = recipe.run(cfg, Path(out), overwrite=args.overwrite, resume=args.resume)
+    check_run_dir(out, overwrite=args.overwrite, resume=args.resume)
+    with removed_on_error(out):  # bad input found mid-way leaves no half-written run folder
+        metrics = recipe.run(cfg, Path(out), overwrite=args.overwrite, resume=args.resume)
     print(json.dumps(metrics.get("summary", metrics), indent=1, default=_plain))
     print(f"run folder: {out}")
     return 0

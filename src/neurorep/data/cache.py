@@ -32,7 +32,7 @@ from neurorep.data.labels import get_scheme
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
-from neurorep.fileio import ensure_writable_dir
+from neurorep.fileio import ensure_writable_dir, removed_on_error
 from neurorep.progress import progress_bar
 
 CACHE_VERSION = 1
@@ -80,8 +80,17 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
     final = root / key
     if (final / COMPLETE).is_file():
         return PrepareReport(WindowCache(final), reused=True)
-    ensure_writable_dir(root, "cache folder")
-    _remove_stale_partials(root, key)
+    with removed_on_error(root):
+        ensure_writable_dir(root, "cache folder")
+        _remove_stale_partials(root, key)
+        skipped = _build(src, items, cfg, root, key, jobs, on_error, progress, source)
+    return PrepareReport(WindowCache(final), reused=False, skipped=skipped)
+
+
+def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path, key: str, jobs: int,
+           on_error: str, progress: bool, source: str | Path) -> list[tuple[str, str]]:
+    """Build cache ``root/key`` in a ``.partial-<pid>`` folder and rename it when complete."""
+    final = root / key
     tmp = root / f".{key}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "x").mkdir(parents=True)
@@ -100,7 +109,7 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
             os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return PrepareReport(WindowCache(final), reused=False, skipped=skipped)
+    return skipped
 
 
 def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) -> dict[str, Any]:
@@ -187,9 +196,14 @@ class WindowCache:
             raise DataError(f"{self.path}: not a complete neurorep cache (no {COMPLETE} marker)")
         try:
             self.info: dict[str, Any] = json.loads((self.path / "info.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{self.path / 'info.json'}: corrupt cache metadata ({exc}); delete the cache folder "
+                            "to rebuild it") from None
+        try:
             table = pq.read_table(self.path / "meta.parquet")
-        except (OSError, json.JSONDecodeError, pa.ArrowException) as exc:
-            raise DataError(f"{self.path}: corrupt cache metadata ({exc})") from None
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path / 'meta.parquet'}: corrupt cache table ({exc}); delete the cache folder "
+                            "to rebuild it") from None
         self.meta = {name: table.column(name).to_numpy() for name in table.column_names}
         self._maps: dict[int, np.ndarray] = {}
 

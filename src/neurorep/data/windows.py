@@ -31,6 +31,9 @@ class PrepareConfig(BaseModel):
     trim_wake_min: float | None = Field(30.0, ge=0, description="keep this much wake before/after sleep; null keeps all")
     min_coverage: float = Field(0.5, gt=0, le=1, description="least share of a window its label must cover")
     keep_unlabelled: bool = Field(False, description="keep windows without a stage label (y = -1)")
+    min_hypnogram_coverage: float = Field(
+        0.5, ge=0, le=1, description="least share of the PSG its hypnogram must span (0 accepts any); "
+        "a shorter hypnogram is taken for a truncated file or one from another night")
 
     @field_validator("scheme")
     @classmethod
@@ -142,6 +145,13 @@ def _labels(rec: Recording, cfg: PrepareConfig, n: int, src: str) -> tuple[np.nd
         raise DataError(
             f"{src}: the hypnogram scores until {scored_end:.0f} s but the PSG ends at {rec.duration:.0f} s; "
             "is the hypnogram from another night?"
+        )
+    hyp_end = float((onset + duration).max())
+    if hyp_end < cfg.min_hypnogram_coverage * rec.duration:
+        raise DataError(
+            f"{src}: the hypnogram ends at {hyp_end:.0f} s but the PSG lasts {rec.duration:.0f} s "
+            f"({hyp_end / rec.duration:.0%} scored, expected at least {cfg.min_hypnogram_coverage:.0%}); "
+            "is the hypnogram truncated or from another night? (setting min_hypnogram_coverage)"
         )
     y = epoch_labels(onset, duration, codes, n, cfg.window_s, cfg.min_coverage)
     dropped: Counter[str] = Counter()

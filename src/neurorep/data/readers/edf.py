@@ -164,7 +164,10 @@ def read_annotations_edf(path: str | Path) -> Annotations:
     """Annotations of an EDF+ file (e.g. a Sleep-EDF ``*-Hypnogram.edf``)."""
     path = Path(path)
     edf = _open_edf(path)
-    ann = edf.annotations
+    try:
+        ann = edf.annotations
+    except Exception as exc:  # edfio decodes annotations lazily: UnicodeDecodeError, ValueError, IndexError...
+        raise DataError(f"{path}: corrupt EDF+ annotations ({type(exc).__name__}: {exc})") from None
     if not ann:
         raise DataError(f"{path}: no annotations found (expected a hypnogram with 'Sleep stage ...' entries)")
     return Annotations([a.onset for a in ann], [a.duration or 0.0 for a in ann], [a.text for a in ann])
