@@ -15,10 +15,10 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def measure(code: str, repeats: int = 3) -> dict[str, float]:
-    """Run ``code`` in fresh Python processes; median wall time (s) it reports and peak RSS (MiB).
+    """Run ``code`` in fresh Python processes; medians of what it reports, plus peak RSS (MiB).
 
-    ``code`` must print one JSON object with a ``seconds`` key as its last line; peak memory is the
-    child's ``ru_maxrss`` as seen by a small wrapper process.
+    ``code`` must print one JSON object with a ``seconds`` key as its last line (other numeric
+    keys are kept too); peak memory is the child's ``ru_maxrss`` as seen by a small wrapper process.
     """
     wrapper = (
         "import resource, subprocess, sys, json\n"
@@ -30,10 +30,12 @@ def measure(code: str, repeats: int = 3) -> dict[str, float]:
     )
     runs = []
     for _ in range(repeats):
-        proc = subprocess.run([sys.executable, "-c", wrapper, code], capture_output=True, text=True, check=True)
+        proc = subprocess.run([sys.executable, "-c", wrapper, code], capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-3000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return {"seconds": statistics.median(r["seconds"] for r in runs),
-            "peak_mib": statistics.median(r["peak_mib"] for r in runs)}
+    keys = [k for k, v in runs[0].items() if isinstance(v, (int, float)) and all(k in r for r in runs)]
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
 
 
 def machine() -> str:
