@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from neurorep.data.arrow import table_from_numpy, table_to_numpy
 from neurorep.data.labels import get_scheme
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
@@ -167,7 +168,7 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
         recordings.append({"id": i, "source": str(it.path), "labels": str(it.labels) if it.labels else None,
                            "subject": it.subject, "session": it.session, "n_windows": n,
                            "label_counts": dict(counts), "dropped": r["dropped"]})
-    table = pa.table({k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()})
+    table = table_from_numpy({k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()})
     pq.write_table(table, tmp / "meta.parquet")
     info = {"version": CACHE_VERSION, "key": key, "dataset": src.name, "config": cfg.model_dump(),
             "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
@@ -200,11 +201,11 @@ class WindowCache:
             raise DataError(f"{self.path / 'info.json'}: corrupt cache metadata ({exc}); delete the cache folder "
                             "to rebuild it") from None
         try:
-            table = pq.read_table(self.path / "meta.parquet")
+            table = pq.ParquetFile(self.path / "meta.parquet").read()
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{self.path / 'meta.parquet'}: corrupt cache table ({exc}); delete the cache folder "
                             "to rebuild it") from None
-        self.meta = {name: table.column(name).to_numpy() for name in table.column_names}
+        self.meta = table_to_numpy(table, str(self.path / "meta.parquet"))
         self._maps: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
