@@ -245,3 +245,40 @@ def _(tmp: Path) -> Case:
     (cache / "info.json").write_text("{not json")
     (cache / "COMPLETE").write_text("ok\n")
     return Case(["data", "info", str(cache)], ["info.json"])
+
+
+# --- MEG h5 (HCP layout) ----------------------------------------------------------------------------
+
+def _h5(path: Path, dataset: str, data: np.ndarray) -> Path:
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.create_dataset(dataset, data=data)
+    return path
+
+
+@case("h5-unexpected-dataset-name")
+def _(tmp: Path) -> Case:
+    p = _h5(tmp / "rest_105923_1.h5", "data", np.zeros((248, 100), np.float32))
+    return Case(["data", "info", str(p)], ["rest_105923_1.h5", "expected a dataset named 'rest_105923'"])
+
+
+@case("h5-unexpected-file-name")
+def _(tmp: Path) -> Case:
+    p = _h5(tmp / "sleep_105923_1.h5", "sleep_105923", np.zeros((248, 100), np.float32))
+    return Case(["data", "info", str(p)], ["sleep_105923_1.h5", "rest"])
+
+
+@case("h5-nan-samples")
+def _(tmp: Path) -> Case:
+    x = np.random.default_rng(0).normal(size=(248, 100)).astype(np.float32)
+    x[3, 50] = np.nan
+    p = _h5(tmp / "task_motor_105923_2.h5", "task_motor_105923", x)
+    return Case(["data", "info", str(p)], ["task_motor_105923_2.h5", "NaN"])
+
+
+@case("h5-not-hdf5")
+def _(tmp: Path) -> Case:
+    (tmp / "rest_105923_1.h5").write_bytes(b"not an HDF5 file at all" * 10)
+    return Case(["data", "info", str(tmp / "rest_105923_1.h5")], ["rest_105923_1.h5", "HDF5"])

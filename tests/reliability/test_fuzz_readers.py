@@ -35,18 +35,28 @@ def _dreams(folder: Path) -> bytes:
     return b"[Hypnogram]\r\n" + b"\r\n".join(str(c).encode() for c in [5, 5, 3, 2, 2, 1, 0, 4, -1, -2]) + b"\r\n"
 
 
-#: reader name -> (reader, file suffix, valid-file factory, accepted result types)
+def _meg(folder: Path) -> bytes:
+    import h5py
+    import numpy as np
+
+    with h5py.File(folder / "m.h5", "w") as f:
+        f.create_dataset("rest_105923", data=np.random.default_rng(0).normal(size=(248, 64)).astype(np.float32))
+    return (folder / "m.h5").read_bytes()
+
+
+def _read_meg(path: Path) -> object:
+    from neurorep.data.readers.meg_h5 import read_meg_h5
+
+    return read_meg_h5(path)
+
+
+#: reader name -> (reader, file name, valid-file factory, accepted result types)
 READERS: dict[str, tuple[Callable[[Path], object], str, Callable[[Path], bytes], tuple[type, ...]]] = {
-    "edf": (read_edf, ".edf", _psg, (Recording,)),
-    "edf-annotations": (read_annotations_edf, ".edf", _hypnogram, (Annotations,)),
-    "dreams-hypnogram": (read_dreams_hypnogram, ".txt", _dreams, (Annotations,)),
+    "edf": (read_edf, "fuzz.edf", _psg, (Recording,)),
+    "edf-annotations": (read_annotations_edf, "fuzz.edf", _hypnogram, (Annotations,)),
+    "dreams-hypnogram": (read_dreams_hypnogram, "fuzz.txt", _dreams, (Annotations,)),
+    "meg-h5": (_read_meg, "rest_105923_1.h5", _meg, (Recording,)),
 }
-
-
-def register_fuzz_reader(name: str, reader: Callable[[Path], object], suffix: str,
-                         valid: Callable[[Path], bytes], result: tuple[type, ...]) -> None:
-    """Add a reader (with a factory of one valid file's bytes) to the fuzzed set."""
-    READERS[name] = (reader, suffix, valid, result)
 
 
 _VALID: dict[str, bytes] = {}
@@ -60,9 +70,9 @@ def _valid(name: str) -> bytes:
 
 
 def _outcome(name: str, data: bytes) -> None:
-    reader, suffix, _, result = READERS[name]
+    reader, filename, _, result = READERS[name]
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"fuzz{suffix}"
+        path = Path(d) / filename
         path.write_bytes(data)
         try:
             out = reader(path)
