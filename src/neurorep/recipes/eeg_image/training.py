@@ -1,0 +1,135 @@
+"""Training of the EEG side: the pretraining module with a warm-up from ``min_lr`` to ``lr``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from torch.utils.data import DataLoader, RandomSampler
+
+from neurorep.encoders import Encoder, create_encoder
+from neurorep.errors import DataError
+from neurorep.export.hub import from_pretrained, load_state, load_strict
+from neurorep.objectives import create_objective
+from neurorep.objectives.clip import Clip
+from neurorep.recipes.eeg_image.config import EEGImageConfig
+from neurorep.recipes.eeg_image.data import RunData
+from neurorep.training import PretrainModule, build_trainer, fit
+from neurorep.training.schedules import build_optimizer, schedule_steps
+
+__all__ = ["AlignModule", "MinLrWarmupCosine", "build_models", "train"]
+
+
+class MinLrWarmupCosine:
+    """LR factor: linear from ``floor`` to 1 over ``warmup`` steps, then cosine from 1 to ``floor`` at ``total``.
+
+    ``floor = min_lr / lr``. A callable object so :class:`LambdaLR` checkpoints its numbers.
+    """
+
+    def __init__(self, warmup: int, total: int, floor: float) -> None:
+        self.warmup, self.total, self.floor = warmup, total, floor
+
+    def __call__(self, step: int) -> float:
+        if self.warmup > 0 and step < self.warmup:
+            return self.floor + (1.0 - self.floor) * step / self.warmup
+        p = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
+        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
+class AlignModule(PretrainModule):
+    """:class:`PretrainModule` whose schedule warms up from ``min_lr`` (the NICE training script's)."""
+
+    def __init__(self, encoder: Encoder, objective: Clip, min_lr: float = 1e-5,
+                 objective_state: dict[str, torch.Tensor] | None = None, **kwargs: Any) -> None:
+        super().__init__(encoder, objective, **kwargs)  # (re)builds the objective's projection
+        if objective_state is not None:  # fine-tuning: restore the trained projection after the rebuild
+            load_strict(self.objective, objective_state, source="init_from objective weights")
+        self.hparams["min_lr"] = float(min_lr)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        params = [p for p in self.parameters() if p.requires_grad]
+        optimizer = build_optimizer(params, hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
+        warmup, total = schedule_steps(self.trainer, hp.warmup_epochs, hp.max_epochs)
+        floor = min(1.0, hp.min_lr / hp.lr)
+        sched = LambdaLR(optimizer, MinLrWarmupCosine(warmup, total, floor))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step", "frequency": 1,
+                                                         "name": "lr"}}
+
+
+def build_models(cfg: EEGImageConfig, data: RunData) -> tuple[Encoder, Clip]:
+    """Encoder (fresh or from ``init_from``) and the clip objective with its projection built."""
+    info = data.cache.info
+    n_ch, n_t = len(info["ch_names"]), int(info["n_times"])
+    if cfg.init_from:
+        folder = _export_dir(Path(cfg.init_from))
+        encoder = from_pretrained(folder / "encoder").train()
+        if (encoder.config.get("n_channels"), encoder.config.get("n_times")) != (n_ch, n_t):
+            raise DataError(f"{folder}: encoder built for {encoder.config.get('n_channels')} x "
+                            f"{encoder.config.get('n_times')} windows, data has {n_ch} x {n_t}")
+    else:
+        encoder = create_encoder(cfg.encoder.name, **{"n_channels": n_ch, "n_times": n_t, **cfg.encoder.kwargs})
+    okw: dict[str, Any] = {"target_dim": data.emb.dim, **cfg.objective.kwargs}
+    if okw.get("pool") == "flatten" and okw.get("n_tokens") is None:
+        okw["n_tokens"] = int(getattr(encoder, "n_tokens", 0)) or None
+    objective = create_objective(cfg.objective.name, **okw)
+    if not isinstance(objective, Clip):
+        raise DataError(f"objective {cfg.objective.name!r} is not a clip-style objective with a projection")
+    objective.build(encoder.embed_dim, n_ch, n_t)
+    if cfg.init_from:
+        path = folder / "objective" / "model.safetensors"
+        load_strict(objective, load_state(path), source=str(path))
+    return encoder, objective
+
+
+def _export_dir(run: Path) -> Path:
+    for cand in (run / "train" / "export" / "best", run / "train" / "export" / "final", run):
+        if (cand / "encoder" / "config.json").is_file() and (cand / "objective" / "model.safetensors").is_file():
+            return cand
+    raise DataError(f"{run}: no trained eeg-image model here (expected train/export/best/encoder and objective)")
+
+
+def _loader(ds: Any, batch_size: int, shuffle: bool, num_samples: int | None = None,
+            num_workers: int = 0) -> DataLoader:
+    if not shuffle:
+        return DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    n = num_samples or len(ds)
+    sampler = RandomSampler(ds, replacement=n > len(ds), num_samples=n)
+    return DataLoader(ds, batch_size=min(batch_size, n), sampler=sampler, num_workers=num_workers,
+                      drop_last=n > batch_size and n % batch_size < 2)
+
+
+def train(cfg: EEGImageConfig, data: RunData, encoder: Encoder, objective: Clip, out: Path,
+          resume: bool = False) -> dict[str, Any]:
+    """Fit encoder + projection (in place, best validation epoch restored); returns the fit summary."""
+    t = cfg.train
+    state = {k: v.detach().clone() for k, v in objective.state_dict().items()} if cfg.init_from else None
+    module = AlignModule(encoder, objective, min_lr=t.min_lr, objective_state=state, lr=t.lr, weight_decay=t.weight_decay,
+                         warmup_epochs=t.warmup_epochs, max_epochs=t.epochs)
+    has_val = data.val is not None and len(data.val) >= 2
+    trainer = build_trainer(out, max_epochs=t.epochs, monitor="val/loss" if has_val else None,
+                            patience=t.patience if has_val else None, progress=cfg.progress)
+    val_loader = _loader(data.val, t.batch_size, False, num_workers=t.num_workers) if has_val else None
+    res = fit(module, _loader(data.train, t.batch_size, True, t.max_windows, t.num_workers), val_loader, trainer,
+              ckpt_path="last" if resume else None, restore_best=True)
+    return {"best_val_loss": res.best_score, "epochs": int(trainer.current_epoch),
+            "n_params": int(sum(p.numel() for p in encoder.parameters()) + sum(p.numel() for p in objective.parameters()))}
+
+
+@torch.inference_mode()
+def project(encoder: Encoder, objective: Clip, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Aligned embeddings ``[N, E]`` of windows ``x[N, C, T]`` (eval mode; mode restored)."""
+    was = encoder.training, objective.training
+    encoder.eval()
+    objective.eval()
+    try:
+        out = [objective.project(encoder, torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size], np.float32)))
+               for i in range(0, len(x), batch_size)]
+    finally:
+        encoder.train(was[0])
+        objective.train(was[1])
+    return torch.cat(out).float().numpy()
