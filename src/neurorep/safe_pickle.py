@@ -98,8 +98,7 @@ def _unpickle(fh: BinaryIO, source: str) -> Any:
         return RestrictedUnpickler(fh, source).load()
     except DataError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+    except Exception as exc:  # the admitted constructors raise many types on crafted input; all mean "malformed"
         raise DataError(f"{source}: malformed pickle payload ({type(exc).__name__}: {exc})") from None
 
 
@@ -123,8 +122,8 @@ def load_npy(path: str | Path) -> np.ndarray:
                 raise DataError(f"{path}: unsupported .npy format version {version[0]}.{version[1]} (expected 1.0 or 2.0)")
         except DataError:
             raise
-        except (ValueError, OSError, SyntaxError) as exc:
-            raise DataError(f"{path}: not a NumPy .npy file ({exc})") from None
+        except Exception as exc:  # numpy parses the header with ast: ValueError, SyntaxError, TokenError...
+            raise DataError(f"{path}: not a NumPy .npy file ({type(exc).__name__}: {exc})") from None
         if not dtype.hasobject:
             fh.close()
             try:

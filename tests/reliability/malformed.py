@@ -282,3 +282,54 @@ def _(tmp: Path) -> Case:
 def _(tmp: Path) -> Case:
     (tmp / "rest_105923_1.h5").write_bytes(b"not an HDF5 file at all" * 10)
     return Case(["data", "info", str(tmp / "rest_105923_1.h5")], ["rest_105923_1.h5", "HDF5"])
+
+
+# --- Things-EEG-2 preprocessed arrays (pickled dicts in .npy) --------------------------------------
+
+def _things(tmp: Path, content: object) -> Path:
+    folder = tmp / "sub-01"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "preprocessed_eeg_test.npy"
+    np.save(path, np.array(content, dtype=object), allow_pickle=True)
+    return path
+
+
+def _things_ok() -> dict:
+    return {"preprocessed_eeg_data": np.zeros((4, 2, 17, 100), np.float32) + 1e-6,
+            "ch_names": [f"O{i}" for i in range(17)], "times": list(np.arange(-0.2, 0.8, 0.01))}
+
+
+@case("things-wrong-shape")
+def _(tmp: Path) -> Case:
+    d = _things_ok()
+    d["preprocessed_eeg_data"] = np.zeros((4, 17, 100), np.float32)
+    p = _things(tmp, d)
+    return Case(["data", "info", str(p)], ["preprocessed_eeg_test.npy", "preprocessed_eeg_data"])
+
+
+@case("things-missing-key")
+def _(tmp: Path) -> Case:
+    d = _things_ok()
+    del d["ch_names"]
+    p = _things(tmp, d)
+    return Case(["data", "info", str(p)], ["preprocessed_eeg_test.npy", "missing key(s) ch_names"])
+
+
+@case("things-nan-samples")
+def _(tmp: Path) -> Case:
+    d = _things_ok()
+    d["preprocessed_eeg_data"][1, 0, 3, 7] = np.nan
+    p = _things(tmp, d)
+    return Case(["data", "info", str(p)], ["preprocessed_eeg_test.npy", "non-finite"])
+
+
+@case("things-malicious-pickle")
+def _(tmp: Path) -> Case:
+    import os
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (os.system, (f"touch {tmp / 'pwned'}",))
+
+    p = _things(tmp, {"preprocessed_eeg_data": Evil()})
+    return Case(["data", "info", str(p)], ["preprocessed_eeg_test.npy", "system"], out=tmp)  # no 'pwned' file

@@ -50,12 +50,28 @@ def _read_meg(path: Path) -> object:
     return read_meg_h5(path)
 
 
+def _things(folder: Path) -> bytes:
+    import numpy as np
+
+    d = {"preprocessed_eeg_data": np.random.default_rng(0).normal(size=(3, 2, 4, 10)).astype(np.float32),
+         "ch_names": ["O1", "Oz", "O2", "Pz"], "times": [round(-0.2 + 0.01 * i, 2) for i in range(10)]}
+    np.save(folder / "t.npy", np.array(d, dtype=object), allow_pickle=True)
+    return (folder / "t.npy").read_bytes()
+
+
+def _read_things(path: Path) -> object:
+    from neurorep.data.readers.things_eeg2 import read_things_eeg2_file
+
+    return read_things_eeg2_file(path)
+
+
 #: reader name -> (reader, file name, valid-file factory, accepted result types)
 READERS: dict[str, tuple[Callable[[Path], object], str, Callable[[Path], bytes], tuple[type, ...]]] = {
     "edf": (read_edf, "fuzz.edf", _psg, (Recording,)),
     "edf-annotations": (read_annotations_edf, "fuzz.edf", _hypnogram, (Annotations,)),
     "dreams-hypnogram": (read_dreams_hypnogram, "fuzz.txt", _dreams, (Annotations,)),
     "meg-h5": (_read_meg, "rest_105923_1.h5", _meg, (Recording,)),
+    "things-eeg2": (_read_things, "preprocessed_eeg_test.npy", _things, (object,)),
 }
 
 

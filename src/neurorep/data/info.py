@@ -39,6 +39,14 @@ def describe_path(path: str | Path) -> dict[str, Any]:
         if path.name.endswith("-Hypnogram.edf"):
             ann = read_annotations_edf(path)
             return {"file": str(path), "kind": "hypnogram", "scored_s": ann.end, "epochs": stage_epoch_counts(ann)}
+        if path.suffix.lower() == ".npy" and path.name.startswith("preprocessed_eeg_"):
+            from neurorep.data.readers.things_eeg2 import read_things_eeg2_file
+
+            ep = read_things_eeg2_file(path)
+            n_cond, n_rep, n_ch, n_t = ep.data.shape
+            return {"file": str(path), "kind": "Things-EEG-2 preprocessed EEG", "conditions": n_cond,
+                    "repetitions": n_rep, "channels": ", ".join(ep.ch_names), "time_points": n_t,
+                    "sfreq": round(ep.sfreq, 3), "window_s": f"{ep.times[0]:.3f} to {ep.times[-1]:.3f}"}
         if path.suffix.lower() == ".txt" and path.name.startswith("Hypnogram_"):
             ann = read_dreams_hypnogram(path)
             return {"file": str(path), "kind": "hypnogram", "scored_s": ann.end, "epochs": stage_epoch_counts(ann)}

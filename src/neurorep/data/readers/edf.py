@@ -71,6 +71,10 @@ def _open_edf(path: Path):  # type: ignore[no-untyped-def]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             edf = edfio.read_edf(path, lazy_load_data=True)
+            for sig in edf.signals:  # edfio parses header fields lazily: surface a corrupt one here
+                (sig.label, sig.physical_dimension, sig.sampling_frequency, sig.physical_min, sig.physical_max,
+                 sig.digital_min, sig.digital_max)
+            edf.duration  # noqa: B018
     except Exception as exc:  # edfio raises ValueError, IndexError, UnicodeDecodeError... on broken files
         raise DataError(f"{path}: unreadable EDF ({type(exc).__name__}: {exc})") from None
     return edf

@@ -96,8 +96,10 @@ def read_meg_h5(path: str | Path, sfreq: float = HCP_SFREQ, ch_names: list[str] 
                 raise DataError(f"{info.path}: dataset {info.dataset!r} must be 2-D (channels x time); "
                                 f"got shape {ds.shape}")
             data = np.asarray(ds[:, start:stop], dtype=np.float32)
-    except OSError as exc:
-        raise DataError(f"{info.path}: cannot read as HDF5 ({exc})") from None
+    except DataError:
+        raise
+    except Exception as exc:  # h5py raises OSError, RuntimeError, KeyError, ValueError... on corrupt files
+        raise DataError(f"{info.path}: cannot read as HDF5 ({type(exc).__name__}: {exc})") from None
     names = ch_names or (magnes_names() if data.shape[0] == 248 else [f"A{i + 1}" for i in range(data.shape[0])])
     if len(names) != data.shape[0]:
         raise DataError(f"{info.path}: {data.shape[0]} channels but {len(names)} channel names given")
@@ -120,8 +122,10 @@ def meg_length(path: str | Path) -> tuple[int, int]:
                 raise DataError(f"{info.path}: expected a dataset named {info.dataset!r}; "
                                 f"found {', '.join(f.keys()) or 'none'}")
             shape = f[info.dataset].shape
-    except OSError as exc:
-        raise DataError(f"{info.path}: cannot read as HDF5 ({exc})") from None
+    except DataError:
+        raise
+    except Exception as exc:  # h5py raises OSError, RuntimeError, KeyError, ValueError... on corrupt files
+        raise DataError(f"{info.path}: cannot read as HDF5 ({type(exc).__name__}: {exc})") from None
     if len(shape) != 2:
         raise DataError(f"{info.path}: dataset {info.dataset!r} must be 2-D (channels x time); got shape {shape}")
     return int(shape[0]), int(shape[1])

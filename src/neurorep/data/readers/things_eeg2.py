@@ -77,11 +77,11 @@ def read_things_eeg2_file(path: str | Path, expect_channels: int | None = None) 
         found = f"shape {data.shape}, dtype {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DataError(f"{path}: preprocessed_eeg_data must be a numeric array (conditions, repetitions, channels, "
                         f"times); found {found}")
-    ch_names = [str(c) for c in np.asarray(d["ch_names"]).tolist()] if _is_seq(d["ch_names"]) else None
+    ch_names = _as_names(d["ch_names"])
     if ch_names is None:
         raise DataError(f"{path}: ch_names must be a list of channel names, found {type(d['ch_names']).__name__}")
-    times = np.asarray(d["times"], dtype=np.float64) if _is_seq(d["times"]) else None
-    if times is None or times.ndim != 1:
+    times = _as_times(d["times"])
+    if times is None:
         raise DataError(f"{path}: times must be a 1-D list of seconds, found {type(d['times']).__name__}")
     n_cond, n_rep, n_ch, n_t = data.shape
     if n_ch != len(ch_names):
@@ -100,6 +100,28 @@ def read_things_eeg2_file(path: str | Path, expect_channels: int | None = None) 
     if not np.isfinite(out).all():
         raise DataError(f"{path}: preprocessed_eeg_data holds non-finite values")
     return EEGEpochs(out, ch_names, times, path)
+
+
+def _as_names(v: Any) -> list[str] | None:
+    """Channel names from a list/array of strings; ``None`` when it is not one."""
+    if not _is_seq(v):
+        return None
+    try:
+        a = np.asarray(v)
+    except (ValueError, TypeError):  # ragged nesting
+        return None
+    return [str(c) for c in a.tolist()] if a.ndim == 1 else None
+
+
+def _as_times(v: Any) -> np.ndarray | None:
+    """Seconds from a 1-D list/array of numbers; ``None`` when it is not one."""
+    if not _is_seq(v):
+        return None
+    try:
+        a = np.asarray(v, dtype=np.float64)
+    except (ValueError, TypeError):  # ragged or non-numeric
+        return None
+    return a if a.ndim == 1 else None
 
 
 def _is_seq(v: Any) -> bool:
