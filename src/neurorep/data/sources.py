@@ -101,9 +101,72 @@ class PlainEDF(Source):
         return [SourceItem(f, None, f.stem, "0") for f in files]
 
 
+@DATASETS.register("mass", "MASS layout: SS<k>/<id> PSG.edf + <id> Base.edf (AASM 30-s or R&K 20-s epochs)")
+class Mass(Source):
+    """Montreal Archive of Sleep Studies (and neurorep's simulated MASS corpus); see
+    :mod:`neurorep.data.readers.mass`. Channels match by prefix (``EEG C4`` -> ``EEG C4-LER``)."""
+
+    name = "mass"
+    default_channels = ["EEG C4"]
+
+    def discover(self, root: Path) -> list[SourceItem]:
+        from neurorep.data.readers.mass import pair_mass
+
+        return [SourceItem(psg, base, sid, subset) for psg, base, subset, sid in pair_mass(root)]
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        from neurorep.data.readers.mass import read_mass
+
+        return read_mass(item.path, channels or list(self.default_channels or []), item.labels, item.subject,
+                         item.session)
+
+
+@DATASETS.register("mass-ihr", "MASS layout, ECG lead turned into instantaneous heart rate (R-peaks, 4 Hz)")
+class MassIHR(Mass):
+    """MASS nights as one channel ``IHR`` (bpm at 4 Hz) from R-peaks of the ECG lead (neurokit2)."""
+
+    name = "mass-ihr"
+    default_channels = ["ECG"]
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        from neurorep.data.heart_rate import IHR_FS, detect_rpeaks, ihr_series
+        from neurorep.data.readers.mass import read_mass
+
+        lead = (channels or list(self.default_channels or []))
+        if len(lead) != 1:
+            raise DataError(f"{item.path}: mass-ihr takes one ECG channel; got {lead}")
+        ecg = read_mass(item.path, lead, item.labels, item.subject, item.session)
+        beats = detect_rpeaks(ecg.data[0], ecg.sfreq)
+        ihr = ihr_series(beats, ecg.duration, IHR_FS)
+        return Recording(data=ihr[None, :], sfreq=IHR_FS, ch_names=["IHR"], ch_types=["ecg"], subject=ecg.subject,
+                         session=ecg.session, annotations=ecg.annotations, source=ecg.source)
+
+
+@DATASETS.register("slpdb", "MIT-BIH Polysomnographic Database listings: <rec>.rr + <rec>.an + <rec>.hea (IHR)")
+class Slpdb(Source):
+    """PhysioNet slpdb RR listings as instantaneous heart rate (one channel ``IHR``, 4 Hz)."""
+
+    name = "slpdb"
+
+    def discover(self, root: Path) -> list[SourceItem]:
+        from neurorep.data.readers.slpdb import slpdb_subject
+
+        recs = [root.with_suffix("")] if root.is_file() else sorted(p.with_suffix("") for p in root.rglob("*.rr"))
+        return [SourceItem(r.with_suffix(".rr"), r.with_suffix(".an"), slpdb_subject(r.name), r.name) for r in recs]
+
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        from neurorep.data.readers.slpdb import read_slpdb
+
+        return read_slpdb(item.path)
+
+
 def detect_dataset(root: Path) -> str:
     """Guess the source layout of ``root``."""
     if root.is_dir():
+        if next(root.rglob("* PSG.edf"), None) is not None:
+            return "mass"
+        if next(root.rglob("*.rr"), None) is not None:
+            return "slpdb"
         if next(root.rglob("*-PSG.edf"), None) is not None:
             return "sleep-edf"
         if next(root.rglob("Hypnogram_*.txt"), None) is not None:

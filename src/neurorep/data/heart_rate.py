@@ -1,0 +1,56 @@
+"""Heart rate from ECG: R-peak detection (neurokit2) and the instantaneous-heart-rate series.
+
+The ECG student of the kd-sleep recipe can take the raw ECG or an instantaneous heart rate (IHR):
+beats -> RR intervals -> ``60 / RR`` (bpm) placed at each closing beat, implausible intervals
+(outside ``[rr_min, rr_max]`` s, e.g. missed beats or gaps in an annotation file) dropped, and the
+rest interpolated linearly onto a regular grid (held constant before the first and after the last
+valid beat).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurorep.errors import DataError
+
+IHR_FS = 4.0
+
+
+def detect_rpeaks(ecg: np.ndarray, sfreq: float, method: str = "neurokit") -> np.ndarray:
+    """R-peak times (s) of one ECG lead ``(n,)`` with :func:`neurokit2.ecg_peaks` after ``ecg_clean``."""
+    import neurokit2 as nk
+
+    x = np.asarray(ecg, dtype=np.float64).reshape(-1)
+    if x.size < sfreq * 5:
+        raise DataError(f"ECG is too short for R-peak detection ({x.size / sfreq:.1f} s; need at least 5 s)")
+    if not np.isfinite(x).all() or np.ptp(x) == 0:
+        raise DataError("ECG is flat or holds non-finite samples; cannot detect R-peaks")
+    clean = nk.ecg_clean(x, sampling_rate=int(round(sfreq)), method=method)
+    _, info = nk.ecg_peaks(clean, sampling_rate=int(round(sfreq)), method=method)
+    peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+    return peaks / float(sfreq)
+
+
+def ihr_series(beat_times: np.ndarray, duration: float, fs: float = IHR_FS, rr_min: float = 0.3,
+               rr_max: float = 2.0) -> np.ndarray:
+    """Instantaneous heart rate (bpm) on a grid ``k / fs`` for ``k < duration * fs``.
+
+    Args:
+        beat_times: R-peak times (s), increasing.
+        duration: length of the series (s).
+        fs: grid rate (Hz).
+        rr_min, rr_max: RR intervals outside this range (s) are treated as artefacts or gaps.
+
+    Returns: float32 ``(round(duration * fs),)``.
+    """
+    t = np.asarray(beat_times, dtype=np.float64).reshape(-1)
+    n = int(round(duration * fs))
+    if t.size < 3:
+        raise DataError(f"need at least 3 beats for a heart-rate series; got {t.size}")
+    rr = np.diff(t)
+    ok = (rr >= rr_min) & (rr <= rr_max)
+    if ok.sum() < 2:
+        raise DataError(f"fewer than 2 RR intervals in [{rr_min}, {rr_max}] s; is this an ECG?")
+    times, bpm = t[1:][ok], 60.0 / rr[ok]
+    grid = np.arange(n) / fs
+    return np.interp(grid, times, bpm).astype(np.float32)

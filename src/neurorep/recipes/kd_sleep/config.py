@@ -1,0 +1,91 @@
+"""Typed config of one kd-sleep run (one training mode, or the evaluation of a saved one)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from neurorep.config import ModelSpec, OptimConfig, SplitConfig, Strict
+from neurorep.data.setup import SimulateConfig
+from neurorep.data.windows import PrepareConfig
+
+MODES = ("eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "test")
+Mode = Literal["eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "test"]
+#: What each training mode optimises (table labels).
+MODE_LABELS = {
+    "eeg_base": "EEG teacher (CL)",
+    "ecg_base": "ECG base (CL)",
+    "feat_train": "AT only (head on frozen features)",
+    "feat_temp": "AT+SD+CL (proposed)",
+    "feat_wce": "AT+weighted CL",
+    "kd_temp": "SD+CL",
+}
+#: Modes that need the EEG teacher, and modes that start from a feat_train student.
+NEEDS_TEACHER = ("feat_train", "feat_temp", "feat_wce", "kd_temp")
+NEEDS_INIT = ("feat_temp", "feat_wce")
+
+
+class ModalityConfig(Strict):
+    """One input of the study: its source layout, window preparation and encoder."""
+
+    dataset: str = Field("mass", description="source layout (mass, mass-ihr, slpdb, ...)")
+    prepare: PrepareConfig = PrepareConfig()
+    encoder: ModelSpec = ModelSpec(name="utime")
+
+
+def _eeg() -> ModalityConfig:
+    return ModalityConfig(dataset="mass", prepare=PrepareConfig(channels=["EEG C4"], sfreq=50.0, l_freq=0.3,
+                                                                 h_freq=20.0),
+                          encoder=ModelSpec(name="utime", kwargs={"filters": [16, 32, 64], "pools": [10, 6, 5]}))
+
+
+def _ecg() -> ModalityConfig:
+    return ModalityConfig(dataset="mass-ihr", prepare=PrepareConfig(channels=["ECG"], sfreq=None, l_freq=None,
+                                                                     h_freq=None),
+                          encoder=ModelSpec(name="utime", kwargs={"filters": [16, 32, 64], "pools": [4, 3, 2]}))
+
+
+class KDDataConfig(Strict):
+    """Where the nights are, how they become paired EEG/ECG windows, and the subject split."""
+
+    source: str = Field(..., description="folder of recordings")
+    cache: str = Field(".cache/neurorep", description="window cache root")
+    simulate: SimulateConfig | None = Field(None, description="simulate a corpus (kind: mass) into `source` if missing")
+    scheme: Literal["3class", "4class"] = "4class"
+    split: SplitConfig = SplitConfig()
+    split_file: str | None = Field(None, description="JSON of subject ids per part; written from `split` if missing")
+    seq_len: int = Field(10, ge=1, description="consecutive 30-s epochs per training sequence (U-Time input)")
+    train_stride: int | None = Field(None, ge=1, description="step between training sequences (default seq_len // 2)")
+    eeg: ModalityConfig | None = Field(default_factory=_eeg, description="teacher input (null: no EEG, e.g. slpdb)")
+    ecg: ModalityConfig = Field(default_factory=_ecg, description="student input: raw ECG (mass) or IHR (mass-ihr)")
+    jobs: int = Field(1, ge=1, description="processes preparing recordings")
+
+
+class LossConfig(Strict):
+    """Loss terms; a weight left null takes the mode's default (see docs/kd_sleep.md)."""
+
+    temperature: float = Field(4.0, gt=0)
+    ce_weight: float | None = Field(None, ge=0)
+    kd_weight: float | None = Field(None, ge=0)
+    at_weight: float | None = Field(None, ge=0)
+    at_layers: list[str] = Field(default_factory=lambda: ["bottleneck"])
+    at_p: float = Field(2.0, gt=0)
+
+
+class KDSleepConfig(Strict):
+    """One kd-sleep run."""
+
+    recipe: Literal["kd-sleep"] = "kd-sleep"
+    out: str | None = None
+    seed: int = 0
+    mode: Mode = "feat_temp"
+    data: KDDataConfig
+    loss: LossConfig = LossConfig()
+    train: OptimConfig = OptimConfig(epochs=15, batch_size=16, lr=2e-3, patience=5, max_val_windows=None)
+    teacher: str | None = Field(None, description="an eeg_base run folder; null trains one in <out>/teacher")
+    init: str | None = Field(None, description="a feat_train run folder; null trains one in <out>/feat_train")
+    checkpoint: str | None = Field(None, description="mode test: the run folder (or export folder) to evaluate")
+    evaluate_on: Literal["test", "val", "train"] = "test"
+    plots: bool = True
+    progress: bool = True

@@ -1,0 +1,169 @@
+"""Paired EEG/ECG windows of the same epochs, the split file, and the sequence dataset.
+
+Two window caches are prepared from the same nights, one per input (EEG channels for the teacher,
+ECG or instantaneous heart rate for the student), with identical labelling settings; their window
+tables (recording, position, onset, label) must then be identical, which :func:`setup_kd_data`
+checks. Windows are kept contiguous (unlabelled epochs stay, with ``y = -1``), so a run of
+``seq_len`` consecutive windows of one recording is one U-Time input sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neurorep.data.cache import WindowCache, prepare
+from neurorep.data.splits import Split, check_disjoint_subjects, subject_split
+from neurorep.errors import DataError
+from neurorep.fileio import atomic_write_text
+from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
+
+TABLE_KEYS = ("recording", "local", "onset", "y")
+
+
+@dataclass
+class KDData:
+    """Prepared caches by batch key (``x`` = EEG, ``ecg`` = student input), classes and the split."""
+
+    caches: dict[str, WindowCache]
+    classes: list[str]
+    split: Split
+    split_subjects: dict[str, list[str]]
+
+    @property
+    def table(self) -> WindowCache:
+        return self.caches["ecg"]
+
+
+def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> WindowCache:
+    prep = mod.prepare.model_copy(update={"scheme": cfg.scheme, "keep_unlabelled": True})
+    report = prepare(cfg.source, cfg.cache, dataset=mod.dataset, cfg=prep, jobs=cfg.jobs, on_error="skip",
+                     progress=progress)
+    for path, err in report.skipped:
+        print(f"skipped {path}: {err}")
+    return report.cache
+
+
+def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
+    """Write the simulated corpus into ``cfg.source`` when it is missing and ``cfg.simulate`` is set."""
+    source = Path(cfg.source)
+    if source.exists():
+        return
+    if cfg.simulate is None:
+        raise DataError(f"{source}: data folder not found (set data.simulate to write a simulated corpus there)")
+    from neurorep.data.corpora import simulate
+
+    sim = cfg.simulate
+    simulate(sim.kind, source, n_subjects=sim.subjects, seed=sim.seed, hours=sim.hours, jobs=sim.jobs,
+             progress=progress)
+
+
+def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> KDData:
+    """Simulate if needed, prepare (or reuse) the caches, check they pair up, and read or write the split."""
+    simulate_if_missing(cfg, progress)
+    caches = {"ecg": _prepare_one(cfg, cfg.ecg, progress)}
+    if need_eeg:
+        if cfg.eeg is None:
+            raise DataError(f"{cfg.source}: this mode needs the EEG teacher input but data.eeg is null")
+        caches["x"] = _prepare_one(cfg, cfg.eeg, progress)
+        check_paired(caches["x"], caches["ecg"])
+    table = caches["ecg"]
+    if not (table.meta["y"] >= 0).any():
+        raise DataError(f"{table.path}: no labelled windows")
+    split, names = load_or_make_split(table, cfg)
+    return KDData(caches, table.classes, split, names)
+
+
+def check_paired(a: WindowCache, b: WindowCache) -> None:
+    """Refuse two caches whose window tables differ (other nights, failed recordings, other labels)."""
+    if a.info["subjects"] != b.info["subjects"]:
+        raise DataError(f"{a.path} and {b.path} hold different subjects; the EEG and ECG inputs must come "
+                        "from the same nights")
+    for key in TABLE_KEYS:
+        if len(a.meta[key]) != len(b.meta[key]) or not np.array_equal(a.meta[key], b.meta[key]):
+            raise DataError(f"{a.path} and {b.path}: window tables differ in {key!r} "
+                            f"({len(a.meta[key])} vs {len(b.meta[key])} windows); were recordings skipped in one?")
+
+
+def load_or_make_split(cache: WindowCache, cfg: KDDataConfig) -> tuple[Split, dict[str, list[str]]]:
+    """Read ``cfg.split_file`` (subject ids per part) or make a seeded subject split and write it there."""
+    names = cache.subjects
+    codes = cache.meta["subject"].astype(np.int64)
+    path = Path(cfg.split_file) if cfg.split_file else None
+    if path is not None and path.is_file():
+        try:
+            parts = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not a JSON split file ({exc.msg})") from None
+        if not isinstance(parts, dict) or set(parts) != {"train", "val", "test"}:
+            raise DataError(f"{path}: expected keys train, val, test with lists of subject ids")
+        unknown = [s for p in parts.values() for s in p if s not in names]
+        if unknown:
+            raise DataError(f"{path}: subject {unknown[0]!r} is not in the data ({len(names)} subjects)")
+        idx = np.arange(len(codes))
+        sel = {k: idx[np.isin(codes, [names.index(s) for s in v])] for k, v in parts.items()}
+        check_disjoint_subjects(codes, sel)
+        return Split(sel["train"], sel["val"], sel["test"]), {k: list(v) for k, v in parts.items()}
+    split = subject_split(codes, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)
+    parts = {k: sorted({names[c] for c in codes[getattr(split, k)].tolist()}) for k in ("train", "val", "test")}
+    if path is not None:
+        atomic_write_text(path, json.dumps(parts, indent=1))
+    return split, parts
+
+
+class PairedSequences(Dataset[dict[str, torch.Tensor]]):
+    """Runs of ``seq_len`` consecutive windows of one recording, from each cache in ``caches``.
+
+    A sample holds, per cache key, ``[C, seq_len * T_key]`` (windows laid end to end), plus
+    ``y [seq_len]`` (``-1`` where unlabelled or past the recording's end), ``index [seq_len]`` (cache
+    rows, ``-1`` for padding), ``subject`` and ``recording``.
+    """
+
+    def __init__(self, caches: dict[str, WindowCache], rows: np.ndarray, seq_len: int, stride: int) -> None:
+        self.caches, self.seq_len = caches, int(seq_len)
+        first = next(iter(caches.values()))
+        m = first.meta
+        rows = np.asarray(rows, dtype=np.int64)
+        self.rec, self.local = m["recording"].astype(np.int64), m["local"].astype(np.int64)
+        self.y, self.subject = m["y"].astype(np.int64), m["subject"].astype(np.int64)
+        self.starts: list[tuple[int, int, np.ndarray]] = []  # (recording, first local, cache rows of the recording)
+        for r in np.unique(self.rec[rows]):
+            rec_rows = np.sort(rows[self.rec[rows] == r])
+            rec_rows = rec_rows[np.argsort(self.local[rec_rows])]
+            n = len(rec_rows)
+            for s in range(0, max(n - self.seq_len, 0) + 1, int(stride)):
+                self.starts.append((int(r), s, rec_rows))
+            last = max(n - self.seq_len, 0)
+            if (last % int(stride)) and n > self.seq_len:
+                self.starts.append((int(r), last, rec_rows))  # cover the tail of the night
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        r, s, rec_rows = self.starts[i]
+        rows = rec_rows[s: s + self.seq_len]
+        pad = self.seq_len - len(rows)
+        sample: dict[str, torch.Tensor] = {}
+        for key, cache in self.caches.items():
+            w = np.asarray(cache.windows(r)[self.local[rows]], dtype=np.float32)  # [n, C, T]
+            if pad:
+                w = np.concatenate([w, np.zeros((pad, *w.shape[1:]), np.float32)])
+            sample[key] = torch.from_numpy(np.ascontiguousarray(w.transpose(1, 0, 2).reshape(w.shape[1], -1)))
+        y = np.concatenate([self.y[rows], np.full(pad, -1, np.int64)])
+        index = np.concatenate([rows, np.full(pad, -1, np.int64)])
+        sample.update({"y": torch.from_numpy(y), "index": torch.from_numpy(index),
+                       "subject": torch.tensor(int(self.subject[rows[0]])), "recording": torch.tensor(r)})
+        return sample
+
+    def window_samples(self, key: str) -> int:
+        """Samples per window of input ``key``."""
+        return int(self.caches[key].info["n_times"])
+
+    def n_channels(self, key: str) -> int:
+        return len(self.caches[key].info["ch_names"])

@@ -1,0 +1,232 @@
+"""One kd-sleep run: train a mode (with its teacher / feat_train prerequisites) or evaluate a saved one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from torch.utils.data import DataLoader, RandomSampler
+
+from neurorep.encoders import create_encoder
+from neurorep.errors import ConfigError, DataError
+from neurorep.evaluation.metrics import classification_metrics
+from neurorep.export.hub import load_strict
+from neurorep.objectives.distill import Distillation
+from neurorep.recipes.kd_sleep.config import (
+    NEEDS_INIT,
+    NEEDS_TEACHER,
+    KDSleepConfig,
+    ModalityConfig,
+)
+from neurorep.recipes.kd_sleep.data import KDData, PairedSequences, setup_kd_data
+from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
+from neurorep.training import (
+    build_trainer,
+    class_weights_from_labels,
+    fit,
+    seed_everything,
+)
+from neurorep.training.distill import DistillModule, StagingNet, load_staging_net
+
+#: mode -> (input key, default weights ce/kd/at, class-weighted CE, head on detached features)
+MODE_SPEC: dict[str, tuple[str, tuple[float, float, float], bool, bool]] = {
+    "eeg_base": ("x", (1.0, 0.0, 0.0), False, False),
+    "ecg_base": ("ecg", (1.0, 0.0, 0.0), False, False),
+    "feat_train": ("ecg", (1.0, 0.0, 1.0), False, True),
+    "feat_temp": ("ecg", (1.0, 1.0, 1.0), False, False),
+    "feat_wce": ("ecg", (1.0, 0.0, 1.0), True, False),
+    "kd_temp": ("ecg", (1.0, 1.0, 0.0), False, False),
+}
+EXPORT = Path("train") / "export" / "best"
+
+
+def make_objective(cfg: KDSleepConfig) -> Distillation:
+    """The mode's loss: its default weights, overridden by the non-null ``loss`` fields."""
+    key, (ce, kd, at), _, _ = MODE_SPEC[cfg.mode]
+    lc = cfg.loss
+    return Distillation(ce_weight=ce if lc.ce_weight is None else lc.ce_weight,
+                        kd_weight=kd if lc.kd_weight is None else lc.kd_weight,
+                        at_weight=at if lc.at_weight is None else lc.at_weight,
+                        temperature=lc.temperature, at_layers=lc.at_layers, at_p=lc.at_p, student_key=key,
+                        teacher_key="x")
+
+
+def build_net(mod: ModalityConfig, cache_info: dict[str, Any], seq_len: int, n_classes: int,
+              detach_head: bool = False) -> StagingNet:
+    """A staging network for ``seq_len`` windows of the input described by ``cache_info``."""
+    t = int(cache_info["n_times"])
+    kwargs = {**mod.encoder.kwargs, "n_channels": len(cache_info["ch_names"]), "n_times": seq_len * t,
+              "epoch_samples": t}
+    return StagingNet(create_encoder(mod.encoder.name, **kwargs), n_classes, detach_head=detach_head)
+
+
+def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
+    """Run ``cfg`` into ``out``: ``config.yaml``, ``metrics.json``, ``train/`` (logs, checkpoints,
+    safetensors export), ``predictions/<split>.safetensors`` and ``plots/``."""
+    out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
+    save_run_metadata(out, cfg)
+    seed_everything(cfg.seed)
+    if cfg.mode == "test":
+        return _evaluate_saved(cfg, out)
+    key = MODE_SPEC[cfg.mode][0]
+    need_eeg = key == "x" or cfg.mode in NEEDS_TEACHER
+    data = setup_kd_data(cfg.data, need_eeg=need_eeg, progress=cfg.progress)
+    teacher = init = teacher_dir = None
+    if cfg.mode in NEEDS_TEACHER:
+        teacher_dir = _prerequisite(cfg, out, "eeg_base", cfg.teacher, "teacher", resume)
+        teacher, _ = load_staging_net(teacher_dir / EXPORT)
+    if cfg.mode in NEEDS_INIT:
+        init = _prerequisite(cfg, out, "feat_train", cfg.init, "feat_train", resume)
+    seed_everything(cfg.seed)
+    mod = cfg.data.eeg if key == "x" else cfg.data.ecg
+    assert mod is not None
+    n_classes = len(data.classes)
+    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, n_classes, detach_head=MODE_SPEC[cfg.mode][3])
+    if init is not None:
+        start, _ = load_staging_net(init / EXPORT)
+        load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
+    metrics: dict[str, Any] = {"mode": cfg.mode, "seed": cfg.seed, "scheme": cfg.data.scheme, "classes": data.classes,
+                               "split": data.split_subjects, "teacher": str(teacher_dir) if teacher_dir else None,
+                               "init": str(init) if init else None}
+    metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
+    ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
+    result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+    metrics[cfg.evaluate_on] = result
+    save_predictions(out / "predictions" / f"{cfg.evaluate_on}.safetensors", arrays)
+    metrics["summary"] = summarise(cfg.mode, cfg.seed, cfg.data.scheme, result)
+    if cfg.plots:
+        from neurorep.recipes.kd_sleep.plots import write_run_plots
+
+        metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, out / "train" / "metrics.csv")
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, folder: str, resume: bool) -> Path:
+    """The run folder of a prerequisite mode: ``given``, or a run trained now in ``out/folder``."""
+    if given is not None:
+        path = Path(given)
+        if not (path / EXPORT).is_dir():
+            raise DataError(f"{path}: not a finished kd-sleep run (no {EXPORT}); train mode {mode} there first")
+        return path
+    sub = out / folder
+    if resume and (sub / EXPORT).is_dir() and (sub / "metrics.json").is_file():
+        return sub
+    teacher = str(out / "teacher") if mode == "feat_train" and cfg.teacher is None else cfg.teacher
+    run_kd_sleep(cfg.model_copy(update={"mode": mode, "plots": False, "out": None, "teacher": teacher}), sub,
+                 overwrite=True)
+    return sub
+
+
+def _dataset(cfg: KDSleepConfig, data: KDData, rows: np.ndarray, stride: int, keys: tuple[str, ...] | None = None
+             ) -> PairedSequences:
+    caches = data.caches if keys is None else {k: data.caches[k] for k in keys}
+    return PairedSequences(caches, rows, cfg.data.seq_len, stride)
+
+
+def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNet | None, out: Path,
+           resume: bool) -> dict[str, Any]:
+    objective = make_objective(cfg)
+    keys = ("x", "ecg") if teacher is not None else (objective.student_key,)
+    seq = cfg.data.seq_len
+    train_ds = _dataset(cfg, data, data.split.train, cfg.data.train_stride or max(seq // 2, 1), keys)
+    val_ds = _dataset(cfg, data, data.split.val, seq, keys)
+    if len(train_ds) == 0 or len(val_ds) == 0:
+        raise DataError(f"{cfg.data.source}: the split leaves no training or validation sequences")
+    weights = None
+    if MODE_SPEC[cfg.mode][2]:
+        weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
+    oc = cfg.train
+    g = torch.Generator().manual_seed(cfg.seed)
+    sampler = None
+    if oc.max_windows is not None:
+        sampler = RandomSampler(train_ds, num_samples=min(len(train_ds), max(1, oc.max_windows // seq)), generator=g)
+    train_dl = DataLoader(train_ds, batch_size=oc.batch_size, shuffle=sampler is None, sampler=sampler, generator=g,
+                          num_workers=oc.num_workers, drop_last=len(train_ds) > oc.batch_size)
+    val_dl = DataLoader(val_ds, batch_size=oc.batch_size, num_workers=oc.num_workers)
+    module = DistillModule(net, objective, len(data.classes), teacher=teacher, lr=oc.lr, weight_decay=oc.weight_decay,
+                           warmup_epochs=oc.warmup_epochs, max_epochs=oc.epochs, class_weights=weights,
+                           class_names=data.classes)
+    monitor = "val/at" if cfg.mode == "feat_train" else "val/ce"
+    trainer = build_trainer(out, oc.epochs, monitor=monitor, patience=oc.patience, progress=cfg.progress)
+    res = fit(module, train_dl, val_dl, trainer, ckpt_path="last" if resume else None, restore_best=True)
+    return {"objective": objective.config, "monitor": monitor, "best_score": res.best_score,
+            "epochs_run": int(trainer.current_epoch), "n_train_sequences": len(train_ds),
+            "n_params": sum(p.numel() for p in net.parameters()),
+            "class_weights": weights.tolist() if weights is not None else None}
+
+
+@torch.no_grad()
+def evaluate_net(net: StagingNet, ds: PairedSequences, key: str, classes: list[str], batch_size: int = 32
+                 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metrics over the labelled epochs of ``ds`` and per-epoch arrays: ``index``, ``y``, ``pred``,
+    ``prob [N, K]``, ``recording``, ``bottleneck [N, C_b]`` (bottleneck features averaged per epoch)."""
+    was = net.training
+    net.eval()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("index", "y", "pred", "prob", "recording", "bottleneck")}
+    for batch in DataLoader(ds, batch_size=batch_size):
+        logits, feats = net(batch[key])
+        n = logits.shape[1]
+        bott = torch.nn.functional.adaptive_avg_pool1d(feats["bottleneck"], n).transpose(1, 2)  # [B, N, C_b]
+        keep = batch["index"] >= 0
+        parts["index"].append(batch["index"][keep].numpy())
+        parts["y"].append(batch["y"][keep].numpy())
+        prob = torch.softmax(logits, -1)
+        parts["prob"].append(prob[keep].numpy())
+        parts["pred"].append(prob[keep].argmax(-1).numpy())
+        parts["recording"].append(batch["recording"][:, None].expand_as(batch["index"])[keep].numpy())
+        parts["bottleneck"].append(bott[keep].numpy())
+    net.train(was)
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    _, first = np.unique(arrays["index"], return_index=True)  # an epoch covered twice (night's tail) counts once
+    arrays = {k: v[np.sort(first)] for k, v in arrays.items()}
+    lab = arrays["y"] >= 0
+    if not lab.any():
+        raise DataError("no labelled epochs to evaluate")
+    return classification_metrics(arrays["y"][lab], arrays["pred"][lab], classes), arrays
+
+
+def save_predictions(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+
+
+def summarise(mode: str, seed: int, scheme: str, m: dict[str, Any]) -> dict[str, Any]:
+    """Flat row: accuracy, weighted / macro F1, kappa, per-class F1."""
+    row = {"mode": mode, "scheme": scheme, "seed": seed, "accuracy": m["accuracy"], "weighted_f1": m["weighted_f1"],
+           "macro_f1": m["macro_f1"], "kappa": m["kappa"]}
+    row.update({f"f1_{k}": v for k, v in m["per_class_f1"].items()})
+    return row
+
+
+def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
+    """Mode ``test``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
+    if cfg.checkpoint is None:
+        raise ConfigError("mode test needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
+    path = Path(cfg.checkpoint)
+    export = path / EXPORT if (path / EXPORT).is_dir() else path
+    net, classes = load_staging_net(export)
+    run_cfg_path = path / "config.yaml"
+    saved_mode = "ecg_base"
+    if run_cfg_path.is_file():
+        from neurorep.config import read_yaml
+
+        saved_mode = str(read_yaml(run_cfg_path).get("mode", saved_mode))
+    key = MODE_SPEC.get(saved_mode, MODE_SPEC["ecg_base"])[0]
+    data = setup_kd_data(cfg.data, need_eeg=key == "x", progress=cfg.progress)
+    if classes and classes != data.classes:
+        raise DataError(f"{export}: the model predicts {classes} but data.scheme={cfg.data.scheme} gives {data.classes}")
+    ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
+    result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+    save_predictions(out / "predictions" / f"{cfg.evaluate_on}.safetensors", arrays)
+    metrics = {"mode": "test", "evaluated": saved_mode, "checkpoint": str(export), "split": data.split_subjects,
+               cfg.evaluate_on: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}
+    if cfg.plots:
+        from neurorep.recipes.kd_sleep.plots import write_run_plots
+
+        metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, None)
+    write_json(out / "metrics.json", metrics)
+    return metrics

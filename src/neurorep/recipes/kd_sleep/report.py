@@ -1,0 +1,86 @@
+"""report.html of the kd-sleep benchmark: tables, comparison figures, confusion matrices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file
+
+from neurorep.data.cache import WindowCache
+from neurorep.evaluation import plots
+from neurorep.evaluation.report import Section, markdown_table, write_report
+from neurorep.recipes.kd_sleep.grid import run_name
+from neurorep.recipes.kd_sleep.plots import disagreement_cases, tsne_side_by_side
+
+
+def _preds(out: Path, mode: str, scheme: str, seed: int) -> dict[str, np.ndarray] | None:
+    path = out / "runs" / run_name(mode, scheme, seed) / "predictions" / "test.safetensors"
+    return load_file(str(path)) if path.is_file() else None
+
+
+def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | None:
+    import json
+
+    m = out / "runs" / run_name(mode, scheme, seed) / "metrics.json"
+    if not m.is_file():
+        return None
+    from neurorep.config import read_yaml, validate
+    from neurorep.recipes.kd_sleep.config import KDSleepConfig
+    from neurorep.recipes.kd_sleep.data import setup_kd_data
+
+    cfg = validate(KDSleepConfig, read_yaml(m.parent / "config.yaml"))
+    _ = json  # metrics exist, so the caches do too
+    return setup_kd_data(cfg.data, need_eeg=False, progress=False).table
+
+
+def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seconds: float, table: str,
+                      gains: str) -> Path:
+    """Write ``out/report.html``; returns its path."""
+    sections = [
+        Section("Study", text=(
+            f"{len(rows)} runs: modes {', '.join(grid['modes'])} x classes {', '.join(grid['schemes'])} x "
+            f"{grid['seeds']} seed(s), in {seconds / 60:.1f} min. Each seed draws its own subject split (shared by "
+            "all modes of that seed). U-Time on sequences of consecutive 30-s epochs; EEG teacher on EEG C4, ECG "
+            "student on the ECG lead (instantaneous heart rate by default). Metrics on the test subjects' labelled "
+            "epochs, mean ± sd over seeds."), table=table),
+        Section("Gain of each student over the ECG-only model", text=(
+            "Paired by seed (same split). A gain is clear when it is larger than the seed-to-seed spread."),
+            table=gains),
+    ]
+    seed = 0
+    for scheme in grid["schemes"]:
+        runs = {title: _preds(out, mode, scheme, seed) for mode, title in
+                (("ecg_base", "ECG base"), ("feat_temp", "KD student (AT+SD+CL)"), ("eeg_base", "EEG teacher"))}
+        avail = {k: v for k, v in runs.items() if v is not None}
+        cache = _cache_of(out, "ecg_base", scheme, seed)
+        classes = _classes(out, scheme, seed)
+        if not avail or cache is None or classes is None:
+            continue
+        figs: list[Any] = [tsne_side_by_side(avail, classes, seed=seed)]
+        text = ""
+        if runs["ECG base"] is not None and runs["KD student (AT+SD+CL)"] is not None:
+            fig, counts = disagreement_cases(runs["ECG base"], runs["KD student (AT+SD+CL)"], cache, classes)
+            figs.append(fig)
+            text = (f"Test epochs: {counts['epochs']}; KD right where the ECG base is wrong: "
+                    f"{counts['kd_right_base_wrong']}; the reverse: {counts['base_right_kd_wrong']}. Most frequent "
+                    f"fixes (true stage, base's prediction): {counts['kd_fixes']}.")
+        for title, arr in avail.items():
+            lab = arr["y"] >= 0
+            from neurorep.evaluation.metrics import classification_metrics
+
+            cm = np.asarray(classification_metrics(arr["y"][lab], arr["pred"][lab], classes)["confusion"])
+            figs.append(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"{title} ({scheme})"))
+        sections.append(Section(f"{scheme}, seed {seed}: bottleneck features, disagreements, confusions", text=text,
+                                figures=figs))
+    per_class = [{k: v for k, v in r.items() if k in ("scheme", "mode", "seed") or k.startswith("f1_")} for r in rows]
+    sections.append(Section("Per-class F1 of every run", table=markdown_table(per_class, floatfmt=".3f")))
+    return write_report(out / "report.html", "neurorep kd-sleep benchmark", sections)
+
+
+def _classes(out: Path, scheme: str, seed: int) -> list[str] | None:
+    import json
+
+    m = out / "runs" / run_name("ecg_base", scheme, seed) / "metrics.json"
+    return list(json.loads(m.read_text())["classes"]) if m.is_file() else None
