@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["prepare_windows.py", "latent_memory.py", "sim_difficulty.py"]
+SCRIPTS = ["prepare_windows.py", "latent_memory.py", "sim_difficulty.py", "inference_onnx.py"]
 
 
 def main() -> int:

@@ -49,6 +49,37 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     info.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    exp = sub.add_parser("export", help="export a trained model to ONNX (float or dynamic int8)")
+    exp.add_argument("source", type=Path, help="run folder or saved-model folder (config.json + model.safetensors)")
+    exp.add_argument("--format", dest="fmt", choices=("onnx", "int8"), default="onnx")
+    exp.add_argument("--out", required=True, type=Path, help="output .onnx file")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    exp.add_argument("--eval-data", type=Path, help="held-out windows (.npz with x[N, C, T] and y[N]) to measure "
+                                                    "the int8 output/accuracy change on")
+    exp.add_argument("--n-check", type=int, default=64, help="random windows checked when no --eval-data (default 64)")
+
+    reg = sub.add_parser("registry", help="local model registry: list, show, register")
+    rsub = reg.add_subparsers(dest="registry_cmd", required=True)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--registry", type=Path, help="registry folder (default: $NEUROREP_REGISTRY or ~/.neurorep/registry)")
+    lst = rsub.add_parser("list", parents=[where], help="list registered models and versions")
+    lst.add_argument("--json", action="store_true")
+    show = rsub.add_parser("show", parents=[where], help="print a model card")
+    show.add_argument("name")
+    show.add_argument("--version", default="latest")
+    show.add_argument("--json", action="store_true", help="print card.json instead of card.md")
+    add = rsub.add_parser("register", parents=[where], help="add a saved model as a new version")
+    add.add_argument("source", type=Path, help="run folder or saved-model folder")
+    add.add_argument("--name", required=True)
+    add.add_argument("--version", help="semantic version MAJOR.MINOR.PATCH (default: next minor version)")
+    add.add_argument("--description", default="")
+    add.add_argument("--card", type=Path, help="JSON or YAML file with card fields to add (preprocessing, "
+                                                 "training_data, metrics, ...)")
+    add.add_argument("--set", dest="card_set", action="append", default=[], metavar="KEY=VALUE",
+                     help="a card field, e.g. --set preprocessing.sfreq=100")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neurorep`` argument parser."""
     from neurorep import __version__
@@ -83,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--k", type=int, default=10, help="neighbours for kNN accuracy")
     ev.add_argument("--no-plots", action="store_true")
+
+    _add_export_registry(sub)
 
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes", "corpora"))
@@ -191,6 +224,51 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from neurorep.export.quantize import export_model
+
+    summary = export_model(args.source, args.out, fmt=args.fmt, overwrite=args.overwrite, eval_data=args.eval_data,
+                           n_check=args.n_check)
+    print(json.dumps(summary, indent=1, default=str))
+    return 0
+
+
+def _cmd_registry(args: argparse.Namespace) -> int:
+    from neurorep.export import model_registry as mr
+
+    if args.registry_cmd == "list":
+        rows = mr.list_models(args.registry)
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        elif not rows:
+            print(f"no models registered in {mr.registry_root(args.registry)}")
+        else:
+            cols = ("name", "version", "kind", "architecture", "registered_at")
+            widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+            for row in [dict(zip(cols, cols, strict=True)), *rows]:
+                print("  ".join(f"{row[c]!s:<{w}}" for c, w in zip(cols, widths, strict=True)).rstrip())
+        return 0
+    if args.registry_cmd == "show":
+        card = mr.show_model(args.name, args.version, args.registry)
+        if args.json:
+            print(json.dumps(card, indent=1))
+        else:
+            print(Path(card["path"], mr.CARD_MD).read_text())
+        return 0
+    from neurorep.config import parse_override, read_yaml
+
+    extra: dict[str, Any] = read_yaml(args.card) if args.card else {}
+    for text in args.card_set:
+        key, value = parse_override(text)
+        node = extra
+        for part in key[:-1]:
+            node = node.setdefault(part, {})
+        node[key[-1]] = value
+    card = mr.register_model(args.source, args.name, args.version, args.registry, args.description, extra)
+    print(f"registered {card['name']} {card['version']} in {mr.registry_root(args.registry)}")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from neurorep.runs import run_from_args
 
@@ -214,7 +292,8 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 
 
-COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark}
+COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark,
+            "export": _cmd_export, "registry": _cmd_registry}
 
 
 def main(argv: list[str] | None = None) -> int:

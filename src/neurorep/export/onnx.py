@@ -8,8 +8,6 @@ every built-in encoder.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import torch
 from torch import nn
 
 from neurorep.errors import DataError
+from neurorep.fileio import atomic_write
 
 __all__ = ["DEFAULT_OPSET", "check_onnx_parity", "export_onnx"]
 
@@ -35,27 +34,28 @@ def export_onnx(
     example: torch.Tensor,
     dynamic_batch: bool = True,
     opset: int = DEFAULT_OPSET,
+    output_name: str = "embedding",
+    overwrite: bool = True,
 ) -> Path:
     """Export ``model`` (evaluated in eval mode) to ``path``; returns the path.
 
-    ``example`` is an input ``x[B, C, T]`` that fixes ``C`` and ``T``. The file is written to a
-    temporary name beside ``path`` and renamed, so an interrupted export leaves no half file. The
+    ``example`` is an input ``x[B, C, T]`` that fixes ``C`` and ``T``. The output is called
+    ``output_name`` (``"embedding"`` for encoders, ``"logits"`` for classifiers). The file is
+    written through :func:`neurorep.fileio.atomic_write`, so a failed or interrupted export leaves
+    no half file; with ``overwrite=False`` an existing ``path`` is a :class:`DataError`. The
     model's train/eval mode is restored afterwards.
     """
     if opset < 17:
         raise ValueError(f"opset must be >= 17, got {opset}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite and path.exists():
+        raise DataError(f"{path}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
     was_training = model.training
     model.eval()
-    dynamic_axes = {"x": {0: "batch"}, "embedding": {0: "batch"}} if dynamic_batch else None
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
+    dynamic_axes = {"x": {0: "batch"}, output_name: {0: "batch"}} if dynamic_batch else None
     fastpath = torch.backends.mha.get_fastpath_enabled()
-    try:
-        # The fused transformer-layer kernel has no ONNX mapping; trace the plain ops instead.
-        torch.backends.mha.set_fastpath_enabled(False)
+
+    def write(tmp_path: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer and deprecation chatter
             torch.onnx.export(
@@ -63,23 +63,27 @@ def export_onnx(
                 (example.detach().float().to(_device(model)),),
                 str(tmp_path),
                 input_names=["x"],
-                output_names=["embedding"],
+                output_names=[output_name],
                 dynamic_axes=dynamic_axes,
                 opset_version=opset,
                 do_constant_folding=True,
                 dynamo=False,
             )
-        os.replace(tmp_path, path)
+
+    try:
+        # The fused transformer-layer kernel has no ONNX mapping; trace the plain ops instead.
+        torch.backends.mha.set_fastpath_enabled(False)
+        atomic_write(path, write)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
         model.train(was_training)
-        if tmp_path.exists():
-            tmp_path.unlink()
     return path
 
 
 def check_onnx_parity(model: nn.Module, path: str | Path, example: torch.Tensor, atol: float = 1e-4) -> float:
     """Max absolute difference between ``model(example)`` (eval mode) and onnxruntime on ``path``.
+
+    Compares the first output of the ONNX graph (``embedding[B, D]`` or ``logits[B, K]``).
 
     Raises :class:`DataError` if the file cannot be run or the difference exceeds ``atol``.
     """
@@ -97,7 +101,7 @@ def check_onnx_parity(model: nn.Module, path: str | Path, example: torch.Tensor,
         model.train(was_training)
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        (got,) = session.run(["embedding"], {"x": example.detach().float().cpu().numpy()})
+        got = session.run(None, {"x": example.detach().float().cpu().numpy()})[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         raise DataError(f"{path}: onnxruntime could not run the model ({exc})") from None
     if got.shape != expected.shape:

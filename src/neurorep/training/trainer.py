@@ -204,6 +204,8 @@ def build_trainer(
     callbacks: Sequence[Callback] = (),
     devices: int | str = 1,
     gradient_clip_val: float | None = None,
+    strategy: str | Any = "auto",
+    num_nodes: int = 1,
 ) -> L.Trainer:
     """Make a :class:`lightning.Trainer` writing everything under ``out_dir``.
 
@@ -213,7 +215,12 @@ def build_trainer(
     - early stopping on ``monitor`` after ``patience`` epochs without improvement (off when
       ``patience`` or ``monitor`` is ``None``);
     - a rich progress bar when ``progress`` and stdout is a terminal, otherwise no bar;
-    - random states saved in checkpoints (:class:`RngStateCheckpoint`) for exact resumes.
+    - random states saved in checkpoints (:class:`RngStateCheckpoint`) for exact resumes;
+    - distributed data parallel training with ``strategy="ddp"`` (or ``"ddp_spawn"``),
+      ``devices`` processes per node and ``num_nodes`` nodes; on CPU the process group uses gloo.
+      Each process sees ``1 / (devices * num_nodes)`` of every epoch (Lightning inserts a
+      ``DistributedSampler``), so the global batch is ``devices * num_nodes * batch_size``.
+      Under ``torchrun`` or SLURM ``srun`` the ranks come from the environment (docs/distributed.md).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +251,8 @@ def build_trainer(
         max_epochs=max_epochs,
         accelerator=accelerator,
         devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
         precision=precision,
         logger=logger,
         callbacks=cbs,

@@ -1,0 +1,35 @@
+"""Recipe foundation: multi-scale patch transformer with channel attention, masked + contrastive
+pretraining, fine-tuning on HMS expert-vote distributions, and a transfer-vs-scratch benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neurorep.recipes import Recipe, register_recipe
+from neurorep.recipes.foundation.config import (
+    FoundationConfig,
+    HMSDataConfig,
+    PretrainConfig,
+)
+from neurorep.recipes.foundation.grid import benchmark_foundation
+from neurorep.recipes.foundation.pipeline import (
+    TransferLearningPipeline,
+    run_foundation,
+)
+
+
+def _run(cfg: FoundationConfig, out: Path, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
+    return run_foundation(cfg, out, overwrite=overwrite, resume=resume)
+
+
+RECIPE = register_recipe(Recipe(
+    name="foundation",
+    description="EEG foundation model (HMS): masked + contrastive pretraining, soft-label fine-tuning, transfer vs scratch",
+    config_cls=FoundationConfig,
+    run=_run,
+    benchmark=benchmark_foundation,
+))
+
+__all__ = ["FoundationConfig", "HMSDataConfig", "PretrainConfig", "TransferLearningPipeline", "benchmark_foundation",
+           "run_foundation"]

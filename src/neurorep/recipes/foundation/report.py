@@ -1,0 +1,81 @@
+"""Figures of one foundation run and the HTML report of the transfer-vs-scratch benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+from matplotlib.figure import Figure
+
+from neurorep.evaluation import plots
+from neurorep.evaluation.metrics import classification_metrics
+from neurorep.evaluation.report import Section, write_report
+from neurorep.evaluation.soft_label_plots import (
+    reliability_diagram,
+    vote_distribution_plot,
+)
+
+
+def write_run_plots(folder: Path, p_true: np.ndarray, probs: np.ndarray, y: np.ndarray, classes: list[str],
+                    curves_csv: Path) -> dict[str, str]:
+    """Reliability diagram, vote shares, confusion matrix and learning curves as PNGs in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, str] = {}
+
+    def save(fig: Figure, name: str) -> None:
+        fig.savefig(folder / name, dpi=110, bbox_inches="tight")
+        written[name.removesuffix(".png")] = name
+
+    save(reliability_diagram(probs, y, title="Reliability (test)"), "reliability.png")
+    save(vote_distribution_plot(p_true, probs, classes), "vote_shares.png")
+    cm = np.asarray(classification_metrics(y, probs.argmax(1), classes)["confusion"])
+    save(plots.confusion_matrix_plot(cm, classes, normalize=True, title="consensus vs predicted (test)"),
+         "confusion.png")
+    if curves_csv.is_file():
+        save(plots.learning_curves(curves_csv), "learning_curves.png")
+    return written
+
+
+def _kl_by_seed(rows: list[dict[str, Any]]) -> Figure:
+    """Test KL divergence per seed, one line per method (lower is better)."""
+    fig = Figure(figsize=(6, 3.8))
+    ax = fig.subplots()
+    for label in dict.fromkeys(r["row"] for r in rows):
+        pts = sorted((r["seed"], r["kl_divergence"]) for r in rows if r["row"] == label and "kl_divergence" in r)
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+    prior = [r["prior_kl_divergence"] for r in rows if "prior_kl_divergence" in r]
+    if prior:
+        ax.axhline(float(np.mean(prior)), color="grey", ls="--", lw=1, label="constant mean-vote prediction")
+    ax.set_xlabel("seed (patient split and initialisation)")
+    ax.set_ylabel("test KL divergence")
+    ax.set_title("Pretrain -> fine-tune vs from scratch (same fine-tuning budget)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
+                      table: str, verdict: str) -> Path:
+    """Write ``out/report.html`` and return its path."""
+    sections = [Section("Study", text=(
+        f"{len(rows)} runs ({grid_cfg['seeds']} seed(s)) in {seconds / 60:.1f} min. Each seed draws its own "
+        "patient-wise split. 'Pretrain + fine-tune' pretrains the eeg_foundation model without labels "
+        "(masked patch reconstruction + contrastive views) on random crops of the training patients' EEGs, "
+        "then fine-tunes on the expert vote distributions (KL loss) with the backbone frozen first and "
+        "unfrozen top-down at a lower learning rate. 'From scratch' trains the same architecture from a "
+        "random initialisation with the same fine-tuning budget (epochs, batch size, labels, early stopping). "
+        "Test KL divergence is the competition score (lower is better); values are mean ± sd over seeds."),
+        table=table), Section("Verdict", text=verdict), Section("Test KL by seed", figures=[_kl_by_seed(rows)])]
+    for label in dict.fromkeys(r["row"] for r in rows):
+        last = [r for r in rows if r["row"] == label][-1]
+        pngs = sorted((out / last["run"]).glob("*/plots/*.png"))
+        if pngs:
+            sections.append(Section(f"{label}: seed {last['seed']}", text="Reliability diagram, mean vote shares vs "
+                                    "predicted probabilities, confusion against the consensus class, learning curves.",
+                                    figures=[str(p) for p in pngs]))
+    return write_report(out / "report.html", "neurorep foundation benchmark (HMS)", sections)

@@ -1,0 +1,145 @@
+"""The foundation recipe end to end on a tiny simulated HMS corpus: transfer, pretrain -> finetune, scratch, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from neurorep.config import load_config
+from neurorep.errors import ConfigError, DataError
+from neurorep.recipes.foundation import run_foundation
+from neurorep.recipes.foundation.data import (
+    HMSSegments,
+    RandomCrops,
+    patient_split,
+    prepare_hms,
+    segment_bounds,
+)
+
+
+@pytest.fixture(scope="module")
+def hms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from neurorep.data.simulate.hms import simulate_hms
+
+    out = tmp_path_factory.mktemp("hms")
+    simulate_hms(out, n_subjects=6, seed=0, eegs_per_patient=1, duration_s=54.0, labels_per_eeg=2, progress=False)
+    return out
+
+
+def config(hms: Path, tmp: Path, **extra: object) -> dict:
+    cfg = {
+        "recipe": "foundation", "seed": 0, "stage": "transfer",
+        "data": {"source": str(hms), "cache": str(tmp.parent / "cache"), "sfreq": 25.0, "h_freq": 10.0,
+                 "crop_s": 8.0, "split": {"val": 0.2, "test": 0.2}},
+        "model": {"preset": "tiny", "kwargs": {"d_model": 8, "n_layers": 1, "d_ff": 16, "patch_size": 25,
+                                               "overlap": 12, "scale_factors": [1, 2]}},
+        "pretrain": {"epochs": 1, "batch_size": 4, "crops_per_epoch": 8, "val_crops": 4, "checkpoint_every_n_steps": 1},
+        "finetune": {"epochs": 2, "batch_size": 4, "freeze_epochs": 1, "head_init": "probe"},
+        "progress": False,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def write(tmp: Path, cfg: dict, name: str = "cfg.yaml") -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_data_segments_crops_and_patient_split(hms: Path, tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, config(hms, tmp_path)))
+    corpus = prepare_hms(cfg.data, progress=False)
+    assert len(corpus) == 12 and corpus.n_channels == 19 and corpus.sfreq == 25.0
+    assert prepare_hms(cfg.data, progress=False).path == corpus.path  # cache reused
+    split, train_recs = patient_split(corpus, cfg.data, 0)
+    subj = corpus.rows["subject"]
+    assert not set(subj[split.train]) & set(subj[split.test]) and not set(subj[split.val]) & set(subj[split.test])
+    start, length = segment_bounds(cfg.data, corpus.sfreq)
+    assert (start, length) == ((1250 - 200) // 2, 200)  # central 8 s of the 50-s segment at 25 Hz
+    seg = HMSSegments(corpus, split.test, start, length)
+    item = seg[0]
+    assert item["x"].shape == (19, 200) and abs(float(item["y_soft"].sum()) - 1) < 1e-6
+    j = int(split.test[0])
+    rec = corpus.recording(int(corpus.rows["recording"][j]))
+    a = int(corpus.rows["offset"][j]) + start
+    assert np.array_equal(item["x"].numpy(), rec[:, a:a + 200])
+    crops = RandomCrops(corpus, train_recs, 5, length, fixed_seed=1)
+    assert len(crops) == 5 and crops[0]["x"].shape == (19, 200) and np.array_equal(crops[0]["x"], crops[0]["x"])
+
+
+def test_transfer_run_writes_everything(hms: Path, tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, config(hms, tmp_path)))
+    m = run_foundation(cfg, tmp_path / "run")
+    run = tmp_path / "run"
+    for f in ("config.yaml", "environment.json", "metrics.json", "pretrain/metrics.csv", "pretrain/export/best/encoder",
+              "pretrain/checkpoints/last.ckpt", "finetune/model/model.safetensors", "finetune/test_predictions.safetensors",
+              "finetune/plots/reliability.png", "finetune/plots/confusion.png", "finetune/plots/vote_shares.png"):
+        assert (run / f).exists(), f
+    assert list((run / "pretrain" / "checkpoints" / "steps").glob("*.ckpt"))  # every-N-steps checkpoints
+    saved = json.loads((run / "metrics.json").read_text())
+    s = saved["summary"]
+    assert s["stage"] == "transfer" and s["kl_divergence"] >= 0 and 0 <= s["accuracy"] <= 1
+    assert saved["pretrain"]["precision"] == "32-true" and saved["test"]["n_test"] == m["test"]["n_test"] > 0
+    assert set(saved["test"]["per_class_auroc"]) == {"seizure", "lpd", "gpd", "lrda", "grda", "other"}
+    # the saved classifier (encoder + head) reloads and reproduces the stored test probabilities
+    import torch
+    from safetensors.numpy import load_file
+
+    from neurorep.encoders.eeg_foundation import EEGFoundationModel
+
+    clf = EEGFoundationModel.from_pretrained(run / "finetune" / "model")
+    pred = load_file(str(run / "finetune" / "test_predictions.safetensors"))
+    corpus = prepare_hms(cfg.data, progress=False)
+    start, length = segment_bounds(cfg.data, corpus.sfreq)
+    x = torch.stack([HMSSegments(corpus, pred["index"], start, length)[i]["x"] for i in range(2)])
+    with torch.no_grad():
+        probs = clf.classify(x).softmax(-1).numpy()
+    np.testing.assert_allclose(probs, pred["probs"][:2], atol=1e-5)
+    # second stage from the pretrain run folder, and the scratch baseline, through the CLI
+    from neurorep.cli import main
+
+    ft = write(tmp_path, config(hms, tmp_path, stage="finetune", init_from=str(run)), "ft.yaml")
+    assert main(["run", str(ft), "--out", str(tmp_path / "ft")]) == 0
+    assert json.loads((tmp_path / "ft" / "metrics.json").read_text())["summary"]["stage"] == "finetune"
+    sc = write(tmp_path, config(hms, tmp_path, stage="scratch", plots=False), "sc.yaml")
+    assert main(["run", str(sc), "--out", str(tmp_path / "sc")]) == 0
+    scratch = json.loads((tmp_path / "sc" / "metrics.json").read_text())
+    assert "pretrain" not in scratch and scratch["test"]["pretrained"] is False
+
+
+def test_bad_configs_fail_before_writing(hms: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="init_from"):
+        run_foundation(load_config(write(tmp_path, config(hms, tmp_path, stage="finetune"))), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ConfigError, match="unknown key 'finetune.lr_scale'"):
+        load_config(write(tmp_path, config(hms, tmp_path, finetune={"lr_scale": 1})))
+    bad = config(hms, tmp_path, stage="finetune", init_from=str(tmp_path / "nothing"))
+    with pytest.raises(DataError, match="no saved encoder here"):
+        run_foundation(load_config(write(tmp_path, bad)), tmp_path / "y")
+    with pytest.raises(DataError, match="HMS folder not found"):
+        d = config(hms, tmp_path)
+        d["data"]["source"] = str(tmp_path / "missing")
+        run_foundation(load_config(write(tmp_path, d)), tmp_path / "z")
+
+
+@pytest.mark.slow
+def test_benchmark_writes_report(hms: Path, tmp_path: Path) -> None:
+    from neurorep.recipes.foundation import benchmark_foundation
+
+    base = config(hms, tmp_path)
+    overrides = [f"data.{k}={v}" for k, v in (("sfreq", 25.0), ("h_freq", 10.0), ("crop_s", 8.0),
+                                              ("cache", tmp_path / "cache"))]
+    overrides += ["model.kwargs={d_model: 8, n_layers: 1, d_ff: 16, patch_size: 25, overlap: 12, scale_factors: [1, 2]}",
+                  "pretrain.epochs=1", "pretrain.crops_per_epoch=8", "pretrain.val_crops=4", "pretrain.batch_size=4",
+                  "finetune.epochs=1", "finetune.batch_size=4", "data.split={val: 0.2, test: 0.2}"]
+    del base
+    report = benchmark_foundation(preset="quick", data=hms, out=tmp_path / "bench", seeds=1, overrides=overrides,
+                                  progress=False)
+    assert report.is_file() and (tmp_path / "bench" / "results.csv").is_file()
+    table = (tmp_path / "bench" / "results.md").read_text()
+    assert "Pretrain + fine-tune" in table and "From scratch" in table
