@@ -28,7 +28,6 @@ def _write_eeg(path: Path, n: int = 12000, seed: int = 0, nan: bool = False) -> 
     x = rng.normal(0, 30, (len(HMS_CHANNELS), n)).astype(np.float32)
     if nan:
         x[2, 100:110] = np.nan
-        x[5, :] = np.nan
     pd.DataFrame({c: x[i] for i, c in enumerate(HMS_CHANNELS)}).to_parquet(path, index=False)
     return x
 
@@ -39,11 +38,18 @@ def test_reader_converts_units_fills_nans_and_dispatches_by_extension(tmp_path: 
     assert rec.ch_names == HMS_CHANNELS and rec.ch_types[-1] == "ecg" and rec.sfreq == 200.0
     assert np.isfinite(rec.data).all()
     np.testing.assert_allclose(rec.data[0], raw[0] * 1e-6, rtol=1e-6)
-    # a NaN gap is linearly interpolated between its neighbours; an all-NaN channel becomes 0
+    # a NaN gap is linearly interpolated between its neighbours
     expected = np.interp(np.arange(100, 110), [99, 110], [raw[2, 99], raw[2, 110]]) * 1e-6
     np.testing.assert_allclose(rec.data[2, 100:110], expected, rtol=1e-5)
-    assert (rec.data[5] == 0).all()
-    assert rec.extra["nan_filled"][0][0] == 10 + 12000
+    assert rec.extra["nan_filled"][0][0] == 10
+
+
+def test_all_nan_electrode_is_refused(tmp_path: Path) -> None:
+    raw = _write_eeg(tmp_path / "2.parquet")
+    raw[5, :] = np.nan
+    pd.DataFrame({c: raw[i] for i, c in enumerate(HMS_CHANNELS)}).to_parquet(tmp_path / "2.parquet", index=False)
+    with pytest.raises(DataError, match=rf"2.parquet: electrode column\(s\) {HMS_CHANNELS[5]} hold no finite value"):
+        read_recording(tmp_path / "2.parquet")
 
 
 def test_fill_nans_edges() -> None:
@@ -156,3 +162,23 @@ def test_real_hms_sample_reads_and_embeds() -> None:
     with torch.no_grad():
         emb = model.get_embeddings(x)
     assert emb.shape == (1, 32) and torch.isfinite(emb).all()
+
+
+def test_one_bad_eeg_is_skipped_and_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from neurorep.data.simulate.hms import simulate_hms
+    from neurorep.recipes.foundation.config import HMSDataConfig
+    from neurorep.recipes.foundation.data import prepare_hms
+
+    files = simulate_hms(tmp_path / "hms", n_subjects=3, seed=0, eegs_per_patient=1, duration_s=52.0,
+                         labels_per_eeg=1, progress=False)
+    bad = sorted(files)[0]
+    bad.write_bytes(b"not parquet")
+    cfg = HMSDataConfig(source=str(tmp_path / "hms"), cache=str(tmp_path / "cache"), sfreq=50.0)
+    corpus = prepare_hms(cfg, progress=False)
+    assert corpus.info["skipped"] and corpus.info["skipped"][0][0] == str(bad)
+    assert len(corpus.info["recordings"]) == len(files) - 1
+    assert int(bad.stem) not in set(corpus.rows["eeg_id"].tolist())
+    err = capsys.readouterr().err
+    assert f"skipped {bad}" in err and "1 recording(s) skipped" in err
+    with pytest.raises(DataError, match=str(bad.name)):
+        prepare_hms(cfg.model_copy(update={"on_error": "raise", "cache": str(tmp_path / "cache2")}), progress=False)

@@ -333,3 +333,39 @@ def _(tmp: Path) -> Case:
 
     p = _things(tmp, {"preprocessed_eeg_data": Evil()})
     return Case(["data", "info", str(p)], ["preprocessed_eeg_test.npy", "system"], out=tmp)  # no 'pwned' file
+
+
+# --- HMS EEG parquet ---------------------------------------------------------------------------------
+
+HMS_COLUMNS = ["Fp1", "F3", "C3", "P3", "F7", "T3", "T5", "O1", "Fz", "Cz", "Pz", "Fp2", "F4", "C4", "P4", "F8",
+               "T4", "T6", "O2", "EKG"]
+
+
+def _hms(path: Path, columns: list[str], nan_column: str | None = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    data = {c: rng.normal(0, 30, 2000).astype(np.float32) for c in columns}
+    if nan_column:
+        data[nan_column][:] = np.nan
+    pq.write_table(pa.table(data), path)
+    return path
+
+
+@case("hms-missing-electrodes")
+def _(tmp: Path) -> Case:
+    p = _hms(tmp / "1000.parquet", [c for c in HMS_COLUMNS if c not in ("Cz", "O2")])
+    return Case(["data", "info", str(p)], ["1000.parquet", "missing Cz, O2"])
+
+
+@case("hms-all-nan-electrode")
+def _(tmp: Path) -> Case:
+    p = _hms(tmp / "1001.parquet", HMS_COLUMNS, nan_column="T4")
+    return Case(["data", "info", str(p)], ["1001.parquet", "T4", "all NaN"])
+
+
+@case("hms-not-parquet")
+def _(tmp: Path) -> Case:
+    (tmp / "1002.parquet").write_text("eeg_id,Fp1\n1,2\n")
+    return Case(["data", "info", str(tmp / "1002.parquet")], ["1002.parquet", "cannot read the HMS EEG table"])

@@ -93,6 +93,10 @@ def read_hms_eeg(path: str | Path, subject: str = "unknown", sfreq: float = HMS_
         raise DataError(f"{path}: electrode columns must be numeric ({exc})") from None
     if data.shape[1] == 0:
         raise DataError(f"{path}: the EEG table has no rows")
+    dead = [want[c] for c in np.flatnonzero(~np.isfinite(data).any(axis=1))]
+    if dead:
+        raise DataError(f"{path}: electrode column(s) {', '.join(dead)} hold no finite value (all NaN); "
+                        "expected a recorded signal")
     data, n_filled = fill_nans(data)
     types = ["ecg" if c.upper() in ("EKG", "ECG") else "eeg" for c in want]
     return Recording(data=data * 1e-6, sfreq=float(sfreq), ch_names=want, ch_types=types, subject=str(subject),

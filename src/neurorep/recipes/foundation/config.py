@@ -42,6 +42,8 @@ class HMSDataConfig(Strict):
     max_rows_per_eeg: int | None = Field(None, ge=1, description="cap on labelled rows per EEG (HMS has many)")
     label_fraction: float = Field(1.0, gt=0, le=1, description="share of training patients whose labels are used")
     split: SplitConfig = SplitConfig(val=0.15, test=0.2)
+    on_error: Literal["raise", "skip"] = Field(
+        "skip", description="a bad EEG file: report and skip it (listed at the end) or stop")
 
 
 class PretrainConfig(Strict):

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,16 +142,32 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
     (tmp / "x").mkdir(parents=True)
     channels = HMS_EEG_CHANNELS + (["EKG"] if cfg.include_ekg else [])
     recs, nan_filled, names, rate = [], 0, channels, cfg.sfreq
+    skipped: list[tuple[str, str]] = []
     try:
         with progress_bar("preprocessing HMS EEGs", total=len(files), enabled=progress) as advance:
             for i, path in enumerate(files):
-                rec = read_hms_eeg(path, channels=channels)
+                try:
+                    rec = read_hms_eeg(path, channels=channels)
+                    data, names, rate = preprocess(rec.data, rec.ch_names, rec.sfreq, cfg, source=str(path))
+                except DataError as exc:
+                    if cfg.on_error == "raise":
+                        raise
+                    skipped.append((str(path), str(exc)))
+                    advance()
+                    continue
                 nan_filled += int(rec.extra["nan_filled"][0][0])
-                data, names, rate = preprocess(rec.data, rec.ch_names, rec.sfreq, cfg, source=str(path))
-                np.save(tmp / "x" / f"{i:05d}.npy", data, allow_pickle=False)
-                recs.append({"id": i, "eeg_id": eeg_ids[i], "source": str(path), "n_times": int(data.shape[1])})
+                np.save(tmp / "x" / f"{len(recs):05d}.npy", data, allow_pickle=False)
+                recs.append({"id": len(recs), "eeg_id": eeg_ids[i], "source": str(path),
+                             "n_times": int(data.shape[1])})
                 advance()
-        index = {e: i for i, e in enumerate(eeg_ids)}
+        if not recs:
+            raise DataError(f"{files[0].parent}: every HMS EEG failed; first error: {skipped[0][1]}")
+        for path, reason in skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        if skipped:
+            print(f"{len(skipped)} recording(s) skipped", file=sys.stderr)
+        index = {r["eeg_id"]: r["id"] for r in recs}
+        df = df[df["eeg_id"].isin(list(index))]
         patients = sorted({str(p) for p in df["patient_id"]})
         code = {p: k for k, p in enumerate(patients)}
         votes = df[VOTE_COLUMNS].to_numpy(dtype=np.float64)
@@ -165,7 +182,7 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
         pq.write_table(table, tmp / "rows.parquet")
         info = {"version": CACHE_VERSION, "key": key, "classes": HMS_CLASSES, "ch_names": names, "sfreq": rate,
                 "settings": {k: getattr(cfg, k) for k in _PREP_KEYS}, "recordings": recs, "patients": patients,
-                "n_rows": len(df), "nan_filled": nan_filled}
+                "n_rows": len(df), "nan_filled": nan_filled, "skipped": [list(x) for x in skipped]}
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
         (tmp / "COMPLETE").write_text("ok\n")
         if not final.exists():
