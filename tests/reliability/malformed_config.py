@@ -153,3 +153,50 @@ def _(tmp: Path) -> Case:
 
     save_file({"weights": np.zeros((3, 3), np.float32)}, str(tmp / "w.safetensors"))
     return Case(["evaluate", str(tmp / "w.safetensors"), "--out", str(tmp / "ev")], ["w.safetensors"], tmp / "ev")
+
+
+def _saved(tmp: Path, name: str, **kw: object) -> Path:
+    import torch
+
+    from neurorep.encoders import ENCODERS, create_encoder
+    from neurorep.export.hub import save_pretrained
+
+    torch.manual_seed(0)
+    enc = create_encoder(name, **{**ENCODERS.get(name).tiny_kwargs(2, 3000), **kw})
+    return save_pretrained(enc, tmp / name)
+
+
+@case("checkpoint-from-another-architecture")
+def _(tmp: Path) -> Case:
+    cnn, other = _saved(tmp, "cnn"), _saved(tmp, "transformer")
+    (cnn / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    return Case(["export", str(cnn), "--format", "onnx", "--out", str(tmp / "m.onnx")],
+                [str(cnn / "model.safetensors"), "missing"], tmp / "m.onnx")
+
+
+@case("corrupt-safetensors-weights")
+def _(tmp: Path) -> Case:
+    cnn = _saved(tmp, "cnn")
+    raw = (cnn / "model.safetensors").read_bytes()
+    (cnn / "model.safetensors").write_bytes(raw[: len(raw) // 2])
+    return Case(["export", str(cnn), "--format", "onnx", "--out", str(tmp / "m.onnx")],
+                [str(cnn / "model.safetensors")], tmp / "m.onnx")
+
+
+@case("export-would-overwrite")
+def _(tmp: Path) -> Case:
+    cnn = _saved(tmp, "cnn")
+    (tmp / "m.onnx").write_bytes(b"precious")
+    return Case(["export", str(cnn), "--format", "onnx", "--out", str(tmp / "m.onnx")],
+                [str(tmp / "m.onnx"), "--overwrite"], tmp / "m.onnx")
+
+
+@case("registry-unknown-model")
+def _(tmp: Path) -> Case:
+    cnn = _saved(tmp, "cnn")
+    reg = tmp / "registry"
+    from neurorep.cli import main
+
+    assert main(["registry", "register", str(cnn), "--name", "sleep-cnn", "--registry", str(reg)]) == 0
+    return Case(["registry", "show", "sleep-cn", "--registry", str(reg)], ["sleep-cn", "did you mean 'sleep-cnn'"],
+                reg)
