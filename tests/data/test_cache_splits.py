@@ -117,3 +117,10 @@ def test_leaking_split_is_refused() -> None:
     subjects = np.array([0, 0, 1, 1, 2, 2])
     with pytest.raises(LeakageError, match="subject 1 is in both the train and the test split"):
         check_disjoint_subjects(subjects, {"train": np.array([0, 1, 2]), "test": np.array([3, 4, 5])})
+
+
+def test_leaking_concepts_are_refused() -> None:
+    concepts = np.array(["dog", "cat", "cup", "dog"], dtype=object)
+    check_disjoint_subjects(concepts, {"train": np.array([0, 1, 3]), "test": np.array([2])}, what="concept")
+    with pytest.raises(LeakageError, match="concept dog is in both the train and the test split"):
+        check_disjoint_subjects(concepts, {"train": np.array([0, 1]), "test": np.array([2, 3])}, what="concept")

@@ -22,13 +22,15 @@ class Split:
         check_disjoint_subjects(subjects, {"train": self.train, "val": self.val, "test": self.test})
 
 
-def check_disjoint_subjects(subjects: np.ndarray, parts: dict[str, np.ndarray]) -> None:
-    """Refuse any split where a subject sits on two sides; names the subject and the sides."""
-    seen: dict[int, str] = {}
+def check_disjoint_subjects(subjects: np.ndarray, parts: dict[str, np.ndarray], what: str = "subject") -> None:
+    """Refuse any split where a group (a subject, or e.g. a concept with ``what="concept"``) sits on two
+    sides; names the group and the sides. ``subjects[i]`` is the group of row ``i``."""
+    subjects = np.asarray(subjects)
+    seen: dict[object, str] = {}
     for name, idx in parts.items():
         for s in np.unique(subjects[idx]).tolist():
             if s in seen and seen[s] != name:
-                raise LeakageError(f"subject {s} is in both the {seen[s]} and the {name} split")
+                raise LeakageError(f"{what} {s} is in both the {seen[s]} and the {name} split")
             seen[s] = name
 
 

@@ -15,6 +15,7 @@ from neurorep.data.cache import WindowCache
 from neurorep.data.dataset import WindowDataset
 from neurorep.data.image_embeddings import ImageEmbeddings, make_provider
 from neurorep.data.readers.things_eeg2 import read_concept_categories, strip_concept_id
+from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.things_eeg2_cache import convert_things_eeg2
 from neurorep.errors import ConfigError, DataError
 from neurorep.recipes.eeg_image.config import EEGImageConfig
@@ -157,6 +158,10 @@ def setup_run_data(cfg: EEGImageConfig, progress: bool = True) -> RunData:
         concepts = [images["train_img_concepts"][i] for i in cond]
         files = [images["train_img_files"][i] for i in cond]
         rec = -1
+    # zero-shot means unseen concepts: no test concept may be a training one
+    check_disjoint_subjects(np.array([*train_concepts[y[train_idx]].tolist(), *concepts], dtype=object),
+                            {"train": np.arange(len(train_idx)),
+                             "test": np.arange(len(train_idx), len(train_idx) + len(concepts))}, what="concept")
     train_emb = emb.train
     summary = {"setting": cfg.setting, "train_subjects": list(cfg.subject_id), "test_subject": cfg.target_subject,
                "n_train": len(train_idx), "n_val": len(val_idx), "n_test": len(test_rows),
