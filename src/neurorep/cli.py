@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one experiment from a YAML config")
     run.add_argument("config", type=Path, nargs="?", help="YAML config (omit with --from)")
     run.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    run.add_argument("--set", dest="set_overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="an override given as an option (any number), e.g. --set pretrain.epochs=2")
     run.add_argument("--out", type=Path, help="run folder (default: the config's `out`)")
     run.add_argument("--from", dest="from_run", type=Path, help="repeat the run saved in this folder")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")

@@ -91,11 +91,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     """``neurorep run CONFIG [overrides]`` / ``neurorep run --from RUN_DIR``."""
     from neurorep.recipes import get_recipe
 
+    extra = list(getattr(args, "set_overrides", []) or [])
     if args.from_run is not None:
         config_path = Path(args.from_run) / "config.yaml"
-        overrides = ([str(args.config)] if args.config else []) + list(args.overrides)
+        overrides = ([str(args.config)] if args.config else []) + list(args.overrides) + extra
     elif args.config is not None:
-        config_path, overrides = args.config, list(args.overrides)
+        config_path, overrides = args.config, list(args.overrides) + extra
     else:
         raise ConfigError("give a CONFIG file or --from RUN_DIR")
     cfg = load_config(config_path, overrides)

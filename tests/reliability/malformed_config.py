@@ -200,3 +200,11 @@ def _(tmp: Path) -> Case:
     assert main(["registry", "register", str(cnn), "--name", "sleep-cnn", "--registry", str(reg)]) == 0
     return Case(["registry", "show", "sleep-cn", "--registry", str(reg)], ["sleep-cn", "did you mean 'sleep-cnn'"],
                 reg)
+
+
+@case("override-option-wrong-type")
+def _(tmp: Path) -> Case:
+    c = _run(tmp, _cfg(tmp))
+    c.argv += ["--set", "pretrain.epochs=many"]
+    c.expect = ["pretrain.epochs", "integer"]
+    return c
