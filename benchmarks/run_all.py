@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["prepare_windows.py", "latent_memory.py", "sim_difficulty.py", "inference_onnx.py"]
+SCRIPTS = ["prepare_windows.py", "loader_throughput.py", "training_overhead.py", "latent_memory.py",
+           "inference_onnx.py", "meg_stream_memory.py", "foundation_presets.py", "sim_difficulty.py"]
 
 
 def main() -> int:
