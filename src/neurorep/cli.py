@@ -301,7 +301,12 @@ COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "ru
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``neurorep`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest:  # `run CONFIG --out DIR key=value`: overrides may also follow the options
+        if args.cmd == "run" and all("=" in r and not r.startswith("-") for r in rest):
+            args.overrides = [*args.overrides, *rest]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if not os.environ.get("NEUROREP_DEBUG"):
         quiet_libraries()
     try:

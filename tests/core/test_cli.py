@@ -38,3 +38,16 @@ def test_user_errors_exit_2_with_one_line(argv: list[str], match: str, sleep_fol
     assert len(lines) == 1 and match in lines[0] and "Traceback" not in proc.stderr
     if "--out" in argv:
         assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_run_overrides_may_follow_options(tmp_path: Path) -> None:
+    from neurorep.cli import build_parser
+
+    args, rest = build_parser().parse_known_args(["run", "c.yaml", "a.b=1", "--out", "o", "c=2"])
+    assert args.overrides == ["a.b=1"] and rest == ["c=2"]
+    proc = subprocess.run([sys.executable, "-m", "neurorep.cli", "run", str(tmp_path / "missing.yaml"), "--out",
+                           str(tmp_path / "o"), "pretrain.epochs=2"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "missing.yaml" in proc.stderr and "unrecognized" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "neurorep.cli", "list", "encoders", "extra"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "unrecognized arguments: extra" in proc.stderr
