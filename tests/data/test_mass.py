@@ -63,13 +63,13 @@ def mass_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_simulated_mass_layout_and_alignment(mass_folder: Path) -> None:
-    from neurorep.data.simulate import simulate_night
+    from neurorep.data.simulate.mass import simulate_mass_night
 
     pairs = pair_mass(mass_folder)
     assert [(p.parent.name, p.name, s) for p, _, s, _ in pairs] == [
         ("SS2", "01-02-0001 PSG.edf", "SS2"), ("SS3", "01-03-0002 PSG.edf", "SS3")]
     for psg, base, subset, sid in pairs:
-        night = simulate_night(int(sid[-4:]) - 1, 1, 3, 0.5)
+        night = simulate_mass_night(int(sid[-4:]) - 1, 3, 0.5)
         rec = read_mass(psg, ["EEG C4", "ECG"][:1], base, sid, subset)
         assert rec.ch_names == ["EEG C4"]
         ann = rec.annotations
@@ -97,6 +97,34 @@ def read_mass_annotations_fake(folder: Path) -> None:
         bad.unlink()
 
 
+def test_mass_heart_rate_carries_less_stage_information() -> None:
+    """MASS nights scale the heart rate's stage levels down (and add drift); the defaults (1, 0) give
+    exactly simulate_night, whose hypnogram the MASS night shares."""
+    from neurorep.data.simulate import cardiac
+    from neurorep.data.simulate.params import draw_subject_params, night_rng
+    from neurorep.data.simulate.signals import NightContext
+
+    n = 3000  # 300 s at 10 Hz: first half wake, second half N3
+    weights = np.zeros((5, n))
+    weights[0, : n // 2] = 1.0
+    weights[3, n // 2:] = 1.0
+    z = np.zeros(n)
+    ctx = NightContext(n_ctrl=n, duration=n / 10.0, weights=weights, depth=z, arousal=z, movement=z, eyes_open=z,
+                       phasic=z, resp_phase=np.arange(n) / 10.0 / 4.0, hours=z)
+    params = draw_subject_params(0, 0)
+
+    def contrast(**kw: float) -> float:
+        hr = cardiac.heart_rate(ctx, params, night_rng(0, 0, 1, "ecg"), **kw)
+        return float(hr[: n // 2].mean() - hr[n // 2:].mean())
+
+    base = contrast()
+    assert base == pytest.approx(contrast(stage_scale=1.0, drift_bpm=0.0))  # defaults draw the same numbers
+    assert contrast(stage_scale=0.4) == pytest.approx(base - 0.6 * 10.5, abs=1e-6)  # W - N3 = 7 + 3.5 bpm
+    drifted = cardiac.heart_rate(ctx, params, night_rng(0, 0, 1, "ecg"), drift_bpm=3.0)
+    assert not np.allclose(drifted, cardiac.heart_rate(ctx, params, night_rng(0, 0, 1, "ecg")))
+
+
+@pytest.mark.slow  # neurokit2 R-peak detection on 30 min of ECG: a few seconds
 def test_rpeaks_and_ihr_match_simulated_beats(mass_folder: Path) -> None:
     from neurorep.data.simulate import simulate_night
 
@@ -115,6 +143,7 @@ def test_rpeaks_and_ihr_match_simulated_beats(mass_folder: Path) -> None:
         ihr_series(np.array([0.0, 1.0]), 10.0)
 
 
+@pytest.mark.slow  # prepares the IHR cache (neurokit2 R-peaks): ~5-20 s
 def test_mass_sources_pair_up(mass_folder: Path, tmp_path: Path) -> None:
     from neurorep.data.cache import prepare
     from neurorep.data.sources import detect_dataset
@@ -130,3 +159,33 @@ def test_mass_sources_pair_up(mass_folder: Path, tmp_path: Path) -> None:
     assert ihr.info["n_times"] == 120 and eeg.info["n_times"] == 1500
     check_paired(eeg, ihr)
     assert eeg.classes == ["W", "NREM", "REM"]
+
+
+def test_teacher_outputs_travel_with_their_sequences(mass_folder: Path, tmp_path: Path) -> None:
+    """Teacher outputs computed once on the EEG sequences come with the matching student samples."""
+    import torch
+
+    from neurorep.data.cache import prepare
+    from neurorep.data.windows import PrepareConfig
+    from neurorep.errors import DataError as DE
+    from neurorep.recipes.kd_sleep.data import PairedSequences, WithTeacherOutputs
+
+    eeg = prepare(mass_folder, tmp_path, "mass", PrepareConfig(channels=["EEG C4"], sfreq=50.0, keep_unlabelled=True,
+                                                               scheme="3class"), progress=False).cache
+    ihr = prepare(mass_folder, tmp_path, "mass", PrepareConfig(channels=["ECG"], sfreq=10.0, l_freq=None, h_freq=None,
+                                                               keep_unlabelled=True, scheme="3class"),
+                  progress=False).cache  # raw ECG at 10 Hz: a cheap stand-in for the student input
+    rows = np.arange(len(ihr))
+    student = PairedSequences({"ecg": ihr}, rows, 5, 3)
+    both = PairedSequences({"x": eeg, "ecg": ihr}, rows, 5, 3)
+    ds = WithTeacherOutputs(student, PairedSequences({"x": eeg}, rows, 5, 3),
+                            lambda x: {"teacher_m": x.mean(dim=(1, 2)), "teacher_v": x[:, 0, ::300]}, batch_size=4)
+    assert len(ds) == len(student) > 4
+    for i in (0, 3, len(ds) - 1):
+        item, ref = ds[i], both[i]
+        assert set(item) == set(student[i]) | {"teacher_m", "teacher_v"}
+        torch.testing.assert_close(item["teacher_m"], ref["x"].mean())
+        torch.testing.assert_close(item["teacher_v"], ref["x"][0, ::300])
+        torch.testing.assert_close(item["ecg"], ref["ecg"])
+    with pytest.raises(DE, match="different sequences"):
+        WithTeacherOutputs(student, PairedSequences({"x": eeg}, rows, 5, 5), lambda x: {"m": x})

@@ -11,6 +11,7 @@ from neurorep.errors import ConfigError
 from neurorep.objectives.distill import (
     Distillation,
     at_loss,
+    at_loss_from_map,
     attention_map,
     kd_loss,
     masked_ce,
@@ -96,3 +97,26 @@ def test_distillation_objective_sums_weighted_terms() -> None:
         Distillation(at_weight=1.0, at_layers=["enc9"])(student, {"x": 0, "ecg": 0, "y": y}, teacher)
     with pytest.raises(ConfigError, match="kd_weight"):
         Distillation(kd_weight=-1)
+
+
+def test_precomputed_teacher_outputs_give_the_same_loss() -> None:
+    """Training reads the frozen teacher's logits and attention maps from the batch (computed once);
+    the loss must equal the one with the teacher run in the step, for maps of other lengths too."""
+    g = torch.Generator().manual_seed(5)
+    fs = {"bottleneck": torch.randn(2, 4, 6, generator=g), "enc0": torch.randn(2, 3, 12, generator=g)}
+    ft = {"bottleneck": torch.randn(2, 8, 15, generator=g), "enc0": torch.randn(2, 5, 40, generator=g)}
+    ls, lt = torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 4, generator=g)
+    y = torch.tensor([[0, 1, 2], [3, -1, 0]])
+    student = lambda x: (ls, fs)
+    teacher = lambda x: (lt, ft)
+    obj = Distillation(ce_weight=1.0, kd_weight=1.5, at_weight=2.0, temperature=3.0, at_layers=["bottleneck", "enc0"])
+    batch = {"x": torch.zeros(1), "ecg": torch.zeros(1), "y": y}
+    live = obj(student, batch, teacher)
+    cached = obj.teacher_outputs(teacher, batch["x"])
+    assert set(cached) == {"teacher_logits", "teacher_at_bottleneck", "teacher_at_enc0"}
+    torch.testing.assert_close(cached["teacher_at_enc0"], attention_map(ft["enc0"]))
+    out = obj(student, {**batch, **cached}, None)  # no teacher needed any more
+    for key in ("loss", "sd", "at"):
+        assert out[key].item() == pytest.approx(live[key].item(), rel=1e-5)
+    assert at_loss_from_map(fs["enc0"], attention_map(ft["enc0"])).item() == pytest.approx(
+        at_loss(fs["enc0"], ft["enc0"]).item(), rel=1e-5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -34,6 +35,7 @@ def _data(n: int = 16) -> _Dicts:
     return _Dicts(x, ecg, y)
 
 
+@pytest.mark.slow  # a full Lightning fit: ~10-30 s on a shared core
 def test_teacher_frozen_and_student_learns(tmp_path: Path) -> None:
     teacher, student = _net(2, 96, 0).eval(), _net(1, 24, 1)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}

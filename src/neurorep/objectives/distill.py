@@ -60,6 +60,24 @@ def at_loss(student_features: torch.Tensor, teacher_features: torch.Tensor, p: f
     return (a_s - a_t).norm(p=2, dim=-1).mean()
 
 
+def at_loss_from_map(student_features: torch.Tensor, teacher_map: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """:func:`at_loss` with the teacher's attention map ``[B, L_t]`` (from :func:`attention_map`) given.
+
+    Linear resampling commutes with scaling, so resampling the normalised map and normalising again
+    equals :func:`at_loss` on the teacher's features."""
+    a_s = attention_map(student_features, p)
+    a_t = teacher_map.detach()
+    if a_t.shape[-1] != a_s.shape[-1]:
+        a_t = F.interpolate(a_t[:, None], size=int(a_s.shape[-1]), mode="linear", align_corners=False)[:, 0]
+    a_t = F.normalize(a_t, p=2.0, dim=-1, eps=1e-12)
+    return (a_s - a_t).norm(p=2, dim=-1).mean()
+
+
+#: batch keys of precomputed teacher outputs (see :meth:`Distillation.teacher_outputs`)
+TEACHER_LOGITS = "teacher_logits"
+TEACHER_MAP = "teacher_at_"
+
+
 def masked_ce(logits: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-entropy of ``logits[..., K]`` against ``y[...]`` over entries with ``y >= 0`` (0 if none)."""
     k = logits.shape[-1]
@@ -101,6 +119,18 @@ class Distillation(Objective):
     def needs_teacher(self) -> bool:
         return self.kd_weight > 0 or self.at_weight > 0
 
+    @torch.no_grad()
+    def teacher_outputs(self, teacher: Stager, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen teacher's outputs for ``x[B, C, T]`` as batch entries: ``teacher_logits [B, N, K]`` and
+        ``teacher_at_<layer> [B, L_layer]`` (attention maps of ``at_layers``), so training can skip the teacher."""
+        logits, feats = teacher(x)
+        out = {TEACHER_LOGITS: logits}
+        for n in self.at_layers:
+            if n not in feats:
+                raise ConfigError(f"distillation: unknown at_layers [{n!r}]; available: {', '.join(sorted(feats))}")
+            out[TEACHER_MAP + n] = attention_map(feats[n], self.at_p)
+        return out
+
     def forward(self, student: Stager, batch: dict[str, torch.Tensor], teacher: Stager | None = None,
                 class_weights: torch.Tensor | None = None) -> dict[str, Any]:
         """Loss terms and the student's logits ``[B, N, K]`` (key ``logits``)."""
@@ -112,18 +142,27 @@ class Distillation(Objective):
         if self.ce_weight > 0:
             loss = loss + self.ce_weight * ce
         if self.needs_teacher:
-            if teacher is None:
-                raise ConfigError("distillation: kd_weight or at_weight > 0 needs a teacher")
-            with torch.no_grad():
-                t_logits, t_feats = teacher(batch[self.teacher_key])
+            cached = TEACHER_LOGITS in batch
+            if cached:  # precomputed by teacher_outputs(): the frozen teacher is not run again
+                t_logits = batch[TEACHER_LOGITS]
+                t_maps = {n: batch[TEACHER_MAP + n] for n in self.at_layers if TEACHER_MAP + n in batch}
+            else:
+                if teacher is None:
+                    raise ConfigError("distillation: kd_weight or at_weight > 0 needs a teacher")
+                with torch.no_grad():
+                    t_logits, t_feats = teacher(batch[self.teacher_key])
             if self.kd_weight > 0:
                 out["sd"] = kd_loss(logits, t_logits, self.temperature)
                 loss = loss + self.kd_weight * out["sd"]
             if self.at_weight > 0:
-                missing = [n for n in self.at_layers if n not in feats or n not in t_feats]
+                have = t_maps if cached else t_feats
+                missing = [n for n in self.at_layers if n not in feats or n not in have]
                 if missing:
                     raise ConfigError(f"distillation: unknown at_layers {missing}; available: {', '.join(sorted(feats))}")
-                at = sum(at_loss(feats[n], t_feats[n], self.at_p) for n in self.at_layers)
+                if cached:
+                    at = sum(at_loss_from_map(feats[n], t_maps[n], self.at_p) for n in self.at_layers)
+                else:
+                    at = sum(at_loss(feats[n], t_feats[n], self.at_p) for n in self.at_layers)
                 out["at"] = at
                 loss = loss + self.at_weight * at
         out["loss"] = loss

@@ -66,15 +66,23 @@ class CardiacOutput:
     heart_rate: np.ndarray
 
 
-def heart_rate(ctx: NightContext, params: SubjectParams, rng: np.random.Generator) -> np.ndarray:
-    """Instantaneous heart rate (bpm) on the control grid."""
+def heart_rate(ctx: NightContext, params: SubjectParams, rng: np.random.Generator, stage_scale: float = 1.0,
+               drift_bpm: float = 0.0) -> np.ndarray:
+    """Instantaneous heart rate (bpm) on the control grid.
+
+    ``stage_scale`` multiplies the stage-dependent levels (1 = the defaults above); ``drift_bpm`` > 0
+    adds a slow (< 0.004 Hz) wandering of the rate with that standard deviation, unrelated to the
+    stage. The defaults (1, 0) draw exactly the same random numbers as before these options existed.
+    """
     mix, n = ctx.mix, ctx.n_ctrl
-    hr = params.hr_rest + mix((7.0, 3.0, 0.0, -3.5, 4.0)) - 0.7 * ctx.hours
+    hr = params.hr_rest + float(stage_scale) * mix((7.0, 3.0, 0.0, -3.5, 4.0)) - 0.7 * ctx.hours
     hr += 9.0 * smooth(ctx.arousal, 4.0) + 10.0 * ctx.movement
     hr += params.rsa_amp * mix((0.6, 0.8, 1.0, 1.25, 0.6)) * np.sin(2.0 * np.pi * ctx.resp_phase)
     lf = spectrum_noise(n, CTRL_FS, band(0.04, 0.15, 0.02), rng)
     hr += params.lf_amp * mix((3.0, 2.5, 1.6, 0.9, 3.5)) * lf
     hr += params.lf_amp * mix((2.0, 1.2, 0.7, 0.5, 3.0)) * lowpass_noise(n, 0.03, rng)
+    if drift_bpm > 0:
+        hr += float(drift_bpm) * lowpass_noise(n, 0.004, rng)
     return np.clip(hr, 38.0, 150.0)
 
 
@@ -107,10 +115,11 @@ def _render_beats(
     return out
 
 
-def simulate_ecg(ctx: NightContext, params: SubjectParams, rng: np.random.Generator) -> CardiacOutput:
-    """Simulate heart rate, beats and the ECG channel for one night."""
+def simulate_ecg(ctx: NightContext, params: SubjectParams, rng: np.random.Generator, stage_scale: float = 1.0,
+                 drift_bpm: float = 0.0) -> CardiacOutput:
+    """Simulate heart rate, beats and the ECG channel for one night (options: see :func:`heart_rate`)."""
     n = ctx.n_samples(ECG_FS)
-    hr = heart_rate(ctx, params, rng)
+    hr = heart_rate(ctx, params, rng, stage_scale=stage_scale, drift_bpm=drift_bpm)
     beats = beat_times_from_rate(hr)
     beats = beats[beats < ctx.duration]
     ecg = _render_beats(beats, params, ctx, n, rng)

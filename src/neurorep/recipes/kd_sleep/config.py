@@ -76,6 +76,10 @@ class LossConfig(Strict):
 class KDSleepConfig(Strict):
     """One kd-sleep run."""
 
+    def optim(self) -> OptimConfig:
+        """The optimisation settings of this run's mode (``teacher_train`` for ``eeg_base`` when set)."""
+        return self.teacher_train if self.mode == "eeg_base" and self.teacher_train is not None else self.train
+
     recipe: Literal["kd-sleep"] = "kd-sleep"
     out: str | None = None
     seed: int = 0
@@ -83,6 +87,8 @@ class KDSleepConfig(Strict):
     data: KDDataConfig
     loss: LossConfig = LossConfig()
     train: OptimConfig = OptimConfig(epochs=15, batch_size=16, lr=2e-3, patience=5, max_val_windows=None)
+    teacher_train: OptimConfig | None = Field(
+        None, description="optimisation of mode eeg_base (the EEG teacher), e.g. a longer budget; null uses `train`")
     teacher: str | None = Field(None, description="an eeg_base run folder; null trains one in <out>/teacher")
     init: str | None = Field(None, description="a feat_train run folder; null trains one in <out>/feat_train")
     checkpoint: str | None = Field(None, description="mode test: the run folder (or export folder) to evaluate")

@@ -10,12 +10,13 @@ checks. Windows are kept contiguous (unlabelled epochs stay, with ``y = -1``), s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, check_disjoint_subjects, subject_split
@@ -167,3 +168,31 @@ class PairedSequences(Dataset[dict[str, torch.Tensor]]):
 
     def n_channels(self, key: str) -> int:
         return len(self.caches[key].info["ch_names"])
+
+
+class WithTeacherOutputs(Dataset[dict[str, torch.Tensor]]):
+    """The samples of ``student`` plus a frozen teacher's outputs on the same sequences of ``teacher_input``.
+
+    ``teacher_input`` must list the same sequences in the same order (same rows, stride and window
+    table; only its input key differs). ``compute(x[B, C, T])`` returns a dict of ``[B, ...]`` tensors
+    (e.g. :meth:`neurorep.objectives.distill.Distillation.teacher_outputs`); it runs once here, so
+    training never runs the teacher again (the teacher is frozen and in eval mode, so its outputs on a
+    fixed sequence do not change).
+    """
+
+    def __init__(self, student: PairedSequences, teacher_input: PairedSequences,
+                 compute: Callable[[torch.Tensor], dict[str, torch.Tensor]], key: str = "x", batch_size: int = 32) -> None:
+        if [st[:2] for st in student.starts] != [st[:2] for st in teacher_input.starts]:
+            raise DataError(f"teacher and student datasets list different sequences ({len(teacher_input)} vs "
+                            f"{len(student)}); build both from the same rows and stride")
+        self.base = student
+        parts: list[dict[str, torch.Tensor]] = []
+        for batch in DataLoader(teacher_input, batch_size=batch_size):
+            parts.append({k: v.detach() for k, v in compute(batch[key]).items()})
+        self.extra = {k: torch.cat([q[k] for q in parts]) for k in parts[0]} if parts else {}
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {**self.base[i], **{k: v[i] for k, v in self.extra.items()}}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from safetensors.numpy import save_file
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
@@ -21,7 +22,12 @@ from neurorep.recipes.kd_sleep.config import (
     KDSleepConfig,
     ModalityConfig,
 )
-from neurorep.recipes.kd_sleep.data import KDData, PairedSequences, setup_kd_data
+from neurorep.recipes.kd_sleep.data import (
+    KDData,
+    PairedSequences,
+    WithTeacherOutputs,
+    setup_kd_data,
+)
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     build_trainer,
@@ -130,16 +136,22 @@ def _dataset(cfg: KDSleepConfig, data: KDData, rows: np.ndarray, stride: int, ke
 def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNet | None, out: Path,
            resume: bool) -> dict[str, Any]:
     objective = make_objective(cfg)
-    keys = ("x", "ecg") if teacher is not None else (objective.student_key,)
+    keys = (objective.student_key,)
     seq = cfg.data.seq_len
-    train_ds = _dataset(cfg, data, data.split.train, cfg.data.train_stride or max(seq // 2, 1), keys)
-    val_ds = _dataset(cfg, data, data.split.val, seq, keys)
-    if len(train_ds) == 0 or len(val_ds) == 0:
+    stride = cfg.data.train_stride or max(seq // 2, 1)
+    train_ds: Dataset[dict[str, torch.Tensor]] = _dataset(cfg, data, data.split.train, stride, keys)
+    val_ds: Dataset[dict[str, torch.Tensor]] = _dataset(cfg, data, data.split.val, seq, keys)
+    if len(train_ds) == 0 or len(val_ds) == 0:  # type: ignore[arg-type]
         raise DataError(f"{cfg.data.source}: the split leaves no training or validation sequences")
+    if teacher is not None and objective.needs_teacher:  # run the frozen teacher once, not every step
+        teacher.eval()
+        compute = partial(objective.teacher_outputs, teacher)
+        train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, ("x",)), compute)  # type: ignore[arg-type]
+        val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, ("x",)), compute)  # type: ignore[arg-type]
     weights = None
     if MODE_SPEC[cfg.mode][2]:
         weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
-    oc = cfg.train
+    oc = cfg.optim()
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = None
     if oc.max_windows is not None:
