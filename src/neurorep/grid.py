@@ -67,6 +67,26 @@ def resolve_preset(package: str, preset: str, overrides: list[str] | None, grid_
     return validate(grid_cls, apply_overrides(load_preset(package, preset), routed), source=f"preset {preset}")
 
 
+def run_settings(base: dict[str, Any], data: Path | str | None, out: Path, progress: bool) -> dict[str, Any]:
+    """The settings every grid row starts from: a copy of the preset's ``base`` with its data folder set.
+
+    With ``data`` the rows read that folder (and simulate nothing when it exists); without it the
+    simulated corpus goes to ``<out>/data``.
+    """
+    import copy
+
+    settings = copy.deepcopy(base)
+    settings.setdefault("data", {})
+    if data is not None:
+        settings["data"]["source"] = str(data)
+        if Path(data).exists():
+            settings["data"]["simulate"] = None
+    else:
+        settings["data"]["source"] = str(out / "data")
+    settings["progress"] = progress
+    return settings
+
+
 def check_jobs(jobs: int) -> None:
     """Refuse a worker count below 1 (call before any output folder is written)."""
     if jobs < 1:

@@ -17,7 +17,15 @@ from pydantic import Field
 
 from neurorep.config import Strict, validate
 from neurorep.errors import ConfigError
-from neurorep.grid import Task, check_jobs, grouped_table, resolve_preset, run_tasks, write_results
+from neurorep.grid import (
+    Task,
+    check_jobs,
+    grouped_table,
+    resolve_preset,
+    run_settings,
+    run_tasks,
+    write_results,
+)
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import load_cache_and_embeddings
 from neurorep.recipes.eeg_image.pipeline import run_eeg_image
@@ -57,15 +65,7 @@ def benchmark_eeg_image(preset: str = "quick", data: Path | None = None, out: Pa
     if any(not 0 < r <= 1 for r in grid.ratios):
         raise ConfigError(f"ratios must lie in (0, 1]; got {grid.ratios}")
     out = Path(out)
-    base = copy.deepcopy(grid.base)
-    base.setdefault("data", {})
-    if data is not None:
-        base["data"]["source"] = str(data)
-        if Path(data).exists():
-            base["data"]["simulate"] = None
-    else:
-        base["data"]["source"] = str(out / "data")
-    base["progress"] = progress and jobs == 1
+    base = run_settings(grid.base, data, out, progress and jobs == 1)
     base["plots"] = False  # figures are drawn for the best intra-subject run only, from its stored arrays
     others = [s for s in grid.subjects if s != grid.target_subject]
     if grid.inter and not others:

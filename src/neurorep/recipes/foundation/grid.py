@@ -16,6 +16,7 @@ from neurorep.grid import (
     check_jobs,
     grouped_table,
     resolve_preset,
+    run_settings,
     run_tasks,
     write_results,
 )
@@ -51,12 +52,8 @@ def benchmark_foundation(preset: str = "quick", data: Path | None = None, out: P
     if bad:
         raise _unknown_row(bad[0])
     out = Path(out)
-    base = copy.deepcopy(grid.base)
-    base.setdefault("data", {})
-    base["data"]["source"] = str(data) if data is not None else str(out / "data")
-    if data is not None and Path(data).exists():
-        base["data"]["simulate"] = None
-    base.update(recipe="foundation", progress=progress and jobs == 1, plots=True)
+    base = run_settings(grid.base, data, out, progress and jobs == 1)
+    base.update(recipe="foundation", plots=True)
     cfgs = {row: validate(FoundationConfig, {**copy.deepcopy(base), "stage": row}, source=f"preset {preset} row {row}")
             for row in grid.rows}
     out = prepare_run_dir(out, overwrite=overwrite)

@@ -16,6 +16,7 @@ from neurorep.grid import (
     check_jobs,
     grouped_table,
     resolve_preset,
+    run_settings,
     run_tasks,
     write_results,
 )
@@ -66,15 +67,7 @@ def benchmark_meg_ablation(preset: str = "quick", data: Path | None = None, out:
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
-    base = copy.deepcopy(grid.base)
-    base.setdefault("data", {})
-    if data is not None:
-        base["data"]["source"] = str(data)
-        if Path(data).exists():
-            base["data"]["simulate"] = None
-    else:
-        base["data"]["source"] = str(out / "data")
-    base["progress"] = progress
+    base = run_settings(grid.base, data, out, progress)
     configs = {(s, r): _config(base, s, r) for s in grid.settings for r in grid.rows}  # validate all first
     out = prepare_run_dir(out, overwrite=overwrite)
     caches = {s: setup_meg(configs[(s, grid.rows[0])].data, s, progress=progress) for s in grid.settings}

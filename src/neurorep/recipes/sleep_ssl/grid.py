@@ -16,6 +16,7 @@ from neurorep.grid import (
     check_jobs,
     grouped_table,
     resolve_preset,
+    run_settings,
     run_tasks,
     write_results,
 )
@@ -60,15 +61,7 @@ def benchmark_sleep_ssl(preset: str = "quick", data: Path | None = None, out: Pa
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
-    base = copy.deepcopy(grid.base)
-    base.setdefault("data", {})
-    if data is not None:
-        base["data"]["source"] = str(data)
-        if Path(data).exists():
-            base["data"]["simulate"] = None
-    else:
-        base["data"]["source"] = str(out / "data")
-    base["progress"] = progress
+    base = run_settings(grid.base, data, out, progress)
     configs = _configs(grid, base)  # validates every run's config before anything is written
     out = prepare_run_dir(out, overwrite=overwrite)
     first = configs[0][2]
