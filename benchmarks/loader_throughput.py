@@ -12,6 +12,7 @@ Usage: python benchmarks/loader_throughput.py [--nights 4] [--repeats 3]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -105,9 +106,12 @@ def main() -> int:
         n, shape = len(cache), (len(cache.info["ch_names"]), cache.info["n_times"])
         rows = []
         for workers in (0, 2):
-            res = {kind: measure(LOADER.format(cache=str(cache.path), kind=kind, workers=workers), args.repeats)
-                   for kind in ("numpy", "cache")}
-            ratio = res["cache"]["seconds"] and res["numpy"]["seconds"] / res["cache"]["seconds"]
+            runs: dict[str, list[dict[str, float]]] = {"numpy": [], "cache": []}
+            for _ in range(args.repeats):  # interleaved, so drifting machine load hits both sides alike
+                for kind in runs:
+                    runs[kind].append(measure(LOADER.format(cache=str(cache.path), kind=kind, workers=workers), 1))
+            res = {k: {"seconds": statistics.median(r["seconds"] for r in v)} for k, v in runs.items()}
+            ratio = res["numpy"]["seconds"] / res["cache"]["seconds"]
             rows.append((workers, res, ratio))
             print(f"workers={workers}: cache/numpy throughput {ratio:.2f}x", flush=True)
         waits = {w: measure(WAIT.format(cache=str(cache.path), workers=w, batches=30), args.repeats)
@@ -118,7 +122,7 @@ def main() -> int:
         f"Machine: {machine()}. Command: `python benchmarks/loader_throughput.py --nights {args.nights} "
         f"--repeats {args.repeats}`. {n} windows of {shape[0]} x {shape[1]} float32 from {args.nights} simulated "
         "8-h nights; DataLoader batch 128, random order, dict samples, 2 epochs after a warm-up epoch; "
-        "medians of fresh-process runs.",
+        "medians of interleaved fresh-process runs.",
         "",
         "| loader workers | in-memory NumPy (s) | neurorep cache (s) | cache throughput / NumPy | goal |",
         "|---|---|---|---|---|",
