@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 $(DEMO_DATA)/.complete: | $(STAMP)
-	$(BIN)/neurorep data simulate sleep --out $(DEMO_DATA) --subjects 10 --seed 0 --jobs 2
+	$(BIN)/neurorep data simulate sleep --out $(DEMO_DATA) --subjects 10 --seed 0 --jobs 2 --overwrite
 	touch $@
 
 demo: $(STAMP) $(DEMO_DATA)/.complete

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from neurorep.errors import NeurorepError
+from neurorep.errors import ConfigError, NeurorepError
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,6 +30,8 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     sim.add_argument("--jobs", type=int, default=1, help="parallel processes")
     sim.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                      help="a corpus option, e.g. --set n_concepts=200")
+    sim.add_argument("--overwrite", action="store_true", help="write into a folder that already holds files "
+                     "(files of the same name are replaced)")
 
     prep = dsub.add_parser("prepare", help="cut recordings into windows and write the window cache")
     prep.add_argument("source", type=Path, help="folder (or file) of recordings")
@@ -127,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
         from neurorep.config import parse_override
+
+        if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
+            raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
+                              "choose an empty folder or pass --overwrite")
         from neurorep.data.corpora import simulate
 
         options: dict[str, Any] = {"n_subjects": args.subjects, "seed": args.seed, "jobs": args.jobs}

@@ -369,3 +369,11 @@ def _(tmp: Path) -> Case:
 def _(tmp: Path) -> Case:
     (tmp / "1002.parquet").write_text("eeg_id,Fp1\n1,2\n")
     return Case(["data", "info", str(tmp / "1002.parquet")], ["1002.parquet", "cannot read the HMS EEG table"])
+
+
+@case("simulate-into-folder-with-files")
+def _(tmp: Path) -> Case:
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "SC4001E0-PSG.edf").write_bytes(b"the user's own recording")
+    return Case(["data", "simulate", "sleep", "--out", str(tmp / "mine"), "--subjects", "1", "--hours", "0.5"],
+                [str(tmp / "mine"), "already holds files", "--overwrite"], tmp / "mine")
