@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from neurorep.data import cache as cache_mod
 from neurorep.data.cache import COMPLETE, WindowCache, prepare
@@ -124,3 +125,20 @@ def test_leaking_concepts_are_refused() -> None:
     check_disjoint_subjects(concepts, {"train": np.array([0, 1, 3]), "test": np.array([2])}, what="concept")
     with pytest.raises(LeakageError, match="concept dog is in both the train and the test split"):
         check_disjoint_subjects(concepts, {"train": np.array([0, 1]), "test": np.array([2, 3])}, what="concept")
+
+
+def test_batched_fetch_equals_single_items(sleep_folder: Path, tmp_path: Path) -> None:
+    from torch.utils.data import DataLoader
+
+    cache = prepare(sleep_folder, tmp_path / "c", progress=False).cache
+    ds = WindowDataset(cache, np.arange(len(cache))[::-1][: len(cache) - 2])  # reversed, spans recordings
+    items = [5, 0, len(ds) - 1, 17, 5]
+    batched = ds.__getitems__(items)
+    for i, got in zip(items, batched, strict=True):
+        want = ds[i]
+        assert set(got) == set(want)
+        for k in want:
+            assert torch.equal(got[k], want[k]) and got[k].dtype == want[k].dtype, k
+    a = next(iter(DataLoader(ds, batch_size=8, shuffle=False)))
+    b = {k: torch.stack([ds[i][k] for i in range(8)]) for k in a}
+    assert all(torch.equal(a[k], b[k]) for k in a)
