@@ -19,11 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from neurorep.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import torch
 
 N_MAGNES = 248
 MAGNES_LAYOUT = "magnesWH3600"
@@ -84,7 +87,9 @@ class SensorGrid:
         """``x[..., C, T] -> images[..., T, H, W]`` (empty cells are zero)."""
         if x.shape[-2] != self.n_channels:
             raise DataError(f"sensor grid: expected {self.n_channels} channels, got array of shape {tuple(x.shape)}")
-        if isinstance(x, torch.Tensor):
+        if not isinstance(x, np.ndarray):  # a torch tensor (torch is imported only when one is passed)
+            import torch
+
             pad = torch.cat([x, torch.zeros_like(x[..., :1, :])], dim=-2)
             img = pad.index_select(-2, torch.as_tensor(self.index_map, device=x.device))
             return img.transpose(-1, -2).reshape(*x.shape[:-2], x.shape[-1], self.height, self.width)
