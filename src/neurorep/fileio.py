@@ -81,3 +81,24 @@ def removed_on_error(path: str | Path) -> Iterator[Path]:
         if not existed and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+@contextmanager
+def building_dir(final: str | Path, marker: str = "COMPLETE") -> Iterator[Path]:
+    """Build folder ``final`` so that nobody ever sees it half-written.
+
+    Yields an empty ``.<name>.partial-<pid>`` folder beside ``final``; when the block succeeds the
+    ``marker`` file is written and the folder renamed to ``final`` (if another process finished the
+    same folder first, theirs is kept). Whatever happens, the partial folder is removed.
+    """
+    final = Path(final)
+    tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        (tmp / marker).write_text("ok\n")
+        if not final.exists():
+            os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

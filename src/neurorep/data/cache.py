@@ -33,7 +33,7 @@ from neurorep.data.labels import get_scheme
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
-from neurorep.fileio import ensure_writable_dir, removed_on_error
+from neurorep.fileio import building_dir, ensure_writable_dir, removed_on_error
 from neurorep.progress import progress_bar
 
 CACHE_VERSION = 1
@@ -91,11 +91,8 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
 def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path, key: str, jobs: int,
            on_error: str, progress: bool, source: str | Path) -> list[tuple[str, str]]:
     """Build cache ``root/key`` in a ``.partial-<pid>`` folder and rename it when complete."""
-    final = root / key
-    tmp = root / f".{key}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "x").mkdir(parents=True)
-    try:
+    with building_dir(root / key, COMPLETE) as tmp:
+        (tmp / "x").mkdir()
         results = _run_all(src, items, cfg, tmp, jobs, progress)
         skipped = [(str(items[i].path), r["error"]) for i, r in enumerate(results) if "error" in r]
         if skipped and on_error == "raise":
@@ -103,13 +100,6 @@ def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path,
         if len(skipped) == len(items):
             raise DataError(f"{source}: every recording failed; first error: {skipped[0][1]}")
         _write_tables(tmp, src, items, cfg, results, key)
-        (tmp / COMPLETE).write_text("ok\n")
-        if final.exists():  # another process finished the same cache first
-            shutil.rmtree(tmp)
-        else:
-            os.rename(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return skipped
 
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +35,7 @@ from neurorep.data.readers.things_eeg2 import (
     read_things_eeg2_file,
 )
 from neurorep.errors import DataError
-from neurorep.fileio import ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir
 from neurorep.progress import progress_bar
 
 __all__ = ["THINGS_CACHE_VERSION", "convert_things_eeg2", "single_repetitions"]
@@ -74,19 +72,10 @@ def convert_things_eeg2(root: str | Path, cache_root: str | Path, progress: bool
     if (final / COMPLETE).is_file():
         return WindowCache(final)
     ensure_writable_dir(croot, "cache folder")
-    tmp = croot / f".{key}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "x").mkdir(parents=True)
-    (tmp / "reps").mkdir()
-    try:
+    with building_dir(final, COMPLETE) as tmp:
+        (tmp / "x").mkdir()
+        (tmp / "reps").mkdir()
         _write(tmp, subjects, images.to_dict(), progress)
-        (tmp / COMPLETE).write_text("ok\n")
-        if final.exists():
-            shutil.rmtree(tmp)
-        else:
-            os.rename(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return WindowCache(final)
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,7 @@ from neurorep.data.readers.hms import (
 from neurorep.data.splits import Split, subject_split
 from neurorep.data.windows import bandpass, resample
 from neurorep.errors import DataError
-from neurorep.fileio import ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir
 from neurorep.progress import progress_bar
 from neurorep.recipes.foundation.config import HMSDataConfig
 
@@ -137,13 +135,11 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tmp = final.parent / f".{final.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "x").mkdir(parents=True)
     channels = HMS_EEG_CHANNELS + (["EKG"] if cfg.include_ekg else [])
     recs, nan_filled, names, rate = [], 0, channels, cfg.sfreq
     skipped: list[tuple[str, str]] = []
-    try:
+    with building_dir(final) as tmp:
+        (tmp / "x").mkdir()
         with progress_bar("preprocessing HMS EEGs", total=len(files), enabled=progress) as advance:
             for i, path in enumerate(files):
                 try:
@@ -184,11 +180,6 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
                 "settings": {k: getattr(cfg, k) for k in _PREP_KEYS}, "recordings": recs, "patients": patients,
                 "n_rows": len(df), "nan_filled": nan_filled, "skipped": [list(x) for x in skipped]}
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
-        (tmp / "COMPLETE").write_text("ok\n")
-        if not final.exists():
-            os.rename(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def segment_bounds(cfg: HMSDataConfig, sfreq: float) -> tuple[int, int]:

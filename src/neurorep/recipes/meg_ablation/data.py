@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -42,7 +40,7 @@ from neurorep.data.readers.meg_h5 import (
 from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.windows import resample, scale
 from neurorep.errors import DataError
-from neurorep.fileio import ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir
 from neurorep.progress import progress_bar
 from neurorep.recipes.meg_ablation.config import (
     SETTING_FOLDER,
@@ -107,10 +105,8 @@ def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig,
     if (final / COMPLETE).is_file():
         return WindowCache(final)
     ensure_writable_dir(cache_root, "cache folder")
-    tmp = cache_root / f".meg-{key}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "x").mkdir(parents=True)
-    try:
+    with building_dir(final, COMPLETE) as tmp:
+        (tmp / "x").mkdir()
         dests = [tmp / "x" / f"{i:05d}.npy" for i in range(len(files))]
         with progress_bar(f"preparing {root.name} windows", total=len(files), enabled=progress) as advance:
             if jobs <= 1:
@@ -126,13 +122,6 @@ def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig,
                         results.append(fut.result())
                         advance()
         _write_tables(tmp, root, files, results, cfg, key)
-        (tmp / COMPLETE).write_text("ok\n")
-        if final.exists():
-            shutil.rmtree(tmp)
-        else:
-            os.rename(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return WindowCache(final)
 
 
