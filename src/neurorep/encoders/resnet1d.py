@@ -42,6 +42,20 @@ class BasicBlock1d(nn.Module):
         return self.act(self.bn2(self.conv2(h)) + self.shortcut(x))
 
 
+def check_resnet_config(owner: str, config: dict, ints: tuple[str, ...]) -> None:
+    """Shared argument checks of the ResNet-1D family: positive integers, a dropout rate, a non-empty
+    list of positive ``widths`` and odd kernel sizes (for 'same' padding)."""
+    for name in ints:
+        check_int(owner, name, config[name])
+    check_rate(owner, "dropout", config["dropout"])
+    widths = config["widths"]
+    if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
+        raise ConfigError(f"{owner}: widths must be a non-empty list of positive integers, got {widths!r}")
+    for name in ("kernel_size", "stem_kernel"):
+        if config[name] % 2 == 0:
+            raise ConfigError(f"{owner}: {name} must be odd (for 'same' padding), got {config[name]}")
+
+
 @register_encoder("resnet1d")
 class ResNet1dEncoder(Encoder):
     """ResNet-1D: ``x[B, C, T] -> tokens[B, N, D]`` with ``N = ceil(T / 2^(len(widths) - 1))``.
@@ -68,15 +82,8 @@ class ResNet1dEncoder(Encoder):
         widths = [int(w) if isinstance(w, (int, float)) and not isinstance(w, bool) else w for w in widths]
         super().__init__(n_channels=n_channels, n_times=n_times, embed_dim=embed_dim, widths=list(widths),
                          blocks=blocks, kernel_size=kernel_size, stem_kernel=stem_kernel, dropout=dropout)
-        owner = "resnet1d"
-        for name in ("n_channels", "n_times", "embed_dim", "blocks", "kernel_size", "stem_kernel"):
-            check_int(owner, name, self.config[name])
-        check_rate(owner, "dropout", dropout)
-        if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-            raise ConfigError(f"{owner}: widths must be a non-empty list of positive integers, got {widths!r}")
-        for name in ("kernel_size", "stem_kernel"):
-            if self.config[name] % 2 == 0:
-                raise ConfigError(f"{owner}: {name} must be odd (for 'same' padding), got {self.config[name]}")
+        check_resnet_config("resnet1d", self.config, ("n_channels", "n_times", "embed_dim", "blocks",
+                                                      "kernel_size", "stem_kernel"))
         self.n_channels, self.n_times, self.embed_dim = n_channels, n_times, embed_dim
         self.stem = nn.Sequential(nn.Conv1d(n_channels, widths[0], stem_kernel, padding=stem_kernel // 2, bias=False),
                                   nn.BatchNorm1d(widths[0]), nn.ReLU())

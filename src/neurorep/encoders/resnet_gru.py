@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate, conv_len
+from neurorep.encoders.cnn import check_input, conv_len
 from neurorep.encoders.registry import register_encoder
-from neurorep.encoders.resnet1d import BasicBlock1d
+from neurorep.encoders.resnet1d import BasicBlock1d, check_resnet_config
 from neurorep.errors import ConfigError
 
 __all__ = ["ResNetGRUEncoder"]
@@ -55,15 +55,8 @@ class ResNetGRUEncoder(Encoder):
                          blocks=blocks, kernel_size=kernel_size, stem_kernel=stem_kernel, stem_stride=stem_stride,
                          pool=pool, gru_layers=gru_layers, dropout=dropout)
         owner = "resnet_gru"
-        for name in ("n_channels", "n_times", "embed_dim", "blocks", "kernel_size", "stem_kernel", "stem_stride",
-                     "pool", "gru_layers"):
-            check_int(owner, name, self.config[name])
-        check_rate(owner, "dropout", dropout)
-        if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-            raise ConfigError(f"{owner}: widths must be a non-empty list of positive integers, got {widths!r}")
-        for name in ("kernel_size", "stem_kernel"):
-            if self.config[name] % 2 == 0:
-                raise ConfigError(f"{owner}: {name} must be odd (for 'same' padding), got {self.config[name]}")
+        check_resnet_config(owner, self.config, ("n_channels", "n_times", "embed_dim", "blocks", "kernel_size",
+                                                 "stem_kernel", "stem_stride", "pool", "gru_layers"))
         if embed_dim % 2:
             raise ConfigError(f"{owner}: embed_dim={embed_dim} must be even (two GRU directions of embed_dim / 2); "
                               f"use {embed_dim + 1}")
