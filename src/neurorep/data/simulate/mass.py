@@ -22,7 +22,6 @@ reader must align windows to the scoring. Movement time is written as ``Sleep st
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from neurorep.data.simulate.sleep import (
     simulate_night,
 )
 from neurorep.errors import ConfigError
+from neurorep.fileio import atomic_write
 from neurorep.progress import progress_bar
 
 #: simulated channel -> MASS label (``{ref}`` is CLE in SS3 and LER in SS2)
@@ -88,7 +88,7 @@ def write_mass_night(night: SimulatedNight, out: Path, subset: int, seed: int) -
                                        label=MASS_LABELS[name].format(ref="CLE" if aasm else "LER"),
                                        physical_dimension="uV", physical_range=(-lim, lim)))
     psg = folder / f"{sid} PSG.edf"
-    _atomic(edfio.Edf(signals, data_record_duration=1.0), psg)
+    atomic_write(psg, edfio.Edf(signals, data_record_duration=1.0).write)
     stages = [_stage_text(s, aasm) for s in night.rk_stages[1:]]
     epoch = 30.0 if aasm else 20.0
     if not aasm:
@@ -96,17 +96,9 @@ def write_mass_night(night: SimulatedNight, out: Path, subset: int, seed: int) -
     anns = [edfio.EdfAnnotation(lead + k * epoch, epoch, text) for k, text in enumerate(stages)
             if lead + (k + 1) * epoch <= seconds]
     base = folder / f"{sid} Base.edf"
-    _atomic(edfio.Edf([], annotations=anns), base)
+    atomic_write(base, edfio.Edf([], annotations=anns).write)
     return psg, base
 
-
-def _atomic(edf: edfio.Edf, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        edf.write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def simulate_mass_night(subject: int, seed: int, hours: float, hr_stage_scale: float = 0.4,

@@ -29,7 +29,7 @@ from neurorep.data.simulate.meg_signals import (
     simulate_recording,
 )
 from neurorep.errors import ConfigError
-from neurorep.fileio import ensure_writable_dir
+from neurorep.fileio import atomic_write, ensure_writable_dir
 from neurorep.progress import progress_bar
 
 __all__ = ["meg_plan", "simulate_meg"]
@@ -78,10 +78,11 @@ def _write_one(out: Path, item: tuple[str, str, int, str, int], seed: int, secon
     rng = np.random.default_rng([seed, s, 1 + list(MEG_TASKS).index(task), chunk])
     data = simulate_recording(subject, MEG_TASKS[task], int(round(seconds * sfreq)), sfreq, rng, d)
     path = out / folder / f"{task}_{sid}_{chunk}.h5"
-    tmp = path.with_name(f".{path.name}.tmp")
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset(f"{task}_{sid}", data=data)
-    tmp.replace(path)
+    def write(tmp: Path) -> None:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset(f"{task}_{sid}", data=data)
+
+    atomic_write(path, write)
     return path
 
 

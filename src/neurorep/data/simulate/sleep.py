@@ -12,7 +12,6 @@ Everything is deterministic in ``(seed, subject, night)``; see ``docs/simulated_
 from __future__ import annotations
 
 import datetime as dt
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from neurorep.data.simulate.params import (
 )
 from neurorep.data.simulate.signals import build_context
 from neurorep.errors import ConfigError
+from neurorep.fileio import atomic_write
 from neurorep.progress import progress_bar
 
 #: Channel name -> sampling rate (Hz) of the simulated PSG files, in file order.
@@ -207,15 +207,6 @@ def _header(night: SimulatedNight) -> dict[str, object]:
     }
 
 
-def _atomic_write(edf: edfio.Edf, path: Path) -> None:
-    """Write ``edf`` to a hidden temporary file beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        edf.write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 def psg_edf(night: SimulatedNight) -> edfio.Edf:
     """The PSG file of ``night`` as an EDF+ object (values in microvolts, 30-s data records)."""
@@ -246,8 +237,8 @@ def write_night(night: SimulatedNight, out: str | Path) -> tuple[Path, Path]:
     """Write the PSG and hypnogram files of ``night`` into ``out`` (atomically, per file)."""
     out = Path(out)
     psg, hyp = out / night.psg_name, out / night.hypnogram_name
-    _atomic_write(psg_edf(night), psg)
-    _atomic_write(hypnogram_edf(night), hyp)
+    atomic_write(psg, psg_edf(night).write)
+    atomic_write(hyp, hypnogram_edf(night).write)
     return psg, hyp
 
 

@@ -27,7 +27,12 @@ import numpy as np
 from neurorep.data.corpora import SIMULATORS
 from neurorep.data.image_embeddings import ImageEmbeddings, save_embeddings
 from neurorep.data.readers.things_eeg2 import SPLIT_FILES
-from neurorep.data.simulate.things_model import CHANNELS, make_images, make_subject, simulate_trials
+from neurorep.data.simulate.things_model import (
+    CHANNELS,
+    make_images,
+    make_subject,
+    simulate_trials,
+)
 from neurorep.errors import ConfigError
 from neurorep.fileio import atomic_write, atomic_write_text, ensure_writable_dir
 from neurorep.progress import progress_bar

@@ -17,10 +17,6 @@ from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.pipeline import run_eeg_image
 
 
-def _run(cfg: EEGImageConfig, out: Path, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
-    return run_eeg_image(cfg, out, overwrite=overwrite, resume=resume)
-
-
 def _benchmark(**kwargs: Any) -> Path:
     from neurorep.recipes.eeg_image.grid import benchmark_eeg_image
 
@@ -31,7 +27,7 @@ RECIPE = register_recipe(Recipe(
     name="eeg-image",
     description="EEG encoder aligned to frozen image embeddings (CLIP loss); zero-shot 200-way retrieval (Things-EEG-2)",
     config_cls=EEGImageConfig,
-    run=_run,
+    run=run_eeg_image,
     benchmark=_benchmark,
 ))
 

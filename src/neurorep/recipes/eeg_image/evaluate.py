@@ -10,7 +10,12 @@ from neurorep.data.dataset import WindowDataset
 from neurorep.data.things_eeg2_cache import single_repetitions
 from neurorep.encoders import Encoder
 from neurorep.evaluation.report import markdown_table
-from neurorep.evaluation.retrieval import cosine_similarity, per_category_accuracy, retrieval_metrics, topk_accuracy
+from neurorep.evaluation.retrieval import (
+    cosine_similarity,
+    per_category_accuracy,
+    retrieval_metrics,
+    topk_accuracy,
+)
 from neurorep.objectives.clip import Clip
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import RunData

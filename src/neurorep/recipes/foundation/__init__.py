@@ -3,9 +3,6 @@ pretraining, fine-tuning on HMS expert-vote distributions, and a transfer-vs-scr
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from neurorep.recipes import Recipe, register_recipe
 from neurorep.recipes.foundation.config import (
     FoundationConfig,
@@ -18,16 +15,11 @@ from neurorep.recipes.foundation.pipeline import (
     run_foundation,
 )
 
-
-def _run(cfg: FoundationConfig, out: Path, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
-    return run_foundation(cfg, out, overwrite=overwrite, resume=resume)
-
-
 RECIPE = register_recipe(Recipe(
     name="foundation",
     description="EEG foundation model (HMS): masked + contrastive pretraining, soft-label fine-tuning, transfer vs scratch",
     config_cls=FoundationConfig,
-    run=_run,
+    run=run_foundation,
     benchmark=benchmark_foundation,
 ))
 

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from neurorep.recipes import Recipe, register_recipe
 from neurorep.recipes.kd_sleep.config import KDSleepConfig
 from neurorep.recipes.kd_sleep.grid import benchmark_kd_sleep
 from neurorep.recipes.kd_sleep.pipeline import run_kd_sleep
 
-
-def _run(cfg: KDSleepConfig, out: Path, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
-    return run_kd_sleep(cfg, out, overwrite=overwrite, resume=resume)
-
-
 RECIPE = register_recipe(Recipe(
     name="kd-sleep",
     description="EEG -> ECG knowledge distillation for sleep staging (U-Time; SD, AT, CL; 3/4-class; MASS layout)",
     config_cls=KDSleepConfig,
-    run=_run,
+    run=run_kd_sleep,
     benchmark=benchmark_kd_sleep,
 ))
 

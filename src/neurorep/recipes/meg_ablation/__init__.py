@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from neurorep.recipes import Recipe, register_recipe
 from neurorep.recipes.meg_ablation.config import MegAblationConfig
 from neurorep.recipes.meg_ablation.grid import benchmark_meg_ablation
 from neurorep.recipes.meg_ablation.pipeline import run_meg_ablation
-
-
-def _run(cfg: MegAblationConfig, out: Path, overwrite: bool = False, resume: bool = False) -> dict[str, Any]:
-    return run_meg_ablation(cfg, out, overwrite=overwrite, resume=resume)
-
 
 RECIPE = register_recipe(Recipe(
     name="meg-ablation",
     description="HCP-style MEG: sensor-image CNN + transformer; denoising / masked-sensor / masked-sequence "
                 "pretraining, 2^3 ablation scored by macro-F1 (Intra and Cross)",
     config_cls=MegAblationConfig,
-    run=_run,
+    run=run_meg_ablation,
     benchmark=benchmark_meg_ablation,
 ))
 
