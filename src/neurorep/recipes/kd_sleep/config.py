@@ -35,7 +35,7 @@ class ModalityConfig(Strict):
 
 
 def _eeg() -> ModalityConfig:
-    return ModalityConfig(dataset="mass", prepare=PrepareConfig(channels=["EEG C4"], sfreq=50.0, l_freq=0.3,
+    return ModalityConfig(dataset="mass", prepare=PrepareConfig(channels=["EEG C4", "EEG O2"], sfreq=50.0, l_freq=0.3,
                                                                  h_freq=20.0),
                           encoder=ModelSpec(name="utime", kwargs={"filters": [16, 32, 64], "pools": [10, 6, 5]}))
 

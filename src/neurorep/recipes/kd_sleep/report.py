@@ -38,11 +38,13 @@ def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | Non
 def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seconds: float, table: str,
                       gains: str) -> Path:
     """Write ``out/report.html``; returns its path."""
+    eeg = ((grid.get("base") or {}).get("data") or {}).get("eeg") or {}
+    channels = ", ".join((eeg.get("prepare") or {}).get("channels") or ["EEG C4", "EEG O2"])
     sections = [
         Section("Study", text=(
             f"{len(rows)} runs: modes {', '.join(grid['modes'])} x classes {', '.join(grid['schemes'])} x "
             f"{grid['seeds']} seed(s), in {seconds / 60:.1f} min. Each seed draws its own subject split (shared by "
-            "all modes of that seed). U-Time on sequences of consecutive 30-s epochs; EEG teacher on EEG C4, ECG "
+            f"all modes of that seed). U-Time on sequences of consecutive 30-s epochs; EEG teacher on {channels}, ECG "
             "student on the ECG lead (instantaneous heart rate by default). Metrics on the test subjects' labelled "
             "epochs, mean ± sd over seeds."), table=table),
         Section("Gain of each student over the ECG-only model", text=(
