@@ -42,6 +42,18 @@ class BasicBlock1d(nn.Module):
         return self.act(self.bn2(self.conv2(h)) + self.shortcut(x))
 
 
+def residual_stages(widths: Sequence[int], blocks: int, kernel_size: int) -> tuple[nn.Sequential, int]:
+    """``blocks`` :class:`BasicBlock1d` per width, from ``widths[0]`` input channels; the first block of
+    every stage after the first halves the length. Returns the stages and their output channels."""
+    layers: list[nn.Module] = []
+    c_in = int(widths[0])
+    for s, w in enumerate(widths):
+        for b in range(blocks):
+            layers.append(BasicBlock1d(c_in, int(w), kernel_size, stride=2 if (s > 0 and b == 0) else 1))
+            c_in = int(w)
+    return nn.Sequential(*layers), c_in
+
+
 def check_resnet_config(owner: str, config: dict, ints: tuple[str, ...]) -> None:
     """Shared argument checks of the ResNet-1D family: positive integers, a dropout rate, a non-empty
     list of positive ``widths`` and odd kernel sizes (for 'same' padding)."""
@@ -87,13 +99,7 @@ class ResNet1dEncoder(Encoder):
         self.n_channels, self.n_times, self.embed_dim = n_channels, n_times, embed_dim
         self.stem = nn.Sequential(nn.Conv1d(n_channels, widths[0], stem_kernel, padding=stem_kernel // 2, bias=False),
                                   nn.BatchNorm1d(widths[0]), nn.ReLU())
-        layers: list[nn.Module] = []
-        c_in = widths[0]
-        for s, w in enumerate(widths):
-            for b in range(blocks):
-                layers.append(BasicBlock1d(c_in, w, kernel_size, stride=2 if (s > 0 and b == 0) else 1))
-                c_in = w
-        self.stages = nn.Sequential(*layers)
+        self.stages, c_in = residual_stages(widths, blocks, kernel_size)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Conv1d(c_in, embed_dim, 1))
         self.n_tokens = self.tokens_for(n_times)
 

@@ -18,7 +18,7 @@ from torch import nn
 from neurorep.encoders.base import Encoder
 from neurorep.encoders.cnn import check_input, conv_len
 from neurorep.encoders.registry import register_encoder
-from neurorep.encoders.resnet1d import BasicBlock1d, check_resnet_config
+from neurorep.encoders.resnet1d import check_resnet_config, residual_stages
 from neurorep.errors import ConfigError
 
 __all__ = ["ResNetGRUEncoder"]
@@ -69,13 +69,7 @@ class ResNetGRUEncoder(Encoder):
             nn.Conv1d(n_channels, widths[0], stem_kernel, stride=stem_stride, padding=stem_kernel // 2, bias=False),
             nn.BatchNorm1d(widths[0]), nn.ReLU(), nn.MaxPool1d(pool),
         )
-        layers: list[nn.Module] = []
-        c_in = widths[0]
-        for s, w in enumerate(widths):
-            for b in range(blocks):
-                layers.append(BasicBlock1d(c_in, w, kernel_size, stride=2 if (s > 0 and b == 0) else 1))
-                c_in = w
-        self.stages = nn.Sequential(*layers)
+        self.stages, c_in = residual_stages(widths, blocks, kernel_size)
         self.drop = nn.Dropout(dropout)
         self.gru = nn.GRU(c_in, embed_dim // 2, num_layers=gru_layers, batch_first=True, bidirectional=True,
                           dropout=dropout if gru_layers > 1 else 0.0)
