@@ -60,11 +60,16 @@ def test_feat_temp_run_trains_prerequisites_and_test_mode_reproduces(corpus: Pat
     assert m["teacher"] == str(run / "teacher") and m["init"] == str(run / "feat_train")
     saved = json.loads((run / "metrics.json").read_text())
     assert set(saved["test"]["per_class_f1"]) == {"W", "NREM", "REM"}
+    # decisions tuned on validation for the student; the teacher keeps argmax (its soft targets stay calibrated)
+    assert set(saved["decision"]["offsets"]) == {"W", "NREM", "REM"} and saved["decision"]["offsets"]["W"] == 0.0
+    assert saved["decision"]["val_after"] >= saved["decision"]["val_before"]
+    assert "decision" not in json.loads((run / "teacher" / "metrics.json").read_text())
     split = json.loads((tmp_path / "split.json").read_text())
     assert split == saved["split"] and not set(split["test"]) & set(split["train"])
     # feat_train's encoder learnt from AT only; its run stored the transfer loss as monitor
     ft = json.loads((run / "feat_train" / "metrics.json").read_text())
     assert ft["train"]["monitor"] == "val/at" and ft["train"]["objective"]["at_weight"] == 1.0
+    # the offsets live in the exported head's bias, so evaluating the export reproduces the run's numbers
     again = run_kd_sleep(validate(KDSleepConfig, _cfg(corpus, tmp_path, mode="test", checkpoint=str(run))),
                          tmp_path / "eval")
     assert again["test"]["weighted_f1"] == pytest.approx(saved["test"]["weighted_f1"])

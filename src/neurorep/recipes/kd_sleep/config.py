@@ -93,5 +93,8 @@ class KDSleepConfig(Strict):
     init: str | None = Field(None, description="a feat_train run folder; null trains one in <out>/feat_train")
     checkpoint: str | None = Field(None, description="mode test: the run folder (or export folder) to evaluate")
     evaluate_on: Literal["test", "val", "train"] = "test"
+    decision: Literal["val_tuned", "argmax"] = Field(
+        "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
+        "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
     plots: bool = True
     progress: bool = True

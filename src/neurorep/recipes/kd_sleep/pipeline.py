@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
+from neurorep.evaluation.decision import fold_offsets, tune_class_offsets
 from neurorep.evaluation.metrics import classification_metrics
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
@@ -98,6 +99,8 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
                                "split": data.split_subjects, "teacher": str(teacher_dir) if teacher_dir else None,
                                "init": str(init) if init else None}
     metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
+    if cfg.decision == "val_tuned" and cfg.mode != "eeg_base":
+        metrics["decision"] = tune_decision(cfg, data, net, key, out / EXPORT)
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
     metrics[cfg.evaluate_on] = result
@@ -109,6 +112,19 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, out / "train" / "metrics.csv")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def tune_decision(cfg: KDSleepConfig, data: KDData, net: StagingNet, key: str, export: Path) -> dict[str, Any]:
+    """Per-class offsets chosen on the validation subjects (weighted F1), folded into the head's bias and
+    written to ``export``; returns the offsets and the validation weighted F1 before and after."""
+    ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
+    _, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+    lab = arrays["y"] >= 0
+    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)))
+    fold_offsets(net.head[-1], offsets)
+    net.export(export, data.classes)
+    return {"metric": "weighted_f1", "offsets": dict(zip(data.classes, offsets.round(4).tolist(), strict=True)),
+            "val_before": before, "val_after": after}
 
 
 def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, folder: str, resume: bool) -> Path:
