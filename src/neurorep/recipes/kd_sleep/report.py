@@ -35,6 +35,13 @@ def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | Non
     return setup_kd_data(cfg.data, need_eeg=False, progress=False).table
 
 
+def _decision_text(grid: dict[str, Any]) -> str:
+    if ((grid.get("base") or {}).get("decision") or "val_tuned") == "argmax":
+        return "Students predict the class of highest probability (decision: argmax)."
+    return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1); the teacher "
+            "keeps argmax.")
+
+
 def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seconds: float, table: str,
                       gains: str) -> Path:
     """Write ``out/report.html``; returns its path."""
@@ -45,8 +52,9 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
             f"{len(rows)} runs: modes {', '.join(grid['modes'])} x classes {', '.join(grid['schemes'])} x "
             f"{grid['seeds']} seed(s), in {seconds / 60:.1f} min. Each seed draws its own subject split (shared by "
             f"all modes of that seed). U-Time on sequences of consecutive 30-s epochs; EEG teacher on {channels}, ECG "
-            "student on the ECG lead (instantaneous heart rate by default). Metrics on the test subjects' labelled "
-            "epochs, mean ± sd over seeds."), table=table),
+            "student on the ECG lead (instantaneous heart rate by default). "
+            f"{_decision_text(grid)} Metrics on the test subjects' labelled epochs, mean ± sd over seeds."),
+            table=table),
         Section("Gain of each student over the ECG-only model", text=(
             "Paired by seed (same split). A gain is clear when it is larger than the seed-to-seed spread."),
             table=gains),
