@@ -34,7 +34,8 @@ class ModalityConfig(Strict):
     encoder: ModelSpec = ModelSpec(name="utime")
 
 
-def _eeg() -> ModalityConfig:
+def default_eeg() -> ModalityConfig:
+    """The default teacher input: EEG C4 and O2 at 50 Hz (0.3–20 Hz), U-Time with filters 16/32/64."""
     return ModalityConfig(dataset="mass", prepare=PrepareConfig(channels=["EEG C4", "EEG O2"], sfreq=50.0, l_freq=0.3,
                                                                  h_freq=20.0),
                           encoder=ModelSpec(name="utime", kwargs={"filters": [16, 32, 64], "pools": [10, 6, 5]}))
@@ -57,7 +58,7 @@ class KDDataConfig(Strict):
     split_file: str | None = Field(None, description="JSON of subject ids per part; written from `split` if missing")
     seq_len: int = Field(10, ge=1, description="consecutive 30-s epochs per training sequence (U-Time input)")
     train_stride: int | None = Field(None, ge=1, description="step between training sequences (default seq_len // 2)")
-    eeg: ModalityConfig | None = Field(default_factory=_eeg, description="teacher input (null: no EEG, e.g. slpdb)")
+    eeg: ModalityConfig | None = Field(default_factory=default_eeg, description="teacher input (null: no EEG, e.g. slpdb)")
     ecg: ModalityConfig = Field(default_factory=_ecg, description="student input: raw ECG (mass) or IHR (mass-ihr)")
     jobs: int = Field(1, ge=1, description="processes preparing recordings")
 

@@ -11,6 +11,7 @@ from safetensors.numpy import load_file
 from neurorep.data.cache import WindowCache
 from neurorep.evaluation import plots
 from neurorep.evaluation.report import Section, markdown_table, write_report
+from neurorep.recipes.kd_sleep.config import KDSleepConfig, default_eeg
 from neurorep.recipes.kd_sleep.grid import run_name
 from neurorep.recipes.kd_sleep.plots import disagreement_cases, tsne_side_by_side
 
@@ -36,7 +37,7 @@ def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | Non
 
 
 def _decision_text(grid: dict[str, Any]) -> str:
-    if ((grid.get("base") or {}).get("decision") or "val_tuned") == "argmax":
+    if ((grid.get("base") or {}).get("decision") or KDSleepConfig.model_fields["decision"].default) == "argmax":
         return "Students predict the class of highest probability (decision: argmax)."
     return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1); the teacher "
             "keeps argmax.")
@@ -46,7 +47,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
                       gains: str) -> Path:
     """Write ``out/report.html``; returns its path."""
     eeg = ((grid.get("base") or {}).get("data") or {}).get("eeg") or {}
-    channels = ", ".join((eeg.get("prepare") or {}).get("channels") or ["EEG C4", "EEG O2"])
+    channels = ", ".join((eeg.get("prepare") or {}).get("channels") or default_eeg().prepare.channels or [])
     sections = [
         Section("Study", text=(
             f"{len(rows)} runs: modes {', '.join(grid['modes'])} x classes {', '.join(grid['schemes'])} x "
