@@ -37,8 +37,10 @@ def test_mixed_rates_go_to_extra_and_channel_pick(tmp_path: Path) -> None:
     assert rec.ch_names == ["EEG Fpz-Cz", "EEG Pz-Oz"] and "ECG" in rec.extra and rec.extra["ECG"][1] == 200
     rec2 = read_edf(tmp_path / "p.edf", channels=["eeg pz-oz"])
     assert rec2.ch_names == ["EEG Pz-Oz"]
-    with pytest.raises(DataError, match="different sampling rates"):
-        read_edf(tmp_path / "p.edf", channels=["EEG Pz-Oz", "ECG"])
+    both = read_edf(tmp_path / "p.edf", channels=["EEG Pz-Oz", "ECG"])  # two rates: resampled to the higher
+    assert both.ch_names == ["EEG Pz-Oz", "ECG"] and both.sfreq == 200
+    assert any("EEG Pz-Oz resampled from 100 Hz to 200 Hz" in n for n in both.notes)
+    np.testing.assert_allclose(both.data[1], rec.extra["ECG"][0], atol=1e-9)
 
 
 def test_missing_channel_lists_found_and_closest(tmp_path: Path) -> None:

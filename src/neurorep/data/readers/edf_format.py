@@ -1,0 +1,331 @@
+"""The EDF / EDF+ / BDF / BDF+ file format: header, memory-mapped data records, TAL annotations.
+
+Both formats share one layout (a 256-byte file header, 256 bytes per signal, then data records
+holding ``samples_per_record`` samples of every signal in turn); EDF stores 16-bit and BDF 24-bit
+little-endian two's-complement integers. The data records are memory-mapped and only the signals
+asked for are decoded, so reading two channels of a 64-channel file touches little more than those
+two channels' bytes, for EDF and BDF alike.
+
+Header text is decoded as latin-1 (every byte maps to one character, as MNE does), so a unit written
+with the latin-1 micro sign (byte ``0xB5``) reads ``µV``. EDF+ annotations (TALs) are UTF-8, as the
+EDF+ specification says. The first TAL of every data record of the first annotation signal is the
+record's start time; :func:`record_onsets` returns those, which is how EDF+D files with gaps are
+read as segments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from neurorep.errors import DataError
+
+ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
+
+#: Physical dimensions of voltage, normalised (lower case, micro signs as ``u``) -> factor to volts.
+VOLT_UNITS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "nv": 1e-9}
+#: Spellings of "micro" met in EDF headers once decoded as latin-1: the micro sign (0xB5), the Greek
+#: mu, both written as UTF-8 bytes, and the Shift-JIS mu (0x83 0xCA).
+_MICRO = ("\u00c2\u00b5", "\u00ce\u00bc", "\u00b5", "\u03bc", "\x83\u00ca", "\x83\u00ea")
+
+
+def volt_factor(unit: str) -> float | None:
+    """Factor that turns values in ``unit`` into volts, or ``None`` when ``unit`` is not a voltage.
+
+    Every spelling MNE accepts (``uV``, ``µV`` with either micro character, the Shift-JIS mu, ``mV``)
+    is accepted, case-insensitively (DREAMS writes ``UV``), plus ``V`` and ``nV``.
+    """
+    u = unit.strip()
+    for m in _MICRO:
+        u = u.replace(m, "u")
+    return VOLT_UNITS.get(u.lower())
+
+
+@dataclass(frozen=True)
+class SignalHeader:
+    """One signal's header fields (``label`` and ``unit`` as written, stripped)."""
+
+    label: str
+    transducer: str
+    unit: str
+    physical_min: float
+    physical_max: float
+    digital_min: int
+    digital_max: int
+    prefilter: str
+    samples_per_record: int
+    offset: int  # first sample of this signal within a data record
+
+    @property
+    def is_annotation(self) -> bool:
+        return self.label in ANNOTATION_LABELS
+
+    @property
+    def gain(self) -> float:
+        """Physical units per digital step."""
+        return (self.physical_max - self.physical_min) / (self.digital_max - self.digital_min)
+
+
+@dataclass(frozen=True)
+class EdfHeader:
+    """A parsed EDF/BDF header, checked against the file's size."""
+
+    path: Path
+    bdf: bool
+    reserved: str  # "EDF+C", "EDF+D", "BDF+C", ... or free text for plain EDF
+    start: dt.datetime | None
+    header_bytes: int
+    n_records: int
+    record_duration: float
+    signals: tuple[SignalHeader, ...]
+
+    @property
+    def bytes_per_sample(self) -> int:
+        return 3 if self.bdf else 2
+
+    @property
+    def record_samples(self) -> int:
+        return sum(s.samples_per_record for s in self.signals)
+
+    @property
+    def is_plus(self) -> bool:
+        return self.reserved.startswith(("EDF+", "BDF+"))
+
+    @property
+    def declared_discontinuous(self) -> bool:
+        return self.reserved.startswith(("EDF+D", "BDF+D"))
+
+    @property
+    def duration(self) -> float:
+        """Seconds of data stored (records x record duration; gaps of EDF+D not counted)."""
+        return self.n_records * self.record_duration
+
+    def rate(self, i: int) -> float:
+        """Sampling rate (Hz) of signal ``i``."""
+        if self.record_duration <= 0:
+            return 0.0
+        return self.signals[i].samples_per_record / self.record_duration
+
+    @property
+    def data_signals(self) -> list[int]:
+        """Indices of the signals that are not annotation channels."""
+        return [i for i, s in enumerate(self.signals) if not s.is_annotation]
+
+    @property
+    def annotation_signals(self) -> list[int]:
+        return [i for i, s in enumerate(self.signals) if s.is_annotation]
+
+
+def _field(raw: bytes) -> str:
+    return raw.decode("latin-1").strip()
+
+
+def _number(raw: bytes, what: str, path: Path, kind: type = float) -> float:
+    text = _field(raw)
+    try:
+        value = kind(float(text)) if kind is int else float(text)
+    except ValueError:
+        raise DataError(f"{path}: corrupt EDF header ({what} {text!r} is not a number)") from None
+    if not np.isfinite(value):
+        raise DataError(f"{path}: corrupt EDF header ({what} is {text!r})")
+    return value
+
+
+def _start_time(date: str, time: str) -> dt.datetime | None:
+    """The header start date and time (``dd.mm.yy`` / ``hh.mm.ss``; years 85-99 are 19xx)."""
+    m_d = re.fullmatch(r"(\d\d)\.(\d\d)\.(\d\d)", date)
+    m_t = re.fullmatch(r"(\d\d)[.:](\d\d)[.:](\d\d)", time)
+    if not (m_d and m_t):
+        return None
+    day, month, year = (int(v) for v in m_d.groups())
+    year += 1900 if year >= 85 else 2000
+    try:
+        return dt.datetime(year, month, day, *(int(v) for v in m_t.groups()))
+    except ValueError:
+        return None
+
+
+def read_header(path: str | Path) -> EdfHeader:
+    """Parse and check the header of an EDF/BDF file (no data is read).
+
+    Raises :class:`DataError` naming the file for anything that is not a well-formed EDF/BDF header,
+    or when the file holds fewer bytes than the header promises.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    size = path.stat().st_size
+    if size < 256:
+        raise DataError(f"{path}: not an EDF file (only {size} bytes; an EDF header alone is 256 bytes)")
+    with path.open("rb") as fh:
+        head = fh.read(256)
+        version = head[:8]
+        if version == b"\xffBIOSEMI":
+            bdf = True
+        elif version.strip() == b"0":
+            bdf = False
+        else:
+            raise DataError(f"{path}: not an EDF file (the first 8 header bytes are {version!r}, expected '0' "
+                            "or '\\xffBIOSEMI')")
+        n_signals = int(_number(head[252:256], "signal count", path, int))
+        header_bytes = int(_number(head[184:192], "header size", path, int))
+        if n_signals < 0 or header_bytes != 256 * (n_signals + 1):
+            raise DataError(f"{path}: corrupt EDF header (header size {header_bytes} bytes does not fit "
+                            f"{n_signals} signals)")
+        if size < header_bytes:
+            raise DataError(f"{path}: truncated EDF header ({size} bytes, the header alone needs {header_bytes})")
+        sig = fh.read(256 * n_signals)
+    n_records = int(_number(head[236:244], "record count", path, int))
+    record_duration = _number(head[244:252], "record duration", path)
+    if record_duration < 0:
+        raise DataError(f"{path}: corrupt EDF header (negative record duration {record_duration})")
+
+    def col(start: int, width: int) -> list[bytes]:
+        base = start * n_signals
+        return [sig[base + i * width: base + (i + 1) * width] for i in range(n_signals)]
+
+    widths = [16, 80, 8, 8, 8, 8, 8, 80, 8]
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]]).tolist()
+    cols = [col(s, w) for s, w in zip(starts, widths, strict=True)]
+    signals, offset = [], 0
+    for i in range(n_signals):
+        label = _field(cols[0][i])
+        spr = int(_number(cols[8][i], f"samples per record of signal {i + 1}", path, int))
+        if spr < 0:
+            raise DataError(f"{path}: corrupt EDF header (signal {label!r} has {spr} samples per record)")
+        dmin = int(_number(cols[5][i], f"digital minimum of {label!r}", path, int))
+        dmax = int(_number(cols[6][i], f"digital maximum of {label!r}", path, int))
+        s = SignalHeader(label=label, transducer=_field(cols[1][i]), unit=_field(cols[2][i]),
+                         physical_min=_number(cols[3][i], f"physical minimum of {label!r}", path),
+                         physical_max=_number(cols[4][i], f"physical maximum of {label!r}", path),
+                         digital_min=dmin, digital_max=dmax, prefilter=_field(cols[7][i]),
+                         samples_per_record=spr, offset=offset)
+        signals.append(s)
+        offset += spr
+    h = EdfHeader(path=path, bdf=bdf, reserved=_field(head[192:236]),
+                  start=_start_time(_field(head[168:176]), _field(head[176:184])), header_bytes=header_bytes,
+                  n_records=n_records, record_duration=record_duration, signals=tuple(signals))
+    record_bytes = h.record_samples * h.bytes_per_sample
+    available = (size - header_bytes) // record_bytes if record_bytes else 0
+    if n_records == -1:  # allowed while recording: the count is what the file holds
+        h = replace(h, n_records=int(available))
+    elif n_records < 0:
+        raise DataError(f"{path}: corrupt EDF header (record count {n_records})")
+    elif available < n_records:
+        expected = header_bytes + n_records * record_bytes
+        raise DataError(f"{path}: truncated EDF (header promises {n_records} records = {expected} bytes, "
+                        f"file has {size})")
+    return h
+
+
+def records(h: EdfHeader) -> np.ndarray:
+    """The data records as a read-only memory map ``(n_records, record_samples * bytes_per_sample)`` uint8."""
+    n_bytes = h.record_samples * h.bytes_per_sample
+    if h.n_records == 0 or n_bytes == 0:
+        return np.zeros((h.n_records, n_bytes), np.uint8)
+    return np.memmap(h.path, dtype=np.uint8, mode="r", offset=h.header_bytes, shape=(h.n_records, n_bytes))
+
+
+def digital(h: EdfHeader, i: int, recs: np.ndarray | None = None) -> np.ndarray:
+    """Digital samples of signal ``i``, all records in turn, as int32 (EDF int16 / BDF int24)."""
+    recs = records(h) if recs is None else recs
+    s = h.signals[i]
+    b = h.bytes_per_sample
+    block = recs[:, s.offset * b: (s.offset + s.samples_per_record) * b]
+    if not h.bdf:
+        return np.ascontiguousarray(block).view("<i2").reshape(-1).astype(np.int32)
+    trip = np.ascontiguousarray(block).reshape(-1, 3)
+    out = trip[:, 0].astype(np.int32)
+    out |= trip[:, 1].astype(np.int32) << 8
+    out |= trip[:, 2].astype(np.int8).astype(np.int32) << 16  # the top byte carries the sign
+    return out
+
+
+def physical(h: EdfHeader, i: int, recs: np.ndarray | None = None) -> np.ndarray:
+    """Signal ``i`` in its physical unit (float64): ``digital * gain + (pmin - dmin * gain)``."""
+    s = h.signals[i]
+    if s.digital_max == s.digital_min:
+        raise DataError(f"{h.path}: channel {s.label!r} has digital min == max ({s.digital_min}); cannot scale it")
+    out = digital(h, i, recs).astype(np.float64)
+    out *= s.gain
+    out += s.physical_min - s.digital_min * s.gain
+    return out
+
+
+@dataclass(frozen=True)
+class Tal:
+    """One time-stamped annotation list: onset (s from the file start), duration, texts."""
+
+    onset: float
+    duration: float | None
+    texts: tuple[str, ...]
+
+
+_TAL = re.compile(rb"([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?\x14(.*?)\x14\x00", re.DOTALL)
+
+
+def parse_tals(raw: bytes, where: str) -> list[Tal]:
+    """Every TAL in the bytes of one data record of an annotation signal."""
+    out = []
+    for m in _TAL.finditer(raw):
+        onset_b, dur_b, texts_b = m.groups()
+        texts = tuple(t.decode("utf-8", errors="replace") for t in texts_b.split(b"\x14"))
+        out.append(Tal(float(onset_b), float(dur_b) if dur_b else None, texts))
+    if raw.strip(b"\x00") and not out:
+        raise DataError(f"{where}: corrupt EDF+ annotations (a data record holds no readable TAL)")
+    return out
+
+
+def _annotation_bytes(h: EdfHeader, i: int, recs: np.ndarray) -> np.ndarray:
+    s = h.signals[i]
+    b = h.bytes_per_sample
+    return np.ascontiguousarray(recs[:, s.offset * b: (s.offset + s.samples_per_record) * b])
+
+
+def read_tals(h: EdfHeader) -> tuple[np.ndarray, list[Tal]]:
+    """``(record onsets (s), annotations)`` of an EDF+/BDF+ file.
+
+    The record onsets come from the first TAL of each record of the first annotation signal
+    (``nan`` where a record has none: plain EDF); annotation onsets stay relative to the file's start
+    date and time, as written.
+    """
+    recs = records(h)
+    onsets = np.full(h.n_records, np.nan)
+    notes: list[Tal] = []
+    for k, i in enumerate(h.annotation_signals):
+        block = _annotation_bytes(h, i, recs)
+        for r in range(h.n_records):
+            tals = parse_tals(block[r].tobytes(), f"{h.path} (record {r + 1})")
+            if k == 0 and tals:
+                onsets[r] = tals[0].onset
+            notes.extend(t for t in tals if any(x for x in t.texts))
+    return onsets, notes
+
+
+def segments(h: EdfHeader, onsets: np.ndarray) -> list[tuple[float, int, int]]:
+    """Contiguous runs of records: ``(onset s from the first record, first record, n records)``.
+
+    Records follow each other when each starts where the previous one ends (within a microsecond);
+    a record that starts before the previous one ends is an error.
+    """
+    if h.n_records == 0:
+        return []
+    if np.isnan(onsets).any() or h.record_duration == 0:
+        return [(0.0, 0, h.n_records)]
+    rel = onsets - onsets[0]
+    out = [(0.0, 0, 1)]
+    for r in range(1, h.n_records):
+        expected = rel[r - 1] + h.record_duration
+        if rel[r] < expected - 1e-6:
+            raise DataError(f"{h.path}: data record {r + 1} starts at {rel[r]:.6f} s, before record {r} ends "
+                            f"({expected:.6f} s); the EDF+ time stamps overlap")
+        if rel[r] > expected + 1e-6:
+            out.append((float(rel[r]), r, 1))
+        else:
+            t0, first, n = out[-1]
+            out[-1] = (t0, first, n + 1)
+    return out
