@@ -261,6 +261,13 @@ def describe_edf(path: str | Path) -> dict[str, object]:
     return out
 
 
+def edf_start(path: str | Path) -> dt.datetime | None:
+    """Date and time of the first sample of an EDF/BDF file (EDF+ sub-second start included)."""
+    h = fmt.read_header(Path(path))
+    onsets = fmt.read_tals(h)[0] if h.annotation_signals else np.full(h.n_records, np.nan)
+    return _start(h, onsets)
+
+
 def read_annotations_edf(path: str | Path) -> Annotations:
     """Annotations of an EDF+/BDF+ file (e.g. a Sleep-EDF ``*-Hypnogram.edf``), onsets from its first sample."""
     path = Path(path)
@@ -281,17 +288,27 @@ def align_annotations(rec: Recording, ann: Annotations, labels_path: str | Path)
     start together). A label file that starts later or earlier is shifted by the difference; one
     whose start lies outside the recording is refused as belonging to another recording.
     """
-    if ann.orig_time is None or rec.meas_date is None:
-        return ann
-    offset = (ann.orig_time - rec.meas_date).total_seconds()
+    shifted, note = shift_to(ann, rec.meas_date, rec.end_time, labels_path, rec.source)
+    if note:
+        rec.notes.append(note)
+    return shifted
+
+
+def shift_to(ann: Annotations, start: dt.datetime | None, end_time: float, labels_path: str | Path,
+             source: str = "") -> tuple[Annotations, str]:
+    """``ann`` moved onto a recording that starts at ``start`` and lasts ``end_time`` s, with a note
+    when they were shifted (see :func:`align_annotations`)."""
+    if ann.orig_time is None or start is None:
+        return ann, ""
+    offset = (ann.orig_time - start).total_seconds()
     if abs(offset) < 1e-6:
-        return ann
-    if not -rec.end_time < offset < rec.end_time:
+        return ann, ""
+    if not -end_time < offset < end_time:
         raise DataError(f"{labels_path}: its start time ({ann.orig_time}) is {offset:+.0f} s from the start of "
-                        f"{rec.source or 'the recording'} ({rec.meas_date}), outside the recording; "
-                        "is it from another recording?")
-    rec.notes.append(f"labels of {Path(labels_path).name} start {offset:+g} s from the recording; shifted to match")
-    return Annotations(ann.onset + offset, ann.duration, ann.description, orig_time=rec.meas_date)
+                        f"{source or 'the recording'} ({start}), outside the recording; is it from another "
+                        "recording?")
+    note = f"labels of {Path(labels_path).name} start {offset:+g} s from the recording; shifted to match"
+    return Annotations(ann.onset + offset, ann.duration, ann.description, orig_time=start), note
 
 
 # ---- Sleep-EDF pairing ---------------------------------------------------------------------------
