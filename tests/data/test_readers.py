@@ -117,7 +117,10 @@ def test_infer_ch_type() -> None:
 
 @pytest.mark.real_data
 def test_real_sleep_edf_hypnograms(shared_data: Path) -> None:
-    from neurorep.data.info import stage_epoch_counts
+    from neurorep.data.info import scoring_epochs
+
+    def stage_epoch_counts(ann):  # type: ignore[no-untyped-def]
+        return scoring_epochs(ann, 30.0)
 
     counts = stage_epoch_counts(read_annotations_edf(shared_data / "sleep-edf/hypnograms/SC4001EC-Hypnogram.edf"))
     assert counts == {"Sleep stage 1": 58, "Sleep stage 2": 250, "Sleep stage 3": 101, "Sleep stage 4": 119,

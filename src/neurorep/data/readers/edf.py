@@ -109,20 +109,27 @@ class _Channels:
         return [k for k, r in enumerate(self.rates) if r == top]
 
 
-def _decode(ch: _Channels, k: int, recs: np.ndarray, unknown: dict[str, str]) -> np.ndarray:
-    """Channel ``k`` in volts (voltage units), as codes (stim) or as written (other units), float32."""
-    h, i = ch.header, ch.index[k]
-    if ch.types[k] == "stim":  # as MNE: BDF codes are the stored integers, EDF codes the physical values
-        codes = fmt.digital(h, i, recs) if h.bdf else fmt.physical(h, i, recs).astype(np.int64)
-        return (codes & STIM_MASK).astype(np.float32)
-    x = fmt.physical(h, i, recs)
-    factor = fmt.volt_factor(h.signals[i].unit)
-    if factor is None:
-        if ch.types[k] in VOLTAGE_TYPES:
-            unknown[ch.names[k]] = h.signals[i].unit
-        factor = 1.0
-    x *= factor
-    return x.astype(np.float32)
+def _decode(ch: _Channels, ks: list[int], unknown: dict[str, str],
+            into: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """Channels ``ks``: in volts (voltage units), as codes (stim) or as written (other units), float32
+    (written into ``into[j]`` where given)."""
+    h = ch.header
+    factors: list[float | None] = []
+    for k in ks:
+        unit = h.signals[ch.index[k]].unit
+        factor = fmt.volt_factor(unit)
+        if factor is None and ch.types[k] in VOLTAGE_TYPES:
+            unknown[ch.names[k]] = unit
+        factors.append(None if ch.types[k] == "stim" else factor or 1.0)
+    out = fmt.read_signals(h, [ch.index[k] for k in ks], factors, into=into)
+    stim = [j for j, k in enumerate(ks) if ch.types[k] == "stim"]
+    if stim:  # as MNE: BDF codes are the stored integers, EDF codes the physical values truncated
+        picks = [ch.index[ks[j]] for j in stim]
+        codes = fmt.read_signals(h, picks, [None] * len(picks)) if h.bdf else \
+            [x.astype(np.int64) for x in fmt.read_signals(h, picks, [1.0] * len(picks), np.float64)]
+        for j, c in zip(stim, codes, strict=True):
+            out[j][:] = c & STIM_MASK
+    return out
 
 
 def _to_rate(x: np.ndarray, rate: float, target: float, n: int, stim: bool) -> np.ndarray:
@@ -163,21 +170,17 @@ def read_edf(path: str | Path, channels: list[str] | None = None, subject: str |
     signal_rates = [ch.rates[k] for k in chosen if ch.types[k] != "stim"] or [ch.rates[k] for k in chosen]
     sfreq = max(signal_rates)
     n_target = int(round(h.n_records * h.record_duration * sfreq))
-    recs = fmt.records(h)
     notes = list(ch.notes)
     unknown: dict[str, str] = {}
+    others = [k for k in range(len(ch.names)) if k not in chosen] if channels is None else []
     data = np.empty((len(chosen), n_target), dtype=np.float32)
-    for row, k in enumerate(chosen):
-        x = _decode(ch, k, recs, unknown)
+    into = [data[row] if ch.rates[k] == sfreq else None for row, k in enumerate(chosen)] + [None] * len(others)
+    decoded = _decode(ch, chosen + others, unknown, into)
+    for row, (k, x) in enumerate(zip(chosen, decoded, strict=False)):
         if ch.rates[k] != sfreq:
-            x = _to_rate(x, ch.rates[k], sfreq, n_target, ch.types[k] == "stim")
+            data[row] = _to_rate(x, ch.rates[k], sfreq, n_target, ch.types[k] == "stim")
             notes.append(f"{ch.names[k]} resampled from {ch.rates[k]:g} Hz to {sfreq:g} Hz")
-        data[row] = x
-    extra = {}
-    if channels is None:
-        for k in range(len(ch.names)):
-            if k not in chosen:
-                extra[ch.names[k]] = (_decode(ch, k, recs, unknown), float(ch.rates[k]))
+    extra = {ch.names[k]: (x, float(ch.rates[k])) for k, x in zip(others, decoded[len(chosen):], strict=True)}
     onsets, tals = fmt.read_tals(h) if h.annotation_signals else (np.full(h.n_records, np.nan), [])
     pieces = fmt.segments(h, onsets)
     spr = n_target // h.n_records if h.n_records else 0
@@ -194,9 +197,14 @@ def read_edf(path: str | Path, channels: list[str] | None = None, subject: str |
     )
 
 
+#: The start date EDF writers put when they know none (and anonymisers put instead of the real one).
+UNKNOWN_DATE = dt.date(1985, 1, 1)
+
+
 def _start(h: fmt.EdfHeader, onsets: np.ndarray) -> dt.datetime | None:
-    """Date and time of the first sample: the header's, plus the EDF+ sub-second start."""
-    if h.start is None:
+    """Date and time of the first sample: the header's, plus the EDF+ sub-second start; ``None`` when
+    the header gives none or gives EDF's placeholder date 01.01.85."""
+    if h.start is None or h.start.date() == UNKNOWN_DATE:
         return None
     sub = float(onsets[0]) if len(onsets) and np.isfinite(onsets[0]) else 0.0
     return h.start + dt.timedelta(seconds=sub)
@@ -233,6 +241,9 @@ def describe_edf(path: str | Path) -> dict[str, object]:
     rows = []
     for name, kind, rate, i in zip(ch.names, ch.types, ch.rates, ch.index, strict=True):
         unit = h.signals[i].unit
+        if h.signals[i].digital_min == h.signals[i].digital_max:
+            raise DataError(f"{path}: channel {name!r} has digital min == max ({h.signals[i].digital_min}); "
+                            "cannot scale it")
         if kind in VOLTAGE_TYPES and fmt.volt_factor(unit) is None:
             warnings.append(f"{name}: unit {unit!r} is not a voltage neurorep knows; `prepare` needs "
                             "--assume-unit to scale it")

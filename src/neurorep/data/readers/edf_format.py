@@ -2,9 +2,9 @@
 
 Both formats share one layout (a 256-byte file header, 256 bytes per signal, then data records
 holding ``samples_per_record`` samples of every signal in turn); EDF stores 16-bit and BDF 24-bit
-little-endian two's-complement integers. The data records are memory-mapped and only the signals
-asked for are decoded, so reading two channels of a 64-channel file touches little more than those
-two channels' bytes, for EDF and BDF alike.
+little-endian two's-complement integers. The data records are read in chunks of a few MB and only
+the signals asked for are decoded, in one pass, straight to float32: memory stays at the output
+plus one chunk, for EDF and BDF alike.
 
 Header text is decoded as latin-1 (every byte maps to one character, as MNE does), so a unit written
 with the latin-1 micro sign (byte ``0xB5``) reads ``µV``. EDF+ annotations (TALs) are UTF-8, as the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -222,38 +223,68 @@ def read_header(path: str | Path) -> EdfHeader:
     return h
 
 
-def records(h: EdfHeader) -> np.ndarray:
-    """The data records as a read-only memory map ``(n_records, record_samples * bytes_per_sample)`` uint8."""
-    n_bytes = h.record_samples * h.bytes_per_sample
-    if h.n_records == 0 or n_bytes == 0:
-        return np.zeros((h.n_records, n_bytes), np.uint8)
-    return np.memmap(h.path, dtype=np.uint8, mode="r", offset=h.header_bytes, shape=(h.n_records, n_bytes))
+#: Bytes of data records read at a time: memory stays bounded whatever the file's size.
+CHUNK_BYTES = 8 * 2**20
 
 
-def digital(h: EdfHeader, i: int, recs: np.ndarray | None = None) -> np.ndarray:
-    """Digital samples of signal ``i``, all records in turn, as int32 (EDF int16 / BDF int24)."""
-    recs = records(h) if recs is None else recs
+def iter_records(h: EdfHeader) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first record, records (n, record bytes) uint8)`` chunks of about :data:`CHUNK_BYTES`."""
+    record_bytes = h.record_samples * h.bytes_per_sample
+    if h.n_records == 0 or record_bytes == 0:
+        return
+    per = max(1, CHUNK_BYTES // record_bytes)
+    with h.path.open("rb") as fh:
+        fh.seek(h.header_bytes)
+        for r0 in range(0, h.n_records, per):
+            n = min(per, h.n_records - r0)
+            buf = np.fromfile(fh, dtype=np.uint8, count=n * record_bytes)
+            if buf.size != n * record_bytes:
+                raise DataError(f"{h.path}: truncated EDF (the file ended inside data record {r0 + 1})")
+            yield r0, buf.reshape(n, record_bytes)
+
+
+def _block(h: EdfHeader, i: int, buf: np.ndarray) -> np.ndarray:
+    """Digital samples of signal ``i`` in the records ``buf``: ``(n, samples per record)``, int16
+    (EDF, a view) or int32 (BDF)."""
     s = h.signals[i]
     b = h.bytes_per_sample
-    block = recs[:, s.offset * b: (s.offset + s.samples_per_record) * b]
+    cols = buf[:, s.offset * b: (s.offset + s.samples_per_record) * b]
     if not h.bdf:
-        return np.ascontiguousarray(block).view("<i2").reshape(-1).astype(np.int32)
-    trip = np.ascontiguousarray(block).reshape(-1, 3)
-    out = trip[:, 0].astype(np.int32)
-    out |= trip[:, 1].astype(np.int32) << 8
-    out |= trip[:, 2].astype(np.int8).astype(np.int32) << 16  # the top byte carries the sign
-    return out
+        return cols.view("<i2")
+    quad = np.zeros((cols.shape[0], s.samples_per_record, 4), np.uint8)  # bytes 1..3 of a little-endian int32
+    quad[..., 1:] = cols.reshape(cols.shape[0], s.samples_per_record, 3)
+    return quad.view("<i4")[..., 0] >> 8  # arithmetic shift: the 24-bit sign is kept
 
 
-def physical(h: EdfHeader, i: int, recs: np.ndarray | None = None) -> np.ndarray:
-    """Signal ``i`` in its physical unit (float64): ``digital * gain + (pmin - dmin * gain)``."""
-    s = h.signals[i]
-    if s.digital_max == s.digital_min:
-        raise DataError(f"{h.path}: channel {s.label!r} has digital min == max ({s.digital_min}); cannot scale it")
-    out = digital(h, i, recs).astype(np.float64)
-    out *= s.gain
-    out += s.physical_min - s.digital_min * s.gain
-    return out
+def read_signals(h: EdfHeader, picks: list[int], scales: list[float | None], dtype: type = np.float32,
+                 into: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """Signals ``picks`` in one pass over the file, all records in turn.
+
+    ``scales[k]`` multiplies the physical value of ``picks[k]`` (e.g. the factor to volts); ``None``
+    returns the digital integers (int64) instead. Physical values are
+    ``digital * gain + (pmin - dmin * gain)``, computed in ``dtype``. ``into[k]``, when given, is a
+    contiguous array of the right length and dtype that receives signal ``k`` (no copy).
+    """
+    for i in picks:
+        s = h.signals[i]
+        if s.digital_max == s.digital_min:
+            raise DataError(f"{h.path}: channel {s.label!r} has digital min == max ({s.digital_min}); "
+                            "cannot scale it")
+    into = into or [None] * len(picks)
+    outs = [np.empty((h.n_records, h.signals[i].samples_per_record), np.int64 if sc is None else dtype)
+            if dest is None else dest.reshape(h.n_records, h.signals[i].samples_per_record)
+            for i, sc, dest in zip(picks, scales, into, strict=True)]
+    for r0, buf in iter_records(h):
+        for out, i, sc in zip(outs, picks, scales, strict=True):
+            dig = _block(h, i, buf)
+            dest = out[r0: r0 + len(buf)]
+            if sc is None:
+                dest[:] = dig
+                continue
+            s = h.signals[i]
+            np.multiply(dig, dtype(s.gain * sc), out=dest, casting="unsafe")
+            dest += dtype((s.physical_min - s.digital_min * s.gain) * sc)
+    return [o.reshape(-1) for o in outs]
 
 
 @dataclass(frozen=True)
@@ -280,12 +311,6 @@ def parse_tals(raw: bytes, where: str) -> list[Tal]:
     return out
 
 
-def _annotation_bytes(h: EdfHeader, i: int, recs: np.ndarray) -> np.ndarray:
-    s = h.signals[i]
-    b = h.bytes_per_sample
-    return np.ascontiguousarray(recs[:, s.offset * b: (s.offset + s.samples_per_record) * b])
-
-
 def read_tals(h: EdfHeader) -> tuple[np.ndarray, list[Tal]]:
     """``(record onsets (s), annotations)`` of an EDF+/BDF+ file.
 
@@ -293,16 +318,18 @@ def read_tals(h: EdfHeader) -> tuple[np.ndarray, list[Tal]]:
     (``nan`` where a record has none: plain EDF); annotation onsets stay relative to the file's start
     date and time, as written.
     """
-    recs = records(h)
     onsets = np.full(h.n_records, np.nan)
     notes: list[Tal] = []
-    for k, i in enumerate(h.annotation_signals):
-        block = _annotation_bytes(h, i, recs)
-        for r in range(h.n_records):
-            tals = parse_tals(block[r].tobytes(), f"{h.path} (record {r + 1})")
-            if k == 0 and tals:
-                onsets[r] = tals[0].onset
-            notes.extend(t for t in tals if any(x for x in t.texts))
+    b = h.bytes_per_sample
+    for r0, buf in iter_records(h):
+        for k, i in enumerate(h.annotation_signals):
+            s = h.signals[i]
+            block = buf[:, s.offset * b: (s.offset + s.samples_per_record) * b]
+            for r in range(len(block)):
+                tals = parse_tals(block[r].tobytes(), f"{h.path} (record {r0 + r + 1})")
+                if k == 0 and tals:
+                    onsets[r0 + r] = tals[0].onset
+                notes.extend(t for t in tals if any(x for x in t.texts))
     return onsets, notes
 
 
