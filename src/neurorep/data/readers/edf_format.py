@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,7 @@ class EdfHeader:
     def bytes_per_sample(self) -> int:
         return 3 if self.bdf else 2
 
-    @property
+    @cached_property
     def record_samples(self) -> int:
         return sum(s.samples_per_record for s in self.signals)
 
@@ -228,7 +229,8 @@ CHUNK_BYTES = 8 * 2**20
 
 
 def iter_records(h: EdfHeader) -> Iterator[tuple[int, np.ndarray]]:
-    """``(first record, records (n, record bytes) uint8)`` chunks of about :data:`CHUNK_BYTES`."""
+    """``(first record, raw)`` chunks of about :data:`CHUNK_BYTES`: ``raw`` is one zero byte followed by
+    whole data records (the leading byte lets :func:`_block` read 24-bit samples as 4-byte words)."""
     record_bytes = h.record_samples * h.bytes_per_sample
     if h.n_records == 0 or record_bytes == 0:
         return
@@ -237,23 +239,32 @@ def iter_records(h: EdfHeader) -> Iterator[tuple[int, np.ndarray]]:
         fh.seek(h.header_bytes)
         for r0 in range(0, h.n_records, per):
             n = min(per, h.n_records - r0)
-            buf = np.fromfile(fh, dtype=np.uint8, count=n * record_bytes)
-            if buf.size != n * record_bytes:
-                raise DataError(f"{h.path}: truncated EDF (the file ended inside data record {r0 + 1})")
-            yield r0, buf.reshape(n, record_bytes)
+            raw = np.zeros(n * record_bytes + 1, np.uint8)
+            if fh.readinto(memoryview(raw)[1:]) != n * record_bytes:
+                raise DataError(f"{h.path}: truncated EDF (the file ended inside data records {r0 + 1}-{r0 + n})")
+            yield r0, raw
 
 
-def _block(h: EdfHeader, i: int, buf: np.ndarray) -> np.ndarray:
-    """Digital samples of signal ``i`` in the records ``buf``: ``(n, samples per record)``, int16
-    (EDF, a view) or int32 (BDF)."""
+def _records(h: EdfHeader, raw: np.ndarray) -> np.ndarray:
+    """The records of a chunk as ``(n, record bytes)`` uint8."""
+    record_bytes = h.record_samples * h.bytes_per_sample
+    return raw[1:].reshape(-1, record_bytes)
+
+
+def _block(h: EdfHeader, i: int, raw: np.ndarray) -> np.ndarray:
+    """Digital samples of signal ``i`` in a chunk: ``(n records, samples per record)``, int16 (EDF, a
+    view) or int32 (BDF)."""
     s = h.signals[i]
-    b = h.bytes_per_sample
-    cols = buf[:, s.offset * b: (s.offset + s.samples_per_record) * b]
     if not h.bdf:
-        return cols.view("<i2")
-    quad = np.zeros((cols.shape[0], s.samples_per_record, 4), np.uint8)  # bytes 1..3 of a little-endian int32
-    quad[..., 1:] = cols.reshape(cols.shape[0], s.samples_per_record, 3)
-    return quad.view("<i4")[..., 0] >> 8  # arithmetic shift: the 24-bit sign is kept
+        recs = _records(h, raw)
+        return recs[:, s.offset * 2: (s.offset + s.samples_per_record) * 2].view("<i2")
+    record_bytes = h.record_samples * 3
+    n = (len(raw) - 1) // record_bytes
+    # Each sample's 3 bytes, read with the byte before them as one little-endian int32 (the sample in
+    # the top 24 bits); an arithmetic shift by 8 drops the extra byte and keeps the sign.
+    words = np.ndarray((n, s.samples_per_record), dtype="<i4", buffer=raw, offset=s.offset * 3,
+                       strides=(record_bytes, 3))
+    return words >> 8
 
 
 def read_signals(h: EdfHeader, picks: list[int], scales: list[float | None], dtype: type = np.float32,
@@ -274,10 +285,10 @@ def read_signals(h: EdfHeader, picks: list[int], scales: list[float | None], dty
     outs = [np.empty((h.n_records, h.signals[i].samples_per_record), np.int64 if sc is None else dtype)
             if dest is None else dest.reshape(h.n_records, h.signals[i].samples_per_record)
             for i, sc, dest in zip(picks, scales, into, strict=True)]
-    for r0, buf in iter_records(h):
+    for r0, raw in iter_records(h):
         for out, i, sc in zip(outs, picks, scales, strict=True):
-            dig = _block(h, i, buf)
-            dest = out[r0: r0 + len(buf)]
+            dig = _block(h, i, raw)
+            dest = out[r0: r0 + len(dig)]
             if sc is None:
                 dest[:] = dig
                 continue
@@ -321,7 +332,8 @@ def read_tals(h: EdfHeader) -> tuple[np.ndarray, list[Tal]]:
     onsets = np.full(h.n_records, np.nan)
     notes: list[Tal] = []
     b = h.bytes_per_sample
-    for r0, buf in iter_records(h):
+    for r0, raw in iter_records(h):
+        buf = _records(h, raw)
         for k, i in enumerate(h.annotation_signals):
             s = h.signals[i]
             block = buf[:, s.offset * b: (s.offset + s.samples_per_record) * b]
