@@ -258,3 +258,41 @@ def test_no_command_prints_a_traceback_on_any_shared_file(capsys) -> None:  # ty
         err = capsys.readouterr().err
         assert code in (0, 2), p
         assert "Traceback" not in err and (code == 0 or len(err.strip().splitlines()) == 1), (p, err)
+
+
+@pytest.mark.parametrize("layout", ["sleep-edf", "mass", "mass-ihr"])
+def test_info_and_prepare_agree_on_simulated_layouts(tmp_path: Path, sleep_folder: Path, layout: str) -> None:
+    from neurorep.data.cache import prepare
+    from neurorep.data.info import describe_path
+    from neurorep.data.corpora import simulate
+
+    folder = sleep_folder
+    if layout != "sleep-edf":
+        folder = tmp_path / "mass"
+        simulate("mass", folder, n_subjects=1, seed=3, hours=0.5, progress=False)
+    from neurorep.data.sources import get_source
+
+    src = get_source(layout, folder)[0]
+    if layout == "mass-ihr":  # info describes a folder by its detected layout; check the heart-rate labels directly
+        from neurorep.data.info import window_counts
+
+        cfg = PrepareConfig(**src.prepare_defaults)
+        expected: dict[str, int] = {}
+        for item in src.discover(folder):
+            ann, end = src.labels(item)
+            for k, v in window_counts(ann, end, cfg, "x").items():
+                expected[k] = expected.get(k, 0) + v
+    else:
+        expected = describe_path(folder)["windows (30 s, as prepare makes them)"]
+    cache = prepare(folder, tmp_path / "cache", dataset=layout, progress=False).cache
+    assert cache.info["label_counts"] == expected and sum(expected.values()) > 0
+
+
+@pytest.mark.real_data
+def test_prepare_prints_no_traceback_on_any_shared_folder(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    for k, folder in enumerate(sorted(p for p in SHARED_DATA.iterdir() if p.is_dir())):
+        if folder.name == "ssvep-exo":
+            continue  # FIF: read by the generic data path, not by these layouts
+        code = main(["data", "prepare", str(folder), "--out", str(tmp_path / f"c{k}"), "--jobs", "1"])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "Traceback" not in err, (folder, err)
