@@ -296,3 +296,12 @@ def test_prepare_prints_no_traceback_on_any_shared_folder(tmp_path: Path, capsys
         code = main(["data", "prepare", str(folder), "--out", str(tmp_path / f"c{k}"), "--jobs", "1"])
         err = capsys.readouterr().err
         assert code in (0, 2) and "Traceback" not in err, (folder, err)
+
+
+def test_file_and_folder_info_give_one_subject_id(sleep_folder: Path) -> None:
+    from neurorep.data.info import describe_path
+
+    folder = describe_path(sleep_folder)["recordings_table"]
+    for row in folder:
+        one = describe_path(sleep_folder / row["recording"])
+        assert (one["subject"], one["session"]) == (row["subject"], row["session"])

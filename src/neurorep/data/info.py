@@ -19,7 +19,7 @@ from neurorep.data.readers import read_recording
 from neurorep.data.readers.dreams import DREAMS_EPOCH_S, read_dreams_hypnogram
 from neurorep.data.readers.edf import describe_edf, read_annotations_edf
 from neurorep.data.recording import Annotations
-from neurorep.data.sources import DATASETS, get_source
+from neurorep.data.sources import DATASETS, get_source, subject_session
 from neurorep.data.windows import PrepareConfig, select_windows, window_labels
 from neurorep.errors import DataError
 
@@ -92,7 +92,8 @@ def _describe_file(path: Path) -> dict[str, Any]:
             ann = read_annotations_edf(path)
             if _has_stages(ann):
                 return {**_hypnogram(path, ann, "sleep-edf"), "start": out["start"]}
-        return out
+        subject, session = subject_session(path)  # the ids the folder's layout gives this file
+        return {"file": out.pop("file"), "subject": subject, "session": session, **out}
     if suffix == ".npy" and path.name.startswith("preprocessed_eeg_"):
         from neurorep.data.readers.things_eeg2 import read_things_eeg2_file
 

@@ -233,6 +233,20 @@ class Slpdb(Source):
         return ann, max(n / rate, float(ann.end))  # as read_slpdb
 
 
+def subject_session(path: Path) -> tuple[str, str]:
+    """Subject and session of one recording file, as its layout names them when the folder is read."""
+    if path.name.endswith("-PSG.edf"):
+        return subject_from_sleep_edf(path)
+    if path.name.endswith(" PSG.edf"):
+        from neurorep.data.readers.mass import mass_subset
+
+        try:
+            return path.name[: -len(" PSG.edf")], mass_subset(path)
+        except DataError:
+            return path.name[: -len(" PSG.edf")], "0"
+    return path.stem, "0"
+
+
 def detect_dataset(root: Path) -> str:
     """Guess the source layout of ``root``."""
     if root.is_dir():
