@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -98,13 +99,17 @@ def main() -> int:
     ap.add_argument("--peer", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-edf")
     args = ap.parse_args()
     start = time.perf_counter()
+    load = os.getloadavg()
     lines = [
         "## Reading EDF and BDF",
         "",
         f"Written by `benchmarks/read_edf.py` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; "
         f"command: `python benchmarks/read_edf.py --repeats {args.repeats}`. Machine: {machine()}. "
         "Reference: `mne.io.read_raw_edf` / `read_raw_bdf` with `preload=True` (MNE reads two channels fastest "
-        "with `include=`, which is used for the two-channel rows). Ratio = MNE time / neurorep time.",
+        "with `include=`, which is used for the two-channel rows). Ratio = MNE time / neurorep time. "
+        f"Load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
+        + (" (above the core count: other work shared the machine; both readers ran under it, interleaved)."
+           if load[0] > (os.cpu_count() or 1) else "."),
         "",
     ]
     if args.peer.is_dir():
