@@ -8,12 +8,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from neurorep.errors import ConfigError, NeurorepError
+from neurorep.errors import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"neurorep: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
+def _count(text: str) -> int:
+    """An integer option that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """A number option that must be finite and above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,11 +53,11 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     sim = dsub.add_parser("simulate", help="write a simulated corpus in a real dataset's on-disk format")
     sim.add_argument("kind", help="corpus kind (see `neurorep list corpora`)")
     sim.add_argument("--out", required=True, type=Path, help="output folder")
-    sim.add_argument("--subjects", type=int, default=10, help="number of subjects (default 10)")
+    sim.add_argument("--subjects", type=_count, default=10, help="number of subjects (default 10)")
     sim.add_argument("--nights", type=int, choices=(1, 2), help="sleep corpus: nights per subject (default 1)")
-    sim.add_argument("--hours", type=float, help="sleep corpus: length of each night in hours (default 8)")
+    sim.add_argument("--hours", type=_positive, help="sleep corpus: length of each night in hours (default 8)")
     sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    sim.add_argument("--jobs", type=_count, default=1, help="parallel processes")
     sim.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                      help="a corpus option, e.g. --set n_concepts=200")
     sim.add_argument("--overwrite", action="store_true", help="write into a folder that already holds files "
@@ -39,10 +69,10 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     prep.add_argument("--dataset", default="auto", help="source layout (see `neurorep list datasets`)")
     prep.add_argument("--channels", help="comma-separated channel names")
     prep.add_argument("--scheme", help="label scheme: aasm5, 4class, 3class")
-    prep.add_argument("--window", type=float, help="window length in seconds")
-    prep.add_argument("--sfreq", type=float, help="resample to this rate (Hz)")
+    prep.add_argument("--window", type=_positive, help="window length in seconds")
+    prep.add_argument("--sfreq", type=_positive, help="resample to this rate (Hz)")
     prep.add_argument("--keep-unlabelled", action="store_true", help="keep windows without a stage label")
-    prep.add_argument("--jobs", type=int, default=1, help="recordings prepared in parallel processes")
+    prep.add_argument("--jobs", type=_count, default=1, help="recordings prepared in parallel processes")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
                       help="bad recording: stop (default for one file) or report and skip (default for folders)")
 
@@ -59,7 +89,7 @@ def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: igno
     exp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     exp.add_argument("--eval-data", type=Path, help="held-out windows (.npz with x[N, C, T] and y[N]) to measure "
                                                     "the int8 output/accuracy change on")
-    exp.add_argument("--n-check", type=int, default=64, help="random windows checked when no --eval-data (default 64)")
+    exp.add_argument("--n-check", type=_count, default=64, help="random windows checked when no --eval-data (default 64)")
 
     reg = sub.add_parser("registry", help="local model registry: list, show, register")
     rsub = reg.add_subparsers(dest="registry_cmd", required=True)
@@ -86,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``neurorep`` argument parser."""
     from neurorep import __version__
 
-    parser = argparse.ArgumentParser(prog="neurorep", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neurorep", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"neurorep {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True)
     _add_data(sub)
@@ -106,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--preset", default="quick", help="grid size: quick or full")
     bench.add_argument("--data", type=Path, help="dataset folder (default: simulate one)")
     bench.add_argument("--out", required=True, type=Path, help="output folder")
-    bench.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
-    bench.add_argument("--jobs", type=int, default=1, help="grid rows run at once, each in its own process")
+    bench.add_argument("--seeds", type=_count, help="number of seeds (default: the preset's)")
+    bench.add_argument("--jobs", type=_count, default=1, help="grid rows run at once, each in its own process")
     bench.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a preset setting, e.g. --set pretrain.epochs=5")
@@ -116,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("path", type=Path, help="a run folder or an embeddings .safetensors file")
     ev.add_argument("--out", type=Path, help="output folder (default: beside the embeddings)")
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--k", type=int, default=10, help="neighbours for kNN accuracy")
+    ev.add_argument("--k", type=_count, default=10, help="neighbours for kNN accuracy")
     ev.add_argument("--no-plots", action="store_true")
 
     _add_export_registry(sub)
@@ -313,18 +343,25 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = [*args.overrides, *rest]
         else:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    if not os.environ.get("NEUROREP_DEBUG"):
+    from neurorep.failures import DEBUG_ENV, bug_report, user_message
+
+    debug = bool(os.environ.get(DEBUG_ENV))
+    if not debug:
         quiet_libraries()
     try:
         return COMMANDS[args.cmd](args)
-    except NeurorepError as exc:
-        if os.environ.get("NEUROREP_DEBUG"):
-            raise
-        print(f"neurorep: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("neurorep: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line (input) or a logged bug report
+        if debug:
+            raise
+        message = user_message(exc)
+        if message is not None:
+            print(f"neurorep: error: {message}", file=sys.stderr)
+            return 2
+        print(f"neurorep: {bug_report(exc, argv if argv is not None else sys.argv[1:])}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

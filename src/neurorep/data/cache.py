@@ -18,9 +18,8 @@ import json
 import os
 import shutil
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +33,7 @@ from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
 from neurorep.fileio import building_dir, ensure_writable_dir, removed_on_error
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 CACHE_VERSION = 1
@@ -124,7 +124,7 @@ def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path
                 results[i] = _prepare_one(src, it, cfg, dests[i])
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 futures = {pool.submit(_prepare_one, src, it, cfg, dests[i]): i for i, it in enumerate(items)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()

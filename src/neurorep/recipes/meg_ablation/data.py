@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.windows import resample, scale
 from neurorep.errors import DataError
 from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 from neurorep.recipes.meg_ablation.config import (
     SETTING_FOLDER,
@@ -115,7 +114,7 @@ def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig,
                     results.append(_prepare_one(f, cfg, d))
                     advance()
             else:
-                with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                with worker_pool(jobs) as pool:
                     futures = [pool.submit(_prepare_one, f, cfg, d) for (_, f), d in zip(files, dests, strict=True)]
                     results = []
                     for fut in futures:
