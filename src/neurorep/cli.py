@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     info = dsub.add_parser("info", help="summarise a recording, a folder of recordings, or a cache")
     info.add_argument("path", type=Path)
     info.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    info.add_argument("--verify", action="store_true", help="re-hash every file of a cache against its manifest")
 
 
 def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -203,12 +205,41 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return 0
     from neurorep.data.info import describe_path
 
+    if args.verify:
+        _verify_caches(args.path)
     info = describe_path(args.path)
     if args.json:
         print(json.dumps(info, indent=1, default=str))
     else:
         _print_summary(info)
     return 0
+
+
+def _verify_caches(path: Path) -> None:
+    """``data info CACHE --verify``: re-hash every file of each cache at ``path``."""
+    from neurorep.data.cache import find_caches
+    from neurorep.errors import DataError
+
+    caches = find_caches(path)
+    if not caches:
+        raise DataError(f"{path}: no neurorep cache here to verify")
+    for cache in caches:
+        cache.verify()
+        print(f"verified {cache.path}: every file matches its manifest")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(value: object) -> str:
+    """``value`` as text with control characters (terminal escape sequences) shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def _cell(value: object) -> str:
+    from rich.markup import escape
+
+    return escape(_printable(value))
 
 
 def _print_summary(info: dict[str, Any]) -> None:
@@ -219,12 +250,12 @@ def _print_summary(info: dict[str, Any]) -> None:
     rows = info.pop("recordings_table", None)
     table = Table(show_header=False, box=None)
     for k, v in info.items():
-        table.add_row(f"[bold]{k}[/bold]", ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+        table.add_row(f"[bold]{_cell(k)}[/bold]", _cell(", ".join(map(str, v)) if isinstance(v, list) else v))
     console.print(table)
     if rows:
-        t = Table(*rows[0].keys())
+        t = Table(*[_cell(k) for k in rows[0]])
         for r in rows:
-            t.add_row(*[str(v) for v in r.values()])
+            t.add_row(*[_cell(v) for v in r.values()])
         console.print(t)
 
 
@@ -291,7 +322,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(card, indent=1))
         else:
-            print(Path(card["path"], mr.CARD_MD).read_text())
+            print(_printable(mr.card_text(args.name, args.version, args.registry)))
         return 0
     from neurorep.config import parse_override, read_yaml
 

@@ -26,7 +26,7 @@ PROJECT_MARKERS = ("pyproject.toml", ".git", ".neurorep-project")
 MAX_YAML_BYTES = 1 << 20
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+class _SafeNoAliasLoader(yaml.SafeLoader):
     """The safe YAML loader without anchors/aliases, so a small file cannot expand into a huge object."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
@@ -38,7 +38,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def safe_yaml(text: str) -> Any:
     """Parse YAML text with the safe loader, refusing aliases; raises ``yaml.YAMLError``."""
-    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_SafeNoAliasLoader)
 
 
 def config_root(path: str | Path) -> Path:

@@ -196,12 +196,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: str | Path, prefix: str) -> None:
-    """Remove ``<prefix>*-<pid>`` entries in ``folder`` whose process no longer runs (left by a kill)."""
+def remove_stale_temps(folder: str | Path, pattern: str) -> None:
+    """Remove entries of ``folder`` matching glob ``pattern`` (names ending in ``-<pid>``) whose process
+    no longer runs: temporary files and folders left by a killed command."""
     folder = Path(folder)
     if not folder.is_dir():
         return
-    for p in folder.glob(f"{prefix}*"):
+    for p in folder.glob(pattern):
         try:
             pid = int(p.name.rsplit("-", 1)[1])
         except (IndexError, ValueError):
@@ -222,7 +223,7 @@ def temp_dir_beside(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     prefix = f".{target.name}.tmp-"
-    remove_stale_temps(target.parent, prefix)
+    remove_stale_temps(target.parent, f"{prefix}*")
     tmp = target.parent / f"{prefix}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

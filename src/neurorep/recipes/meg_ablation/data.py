@@ -18,7 +18,6 @@ grow with the length or number of recordings.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neurorep.data.cache import COMPLETE, WindowCache
+from neurorep.data.manifest import content_key, write_manifest
 from neurorep.data.readers.meg_h5 import (
     MEG_CLASSES,
     MegFile,
@@ -47,7 +47,7 @@ from neurorep.recipes.meg_ablation.config import (
     MegPrepareConfig,
 )
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def setting_parts(root: Path) -> dict[str, list[MegFile]]:
@@ -85,11 +85,7 @@ def _prepare_one(f: MegFile, cfg: MegPrepareConfig, dest: Path) -> dict[str, Any
 
 
 def cache_key(root: Path, files: list[tuple[str, MegFile]], cfg: MegPrepareConfig) -> str:
-    h = hashlib.sha256(json.dumps({"v": CACHE_VERSION, "cfg": cfg.model_dump()}, sort_keys=True).encode())
-    for part, f in files:
-        st = f.path.stat()
-        h.update(f"{part}|{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    return content_key({"v": CACHE_VERSION, "cfg": cfg.model_dump()}, [(part, f.path) for part, f in files])
 
 
 def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig, jobs: int = 1,
@@ -154,6 +150,7 @@ def _write_tables(tmp: Path, root: Path, files: list[tuple[str, MegFile]], resul
             "label_counts": {c: int(sum(r["n"] for (_, f), r in zip(files, results, strict=True) if f.label == c))
                              for c in MEG_CLASSES}}
     (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    write_manifest(tmp)
 
 
 @dataclass
