@@ -162,6 +162,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
         from neurorep.config import parse_override
 
+        from neurorep.fileio import check_writable
+
+        check_writable(args.out, "output folder")
         if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
             raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
                               "choose an empty folder or pass --overwrite")
