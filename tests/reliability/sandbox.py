@@ -44,8 +44,10 @@ def snapshot(root: Path) -> dict[str, str]:
     return found
 
 
-#: Caches that libraries (not neurorep) create in ``$TMPDIR`` on import; not outputs of the command.
-LIBRARY_CACHES = (".scratch-tmp/torchinductor_",)
+#: Names that libraries (not neurorep) create in ``$TMPDIR``: torch's compile cache, onnxruntime's
+#: session id file. They are not outputs of the command.
+LIBRARY_TEMP_NAMES = ("torchinductor_", ".ses")
+LIBRARY_CACHES = tuple(f".scratch-tmp/{n}" for n in LIBRARY_TEMP_NAMES)
 
 
 def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
