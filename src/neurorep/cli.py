@@ -161,13 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
         from neurorep.config import parse_override
-
-        from neurorep.fileio import check_writable
+        from neurorep.fileio import RUN_MARKER, check_writable, mark_run_dir, removed_on_error
 
         check_writable(args.out, "output folder")
-        if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
-            raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
-                              "choose an empty folder or pass --overwrite")
+        if args.out.is_dir() and any(args.out.iterdir()):
+            if not args.overwrite:
+                raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
+                                  "choose an empty folder or pass --overwrite")
+            if not (args.out / RUN_MARKER).is_file():
+                raise ConfigError(f"{args.out}: folder was not made by neurorep (no {RUN_MARKER} marker); "
+                                  "--overwrite replaces files only in a folder neurorep made")
         from neurorep.data.corpora import simulate
 
         options: dict[str, Any] = {"n_subjects": args.subjects, "seed": args.seed, "jobs": args.jobs}
@@ -175,7 +178,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
         for text in args.options:
             key, value = parse_override(text)
             options[".".join(key)] = value
-        paths = simulate(args.kind, out=args.out, **options)
+        with removed_on_error(args.out):
+            paths = simulate(args.kind, out=args.out, **options)
+            mark_run_dir(args.out)
         print(f"wrote {len(paths)} recordings to {args.out}")
         return 0
     if args.data_cmd == "prepare":

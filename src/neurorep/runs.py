@@ -48,7 +48,7 @@ def check_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: output path exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        made = (out / RUN_MARKER).is_file()
+        made = (out / RUN_MARKER).is_file() or (resume and _legacy_run(out))
         if not resume and not overwrite:
             what = "a run" if made else "files that neurorep did not make"
             hint = "pass --overwrite to replace it or --resume to continue it" if made else "choose another folder"
@@ -59,6 +59,11 @@ def check_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False
     elif resume:
         raise ConfigError(f"{out}: no run to resume here")
     check_writable(out, "output folder")
+
+
+def _legacy_run(out: Path) -> bool:
+    """A run folder written before run markers existed (resumable, never replaced without a marker)."""
+    return (out / "config.yaml").is_file() and (out / "environment.json").is_file()
 
 
 def prepare_run_dir(out: str | Path, overwrite: bool = False, resume: bool = False) -> Path:

@@ -71,6 +71,14 @@ def _(tmp: Path) -> Case:
                 [str(tmp / "mine"), "not made by neurorep"])
 
 
+@case("simulate-overwrite-folder-of-user-files")
+def _(tmp: Path) -> Case:
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "SC4001E0-PSG.edf").write_bytes(b"the user's own recording")
+    return Case(["data", "simulate", "sleep", "--out", str(tmp / "mine"), "--subjects", "1", "--hours", "0.5",
+                 "--overwrite"], [str(tmp / "mine"), "not made by neurorep"])
+
+
 @case("simulate-out-under-a-file")
 def _(tmp: Path) -> Case:
     (tmp / "file").write_text("x")

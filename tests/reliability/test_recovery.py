@@ -239,3 +239,20 @@ def test_snapshot_sees_every_kind_of_change(tmp_path: Path) -> None:
     (tmp_path / "a").write_text("2")
     (tmp_path / "b").mkdir()
     assert snapshot(tmp_path) != before and set(snapshot(tmp_path)) == {"a", "b"}
+
+
+def test_simulate_overwrite_works_in_a_folder_it_made(tmp_path: Path) -> None:
+    argv = ["data", "simulate", "sleep", "--out", str(tmp_path / "sim"), "--subjects", "1", "--hours", "0.5"]
+    assert main(argv) == 0
+    assert (tmp_path / "sim" / fileio.RUN_MARKER).is_file()
+    assert main([*argv, "--overwrite"]) == 0
+
+
+def test_resume_accepts_a_run_folder_written_before_markers(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("recipe: sleep-ssl\n")
+    (run / "environment.json").write_text("{}")
+    runs.check_run_dir(run, resume=True)
+    with pytest.raises(ConfigError, match="not made by neurorep"):
+        runs.check_run_dir(run, overwrite=True)
