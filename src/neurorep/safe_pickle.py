@@ -83,8 +83,8 @@ class _GuardedArray(np.ndarray):
         itemsize = dtype.itemsize if isinstance(dtype, np.dtype) else 0
         if isinstance(dtype, np.dtype) and dtype.hasobject:
             if not isinstance(data, list) or len(data) != n:
-                raise DataError(f"{self._source}: array of {n} objects holds {len(data) if isinstance(data, list) else 0} "
-                                "in the pickle")
+                held = len(data) if isinstance(data, list) else 0
+                raise DataError(f"{self._source}: array of {n} objects holds {held} in the pickle")
         elif n * itemsize > self._limit or not isinstance(data, (bytes, bytearray, str)) or len(data) != n * itemsize:
             raise DataError(f"{self._source}: array claims {n} x {itemsize} bytes but the pickle holds "
                             f"{len(data) if isinstance(data, (bytes, bytearray, str)) else 0}")

@@ -34,7 +34,7 @@ from neurorep.data.manifest import check_manifest, content_key, write_manifest
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
-from neurorep.fileio import building_dir, ensure_writable_dir, remove_stale_temps, removed_on_error
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text, remove_stale_temps, removed_on_error
 from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
@@ -165,7 +165,7 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
             "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
             "classes": classes, "subjects": subjects, "recordings": recordings,
             "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total)}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    (tmp / "info.json").write_text(json_text(info, indent=1))
 
 
 class WindowCache:

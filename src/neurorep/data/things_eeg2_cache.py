@@ -35,7 +35,7 @@ from neurorep.data.readers.things_eeg2 import (
     read_things_eeg2_file,
 )
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text
 from neurorep.progress import progress_bar
 
 __all__ = ["THINGS_CACHE_VERSION", "convert_things_eeg2", "single_repetitions"]
@@ -115,7 +115,7 @@ def _write(tmp: Path, subjects: dict[int, Path], images: dict[str, list[str]], p
             "n_times": len(times), "classes": [], "subjects": [f"sub-{n:02d}" for n in subjects],
             "subject_numbers": list(subjects), "recordings": recordings,
             "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": {}}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    (tmp / "info.json").write_text(json_text(info, indent=1))
     (tmp / "images.json").write_text(json.dumps(images))
     write_manifest(tmp)
 

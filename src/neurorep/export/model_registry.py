@@ -36,7 +36,14 @@ from neurorep.export.model_card import (
     load_saved_model,
     sha256,
 )
-from neurorep.fileio import atomic_write_text, check_writable, ensure_writable_dir, json_text, read_json, remove_stale_temps
+from neurorep.fileio import (
+    atomic_write_text,
+    check_writable,
+    ensure_writable_dir,
+    json_text,
+    read_json,
+    remove_stale_temps,
+)
 
 __all__ = ["DEFAULT_REGISTRY", "ENV_VAR", "card_text", "list_models", "load_model", "register_model", "registry_root",
            "resolve_version", "show_model"]

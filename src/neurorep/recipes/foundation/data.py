@@ -15,7 +15,6 @@ the training patients' recordings (unlabelled).
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from neurorep.data.readers.hms import (
 from neurorep.data.splits import Split, subject_split
 from neurorep.data.windows import bandpass, resample
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir, read_json
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text, read_json
 from neurorep.progress import progress_bar
 from neurorep.recipes.foundation.config import HMSDataConfig
 
@@ -177,7 +176,7 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
         info = {"version": CACHE_VERSION, "key": key, "classes": HMS_CLASSES, "ch_names": names, "sfreq": rate,
                 "settings": {k: getattr(cfg, k) for k in _PREP_KEYS}, "recordings": recs, "patients": patients,
                 "n_rows": len(df), "nan_filled": nan_filled, "skipped": [list(x) for x in skipped]}
-        (tmp / "info.json").write_text(json.dumps(info, indent=1))
+        (tmp / "info.json").write_text(json_text(info, indent=1))
         write_manifest(tmp)
 
 

@@ -18,7 +18,6 @@ grow with the length or number of recordings.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from neurorep.data.readers.meg_h5 import (
 from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.windows import resample, scale
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text
 from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 from neurorep.recipes.meg_ablation.config import (
@@ -149,7 +148,7 @@ def _write_tables(tmp: Path, root: Path, files: list[tuple[str, MegFile]], resul
             "n_windows": int(sum(r["n"] for r in results)),
             "label_counts": {c: int(sum(r["n"] for (_, f), r in zip(files, results, strict=True) if f.label == c))
                              for c in MEG_CLASSES}}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    (tmp / "info.json").write_text(json_text(info, indent=1))
     write_manifest(tmp)
 
 
