@@ -75,9 +75,10 @@ def ensure_writable_dir(path: str | Path, what: str) -> Path:
 def removed_on_error(path: str | Path) -> Iterator[Path]:
     """Remove folder ``path`` again if it did not exist before and the block fails on bad input.
 
-    Only a :class:`~neurorep.errors.NeurorepError` (a user mistake or bad file) or an ``OSError``
-    (full disk, permissions) triggers the clean-up, so an interrupted or crashed run keeps what it
-    wrote for ``--resume``; a folder that already existed is never touched.
+    Only a :class:`~neurorep.errors.NeurorepError` (a user mistake or bad file), an ``OSError``
+    (full disk, permissions) or a ``MemoryError`` (an input too large for this machine) triggers the
+    clean-up, so an interrupted or crashed run keeps what it wrote for ``--resume``; a folder that
+    already existed is never touched.
     """
     from neurorep.errors import NeurorepError
 
@@ -85,7 +86,7 @@ def removed_on_error(path: str | Path) -> Iterator[Path]:
     existed = path.exists() or path.is_symlink()
     try:
         yield path
-    except (NeurorepError, OSError):
+    except (NeurorepError, OSError, MemoryError):
         if not existed and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         raise

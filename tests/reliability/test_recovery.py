@@ -105,17 +105,22 @@ def test_export_stages_beside_its_output_and_a_rerun_cleans_a_killed_one(tmp_pat
 
 # --- full disk, bugs ------------------------------------------------------------------------------------
 
-def test_full_disk_is_one_line_and_removes_the_new_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("failure", ["full disk", "out of memory"])
+def test_environment_failure_is_one_line_and_removes_the_new_cache(failure: str, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     night = _night(tmp_path / "night", GOOD_STAGES)
 
-    def no_space(path: object, *a: object, **k: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def fail(path: object, *a: object, **k: object) -> None:
+        if failure == "full disk":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        raise MemoryError
 
-    monkeypatch.setattr(np, "save", no_space)
+    monkeypatch.setattr(np, "save", fail)
     o = run_in_sandbox(["data", "prepare", str(night), "--out", str(tmp_path / "cache")], tmp_path, capsys,
                        monkeypatch)
-    assert_clean_failure(o, "full disk", ["00000.npy", "no space left"])
+    expect = ["00000.npy", "no space left"] if failure == "full disk" else ["not enough memory"]
+    assert_clean_failure(o, failure, expect)
 
 
 def test_a_bug_names_its_log_and_debug_shows_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
