@@ -72,6 +72,30 @@ def test_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
     assert all(_gone(p) for p in workers), f"workers {workers} outlived their killed parent"
 
 
+def test_watchdog_ends_a_worker_where_prctl_is_missing(tmp_path: Path) -> None:
+    worker = ("import os, time\n"
+              "import neurorep.processes as p\n"
+              "p.WATCHDOG_PERIOD_S = 0.1\n"
+              "p._set_pdeathsig = lambda: False\n"
+              "p.die_with_parent(os.getppid())\n"
+              "time.sleep(120)\n")
+    script = ("import subprocess, sys, time\n"
+              f"w = subprocess.Popen([sys.executable, '-c', {worker!r}])\n"
+              "print(w.pid, flush=True)\n"
+              "time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    time.sleep(1.0)  # let the worker start its watchdog
+    assert not _gone(pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and not _gone(pid):
+        time.sleep(0.1)
+    assert _gone(pid), "the watchdog did not end the orphaned worker"
+
+
 # --- killed commands leave nothing that a rerun keeps ---------------------------------------------------
 
 def test_rerun_of_register_removes_the_folder_a_killed_one_left(tmp_path: Path) -> None:
