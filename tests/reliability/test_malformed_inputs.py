@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import tests.reliability.malformed_config  # noqa: F401  (registers the config cases)
-import tests.reliability.malformed_integrity  # noqa: F401  (registers the data-integrity and bomb cases)
+import tests.reliability.malformed_bombs  # noqa: F401  (registers the resource-bomb cases)
+import tests.reliability.malformed_integrity  # noqa: F401  (registers the data-integrity cases)
 from tests.reliability.malformed import CASES
 from tests.reliability.sandbox import assert_clean_failure, run_in_sandbox
 

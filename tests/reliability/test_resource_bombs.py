@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.malformed import CASES
-from tests.reliability.malformed_integrity import BOMBS
+from tests.reliability.malformed_bombs import BOMBS
 
 PEAK_LIMIT_KB = 1024 * 1024  # 1 GB
 TIME_LIMIT_S = 60.0  # generous for a loaded 2-core machine; each case takes 1-5 s there when idle
