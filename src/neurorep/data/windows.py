@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from scipy import signal as sps
 
 from neurorep.data.labels import check_annotations, epoch_labels, get_scheme
 from neurorep.data.recording import Annotations, Recording
@@ -63,7 +64,6 @@ def bandpass(data: np.ndarray, sfreq: float, l_freq: float | None, h_freq: float
     lo = l_freq if l_freq else None
     if lo is None and hi is None:
         return data
-    from scipy import signal as sps  # imported on first use: reusing a cache needs no scipy.signal
     if lo is not None and hi is not None:
         sos = sps.butter(4, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
     elif lo is not None:
@@ -77,8 +77,6 @@ def resample(data: np.ndarray, sfreq: float, target: float | None) -> tuple[np.n
     """Polyphase resampling of ``data (C, T)`` from ``sfreq`` to ``target`` (anti-aliased)."""
     if target is None or abs(target - sfreq) < 1e-9:
         return data, sfreq
-    from scipy import signal as sps
-
     ratio = Fraction(target / sfreq).limit_denominator(1000)
     out = sps.resample_poly(data, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
     return out, sfreq * ratio.numerator / ratio.denominator
