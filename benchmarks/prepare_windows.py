@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -138,7 +139,8 @@ def main() -> None:
         "## Preparing windows from EDF",
         "",
         f"Machine: {machine()}. Command: `python benchmarks/prepare_windows.py --nights {args.nights} "
-        f"--repeats {args.repeats}` ({time.strftime('%Y-%m-%d')}). Simulated 8-hour nights, 2 EEG channels, "
+        f"--repeats {args.repeats}` ({time.strftime('%Y-%m-%d')}; load average at the start "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores). Simulated 8-hour nights, 2 EEG channels, "
         "30-s windows, band-pass 0.3-35 Hz; medians of fresh-process runs.",
         "",
         "| path | seconds | peak MiB |",
