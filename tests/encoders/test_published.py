@@ -32,7 +32,9 @@ def rel_max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 def fixture(name: str) -> tuple[dict, dict[str, torch.Tensor]]:
     path = FIXTURES / f"{name}.safetensors"
     with safe_open(str(path), "pt") as f:
-        config = json.loads(f.metadata()["config"])
+        meta = f.metadata()
+    config = json.loads(meta["config"])
+    config.update(json.loads(meta.get("forward_kwargs", "{}")))  # LaBraM's ch_names
     return config, load_file(str(path))
 
 
@@ -46,7 +48,7 @@ def reference_model(name: str) -> tuple[PublishedModel, dict[str, torch.Tensor]]
 
 
 def test_fixtures_present() -> None:
-    assert {"cbramod", "biot"} <= set(NAMES)
+    assert {"cbramod", "biot", "labram"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

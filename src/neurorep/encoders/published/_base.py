@@ -103,6 +103,10 @@ class PublishedEncoder(Encoder):
         """The reference's ``forward(x, return_features=True)["features"]``."""
         raise NotImplementedError
 
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the reference's classification head reads (the features unless overridden)."""
+        return self.reference_features(x)
+
     def build_head(self, n_outputs: int) -> nn.Module:  # pragma: no cover - abstract
         """The reference's classification head for ``n_outputs`` classes (same parameter names)."""
         raise NotImplementedError
@@ -133,8 +137,9 @@ class PublishedModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> logits[B, n_outputs]`` (or the features when there is no head)."""
-        feats = self.encoder.reference_features(x)
-        return feats if self.head is None else self.head(feats)
+        if self.head is None:
+            return self.encoder.reference_features(x)
+        return self.head(self.encoder.head_input(x))
 
     def reference_state_dict(self) -> dict[str, torch.Tensor]:
         """This model's weights under the reference's key names."""
