@@ -48,7 +48,7 @@ def reference_model(name: str) -> tuple[PublishedModel, dict[str, torch.Tensor]]
 
 
 def test_fixtures_present() -> None:
-    assert {"cbramod", "biot", "labram"} <= set(NAMES)
+    assert {"cbramod", "biot", "labram", "eegpt"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
