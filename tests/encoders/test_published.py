@@ -110,3 +110,13 @@ def test_reference_arguments_are_checked() -> None:
         ENCODERS.get("biot").kwargs_from_reference({"n_chans": 2, "activation": "elu"})
     with pytest.raises(ConfigError, match="n_times=450 is not divisible by patch_size=200"):
         create_encoder("cbramod", n_channels=2, n_times=450)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_onnx_export_with_reference_weights_and_head(name: str, tmp_path) -> None:
+    from neurorep.export.onnx import check_onnx_parity, export_onnx
+
+    model, t = reference_model(name)
+    path = export_onnx(model, tmp_path / f"{name}.onnx", t["x"], output_name="logits")
+    x = torch.randn(3, *t["x"].shape[1:], generator=torch.Generator().manual_seed(3))  # another batch size
+    assert check_onnx_parity(model, path, x) < 1e-4
