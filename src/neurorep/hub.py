@@ -45,7 +45,7 @@ from neurorep.encoders.published import PublishedEncoder, PublishedModel
 from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.export.hub import WEIGHTS_NAME, load_state
 
-__all__ = ["HUB_FILES", "load_published", "published_names", "read_checkpoint", "resolve_weights"]
+__all__ = ["HUB_FILES", "check_contract", "load_published", "published_names", "read_checkpoint", "resolve_weights"]
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 #: files tried, in order, in a hub repository
@@ -179,6 +179,32 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     return _unwrap(obj, str(path))
 
 
+def check_contract(cls: type[PublishedEncoder], n_channels: int, sfreq: float, ch_names: list[str] | None) -> None:
+    """Refuse data that do not fit the published checkpoints of ``cls`` (:class:`ConfigError`).
+
+    The sampling rate must be the pretraining rate (resample the windows first; a rate is never
+    silently accepted). A model that looks electrodes up by name needs ``ch_names`` (unless the
+    data hold its whole table in order), and every name must be in its table: the unknown ones
+    are listed, to be renamed (``channel_map``) or dropped.
+    """
+    card, name = cls.card, cls.registry_name
+    if abs(float(sfreq) - card.sfreq) > 1e-6:
+        raise ConfigError(f"{name}: the published weights expect {card.sfreq:g} Hz windows, the data are at "
+                          f"{float(sfreq):g} Hz; resample the windows to {card.sfreq:g} Hz first")
+    if not card.channels:
+        return
+    if ch_names is None:
+        if n_channels != len(card.channels):
+            raise ConfigError(f"{name}: the model looks its {len(card.channels)} electrodes up by name; "
+                              f"pass ch_names for the {n_channels} channels")
+        return
+    known = {c.upper() for c in card.channels}
+    unknown = [c for c in ch_names if str(c).upper().strip(".") not in known]
+    if unknown:
+        raise ConfigError(f"{name}: channels not in the model's electrode table: {', '.join(unknown)}; rename them "
+                          f"(channel_map) or drop them")
+
+
 def load_published(
     name: str,
     weights: str | Path | None,
@@ -189,16 +215,25 @@ def load_published(
     ch_names: list[str] | None = None,
     model_kwargs: dict[str, Any] | None = None,
     cache_dir: str | Path | None = None,
+    channel_map: dict[str, str] | None = None,
 ) -> PublishedModel:
     """Build published model ``name`` for ``[B, n_channels, n_times]`` windows and load ``weights``.
 
     ``n_outputs`` adds the reference's classification head (its weights are then read from the
     checkpoint as well; ``None`` leaves it out and ignores a head in the file). ``ch_names``
     names the channels for models that look electrodes up by name (LaBraM). ``model_kwargs``
-    overrides architecture arguments (this class's names, e.g. ``n_layers``). Returns the model
-    in eval mode; ``model.metadata`` records the source, its sha256 and the shape arguments.
+    overrides architecture arguments (this class's names, e.g. ``n_layers``); ``channel_map``
+    renames data channels to the model's electrode names (``{"T3": "T7"}``).
+
+    With ``weights``, the data must fit the checkpoint's contract (:func:`check_contract`): the
+    pretraining rate, and electrode names the model knows. Returns the model in eval mode;
+    ``model.metadata`` records the source, its sha256, the shape arguments and the card.
     """
     cls = _published_class(name)
+    if ch_names is not None and channel_map:
+        ch_names = [channel_map.get(c, c) for c in ch_names]
+    if weights is not None:
+        check_contract(cls, n_channels, sfreq, ch_names)
     kwargs: dict[str, Any] = {"n_channels": n_channels, "n_times": n_times, "sfreq": sfreq, **(model_kwargs or {})}
     if ch_names is not None:
         if len(ch_names) != n_channels:
@@ -208,7 +243,8 @@ def load_published(
     model = PublishedModel(create_encoder(cls.registry_name, **kwargs), n_outputs=n_outputs)
     meta: dict[str, Any] = {"architecture": cls.registry_name, "reference": f"braindecode 1.8.1 {cls.reference_class}",
                             "n_channels": n_channels, "n_times": n_times, "sfreq": sfreq,
-                            "ch_names": list(ch_names) if ch_names is not None else None, "n_outputs": n_outputs}
+                            "ch_names": list(ch_names) if ch_names is not None else None, "n_outputs": n_outputs,
+                            "card": cls.card.as_dict()}
     if weights is None:
         meta.update(source=None, sha256=None)
     else:

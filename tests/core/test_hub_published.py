@@ -117,5 +117,30 @@ def test_cli_load_save_and_bad_checkpoint_exit_2(biot_ref, tmp_path: Path, capsy
     assert main(["published", "load", "biot", str(tmp_path / "bad.pth"), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "bad.pth" in err and "Traceback" not in err
-    assert main(["published", "load", "labram", str(tmp_path / "biot.safetensors"), *args[:6]]) == 2
+    assert main(["published", "load", "labram", str(tmp_path / "biot.safetensors"), *args[:6],
+                 "--ch-names", "C3,CZ,C4"]) == 2
     assert "biot.safetensors: none of its" in capsys.readouterr().err
+
+
+def test_contract_rate_and_electrode_names_are_checked(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    ref = load_file(str(FIXTURES / "labram.safetensors"))
+    save_file(state_of(ref), str(tmp_path / "labram.safetensors"))
+    arch = {"patch_size": 64, "conv_channels": 4, "n_layers": 2, "n_heads": 4, "qkv_bias": True}
+    shape = {"n_channels": 3, "n_times": 256}
+    with pytest.raises(ConfigError, match="expect 200 Hz windows, the data are at 250 Hz; resample"):
+        load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=250, ch_names=["C3", "Cz", "C4"],
+                       model_kwargs=arch)
+    with pytest.raises(ConfigError, match="pass ch_names for the 3 channels"):
+        load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=200, model_kwargs=arch)
+    with pytest.raises(ConfigError, match="not in the model's electrode table: EKG, Resp; rename them"):
+        load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=200, ch_names=["C3", "EKG", "Resp"],
+                       model_kwargs=arch)
+    # an explicit mapping by name; the fixture's channels are C3, Cz, C4
+    model = load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=200, n_outputs=2,
+                           ch_names=["C3", "Cz", "C4-A1"], channel_map={"C4-A1": "C4"}, model_kwargs=arch)
+    check_outputs(model, ref)
+    card = model.metadata["card"]
+    assert card["sfreq"] == 200 and card["patch_samples"] == 200 and "C3" in card["channels"]
+    assert {"units", "normalisation", "licence", "hub_ids", "paper"} <= set(card)

@@ -16,6 +16,7 @@ strictly (:meth:`PublishedModel.load_reference_state`).
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -24,7 +25,7 @@ from torch import nn
 from neurorep.encoders.base import Encoder
 from neurorep.errors import DataError
 
-__all__ = ["PublishedEncoder", "PublishedModel", "RealDFT", "check_divisible"]
+__all__ = ["PublishedCard", "PublishedEncoder", "PublishedModel", "RealDFT", "check_divisible"]
 
 
 def check_divisible(owner: str, n_times: int, patch_size: int) -> None:
@@ -64,6 +65,34 @@ class RealDFT(nn.Module):
         return torch.sqrt(re * re + im * im)
 
 
+@dataclass(frozen=True)
+class PublishedCard:
+    """Machine-readable facts about an architecture's published checkpoints.
+
+    ``sfreq``: the rate the published weights were pretrained at (data at another rate are
+    refused when weights are loaded). ``channels``: the electrode names the model looks up by
+    name (empty when it does not use names). ``units``/``normalisation``: how the authors scaled
+    the input (``None`` where not recorded here). ``licence``: ``None`` where not recorded here:
+    read the source repository's licence before use. ``hub_ids``: braindecode hub repositories.
+    """
+
+    paper: str
+    sfreq: float
+    patch_samples: int | None
+    channels: tuple[str, ...] = ()
+    units: str | None = None
+    normalisation: str | None = None
+    licence: str | None = None
+    hub_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["channels"] = list(self.channels)
+        out["hub_ids"] = list(self.hub_ids)
+        return out
+
+
 class PublishedEncoder(Encoder):
     """Base of the published-model encoders (reference key names, no classification head).
 
@@ -75,6 +104,8 @@ class PublishedEncoder(Encoder):
     reference_class: str = ""
     head_prefix: str = "final_layer."
     default_embed_dim: int = 0
+    #: what the published checkpoints expect (see :class:`PublishedCard`)
+    card: PublishedCard
     #: the reference constructor's argument names -> this class's (shape arguments included)
     reference_names: dict[str, str] = {"n_chans": "n_channels", "n_times": "n_times", "sfreq": "sfreq"}
     n_channels: int

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from neurorep.encoders.cnn import check_input, check_int, check_rate
-from neurorep.encoders.published._base import PublishedEncoder, RealDFT
+from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, RealDFT
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 
@@ -144,6 +144,11 @@ class BIOT(PublishedEncoder):
     reference_class = "BIOT"
     head_prefix = "final_layer."
     default_embed_dim = 256
+    card = PublishedCard(
+        paper="Yang et al., BIOT: Biosignal Transformer for Cross-data Learning in the Wild, NeurIPS 2023",
+        sfreq=200.0, patch_samples=200, normalisation="each channel divided by its 95th percentile of |x|",
+        hub_ids=("braindecode/biot-pretrained-prest-16chs", "braindecode/biot-pretrained-shhs-prest-18chs",
+                 "braindecode/biot-pretrained-six-datasets-18chs"))
     reference_names = {**PublishedEncoder.reference_names, "embed_dim": "embed_dim", "num_heads": "n_heads",
                        "num_layers": "n_layers", "hop_length": "hop_length", "drop_prob": "dropout",
                        "att_layer_drop_prob": "attn_dropout"}

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from neurorep.encoders.cnn import check_input, check_int, check_rate
-from neurorep.encoders.published._base import PublishedEncoder, RealDFT, check_divisible
+from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, RealDFT, check_divisible
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 
@@ -112,6 +112,10 @@ class CBraMod(PublishedEncoder):
     reference_class = "CBraMod"
     head_prefix = "final_layer."
     default_embed_dim = 200
+    card = PublishedCard(
+        paper="Wang et al., CBraMod: A Criss-Cross Brain Foundation Model for EEG Decoding, ICLR 2025",
+        sfreq=200.0, patch_samples=200, units="100 uV (signals in uV divided by 100)",
+        hub_ids=("braindecode/cbramod-pretrained",))
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size", "dim_feedforward": "d_ff",
                        "n_layer": "n_layers", "nhead": "n_heads", "emb_dim": "emb_dim", "drop_prob": "dropout",
                        "channels_kernel_stride_padding_norm": "conv_stages"}

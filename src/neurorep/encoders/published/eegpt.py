@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
 from neurorep.encoders.cnn import check_input, check_int, check_rate
-from neurorep.encoders.published._base import PublishedEncoder
+from neurorep.encoders.published._base import PublishedCard, PublishedEncoder
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError, unknown_name_message
 
@@ -163,6 +163,10 @@ class EEGPT(PublishedEncoder):
     reference_class = "EEGPT"
     head_prefix = "final_layer."
     default_embed_dim = 2048
+    card = PublishedCard(
+        paper="Wang et al., EEGPT: Pretrained Transformer for Universal and Reliable Representation of EEG "
+              "Signals, NeurIPS 2024",
+        sfreq=256.0, patch_samples=64, channels=EEGPT_CHANNELS, hub_ids=("braindecode/eegpt-pretrained",))
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size", "patch_stride": "patch_stride",
                        "embed_num": "embed_num", "embed_dim": "d_model", "depth": "n_layers", "num_heads": "n_heads",
                        "mlp_ratio": "mlp_ratio", "qkv_bias": "qkv_bias", "drop_prob": "dropout",

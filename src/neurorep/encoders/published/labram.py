@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from neurorep.encoders.cnn import check_input, check_int, check_rate
-from neurorep.encoders.published._base import PublishedEncoder, check_divisible
+from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, check_divisible
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError, unknown_name_message
 
@@ -131,6 +131,11 @@ class Labram(PublishedEncoder):
     reference_class = "Labram"
     head_prefix = "final_layer."
     default_embed_dim = 200
+    card = PublishedCard(
+        paper="Jiang et al., Large Brain Model for Learning Generic Representations with Tremendous EEG Data "
+              "in BCI, ICLR 2024",
+        sfreq=200.0, patch_samples=200, channels=LABRAM_CHANNELS, units="0.1 mV (signals in uV divided by 100)",
+        hub_ids=("braindecode/labram-pretrained",))
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size",
                        "conv_out_channels": "conv_channels", "num_layers": "n_layers", "num_heads": "n_heads",
                        "mlp_ratio": "mlp_ratio", "qkv_bias": "qkv_bias", "drop_prob": "dropout",
