@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import pickle
 import re
@@ -238,7 +239,7 @@ def load_published(
     if ch_names is not None:
         if len(ch_names) != n_channels:
             raise ConfigError(f"{len(ch_names)} ch_names given for n_channels={n_channels}")
-        if "ch_names" in cls.__init__.__code__.co_varnames:
+        if "ch_names" in inspect.signature(cls).parameters:
             kwargs["ch_names"] = list(ch_names)
     model = PublishedModel(create_encoder(cls.registry_name, **kwargs), n_outputs=n_outputs)
     meta: dict[str, Any] = {"architecture": cls.registry_name, "reference": f"braindecode 1.8.1 {cls.reference_class}",

@@ -23,15 +23,13 @@ import torch
 from torch import nn
 
 from neurorep.encoders.base import Encoder
-from neurorep.errors import DataError
+from neurorep.errors import ConfigError, DataError
 
 __all__ = ["PublishedCard", "PublishedEncoder", "PublishedModel", "RealDFT", "check_divisible"]
 
 
 def check_divisible(owner: str, n_times: int, patch_size: int) -> None:
     """Raise :class:`~neurorep.errors.ConfigError` unless ``patch_size`` divides ``n_times``."""
-    from neurorep.errors import ConfigError
-
     if n_times % patch_size:
         raise ConfigError(
             f"{owner}: n_times={n_times} is not divisible by patch_size={patch_size}; "
@@ -118,8 +116,6 @@ class PublishedEncoder(Encoder):
         ``n_outputs`` is not an encoder argument and is dropped; an argument this class does not
         know raises :class:`~neurorep.errors.ConfigError`.
         """
-        from neurorep.errors import ConfigError
-
         out = {}
         for key, value in reference.items():
             if key == "n_outputs":

@@ -107,6 +107,8 @@ class _Transformer(nn.Module):
 
 
 class _PositionalEncoding(nn.Module):
+    """Holds the sinusoidal table ``pe[1, 1000, D]`` and its dropout (applied by :class:`_Backbone`)."""
+
     def __init__(self, dim: int, dropout: float) -> None:
         super().__init__()
         self.register_buffer("pe", sinusoidal_table(N_POSITIONS, dim)[None])
