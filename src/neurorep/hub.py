@@ -170,8 +170,8 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # a global outside the tensor allow-list: code in the pickle
-        first = str(exc).strip().splitlines()
-        detail = next((line.strip() for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
+        lines = str(exc).strip().splitlines()
+        detail = next((ln.strip() for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
         raise DataError(f"{path}: refused, the pickle asks for more than tensors ({detail})") from None
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make the unpickler fail in many ways
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -86,7 +86,8 @@ def test_bad_checkpoints_are_data_errors_naming_the_file(biot_ref, tmp_path: Pat
     with pytest.raises(DataError, match="none of its .* tensors belongs to BIOT"):
         load_published("biot", FIXTURES / "cbramod.safetensors", **SHAPE, model_kwargs=ARCH)
     # wrong channel count: the channel table does not fit, and the key is named
-    with pytest.raises(DataError, match=r"full.pth: weights do not fit .*encoder.channel_tokens.weight \(model \(5, 32\), file \(3, 32\)\)"):
+    bad_shape = r"full.pth: weights do not fit .*encoder.channel_tokens.weight \(model \(5, 32\), file \(3, 32\)\)"
+    with pytest.raises(DataError, match=bad_shape):
         load_published("biot", tmp_path / "full.pth", n_channels=5, n_times=600, sfreq=200, model_kwargs=ARCH)
     with pytest.raises(DataError, match="weights file not found"):
         load_published("biot", tmp_path / "absent.pth", **SHAPE)
@@ -112,7 +113,8 @@ def test_cli_load_save_and_bad_checkpoint_exit_2(biot_ref, tmp_path: Path, capsy
 
     saved = from_pretrained(tmp_path / "saved")  # a plain neurorep encoder from here on (probe, export, ...)
     with torch.no_grad():
-        assert float((saved(biot_ref["x"]) - biot_ref["features"]).abs().max()) <= 1e-4 * float(biot_ref["features"].abs().max())
+        diff = float((saved(biot_ref["x"]) - biot_ref["features"]).abs().max())
+    assert diff <= 1e-4 * float(biot_ref["features"].abs().max())
     (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
     assert main(["published", "load", "biot", str(tmp_path / "bad.pth"), *args]) == 2
     err = capsys.readouterr().err.strip()

@@ -71,7 +71,8 @@ class _LinearAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, N, D] -> [B, N, D]``."""
         b, n, d = x.shape
-        q, k, v = (f(x).reshape(b, n, self.heads, self.d_head).transpose(1, 2) for f in (self.to_q, self.to_k, self.to_v))
+        q, k, v = (f(x).reshape(b, n, self.heads, self.d_head).transpose(1, 2)
+                   for f in (self.to_q, self.to_k, self.to_v))
         q = q.softmax(dim=-1) * self.d_head**-0.5
         context = k.softmax(dim=-2).transpose(-1, -2) @ v  # [B, H, d_head, d_head]
         out = (q @ context).transpose(1, 2).reshape(b, n, d)

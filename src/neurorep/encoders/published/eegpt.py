@@ -118,7 +118,8 @@ class _MLP(nn.Module):
 
 
 class _Block(nn.Module):
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, qkv_bias: bool, dropout: float, attn_dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, qkv_bias: bool, dropout: float,
+                 attn_dropout: float) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = _Attention(dim, heads, qkv_bias, attn_dropout, dropout)
@@ -140,7 +141,8 @@ class _Transformer(nn.Module):
         self.patch_embed = nn.Module()
         self.patch_embed.proj = nn.Conv2d(1, dim, (1, patch_size), (1, patch_stride))
         self.chan_embed = nn.Embedding(max(len(EEGPT_CHANNELS), n_channels), dim)
-        self.blocks = nn.ModuleList(_Block(dim, heads, mlp_ratio, qkv_bias, dropout, attn_dropout) for _ in range(depth))
+        self.blocks = nn.ModuleList(_Block(dim, heads, mlp_ratio, qkv_bias, dropout, attn_dropout)
+                                    for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
 
     def forward(self, x: torch.Tensor, chans_id: torch.Tensor) -> torch.Tensor:

@@ -81,7 +81,8 @@ class _TemporalConv(nn.Module):
 
 
 class _Attention(nn.Module):
-    def __init__(self, dim: int, heads: int, qkv_bias: bool, qk_norm: bool, attn_dropout: float, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, qkv_bias: bool, qk_norm: bool, attn_dropout: float,
+                 dropout: float) -> None:
         super().__init__()
         self.heads, self.d_head = heads, dim // heads
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
