@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -169,13 +168,12 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
                         f"expected .safetensors or one of {', '.join(PICKLE_SUFFIXES)}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:  # a global outside the tensor allow-list: code in the pickle
-        lines = str(exc).strip().splitlines()
-        detail = next((ln.strip() for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
-        raise DataError(f"{path}: refused, the pickle asks for more than tensors ({detail})") from None
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make the unpickler fail in many ways
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        reason = f"{type(exc).__name__}: {text.split('. ')[0]}" if text else type(exc).__name__
+        lines = str(exc).strip().splitlines()
+        if type(exc).__name__ == "UnpicklingError":  # a global outside the allow-list: code in the pickle
+            detail = next((ln.strip() for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
+            raise DataError(f"{path}: refused, the pickle asks for more than tensors ({detail})") from None
+        reason = f"{type(exc).__name__}: {lines[0].split('. ')[0]}" if lines else type(exc).__name__
         raise DataError(f"{path}: not a readable checkpoint, truncated or corrupt ({reason})") from None
     return _unwrap(obj, str(path))
 
