@@ -171,7 +171,8 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # noqa: BLE001 - arbitrary bytes make the unpickler fail in many ways
         lines = str(exc).strip().splitlines()
         if type(exc).__name__ == "UnpicklingError":  # a global outside the allow-list: code in the pickle
-            detail = next((ln.strip() for ln in lines if "GLOBAL" in ln or "Unsupported" in ln), lines[0] if lines else "")
+            detail = next((ln.strip() for ln in lines if "GLOBAL" in ln or "Unsupported" in ln),
+                          lines[0] if lines else "")
             raise DataError(f"{path}: refused, the pickle asks for more than tensors ({detail})") from None
         reason = f"{type(exc).__name__}: {lines[0].split('. ')[0]}" if lines else type(exc).__name__
         raise DataError(f"{path}: not a readable checkpoint, truncated or corrupt ({reason})") from None
