@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from neurorep.encoders.cnn import check_input, check_int, check_rate
 from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, RealDFT, check_divisible
@@ -63,14 +64,37 @@ class _PatchEmbedding(nn.Module):
         return tokens + self.positional_encoding(tokens.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
+class _SelfAttention(nn.Module):
+    """Multi-head self-attention with ``nn.MultiheadAttention``'s parameter names, on the fused kernel.
+
+    ``x[B, N, E] -> [B, N, E]``; dropout on the attention weights while training.
+    """
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, e = x.shape
+        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).reshape(b, n, 3, self.heads, e // self.heads) \
+            .permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, e))
+
+
 class _CrissCrossLayer(nn.Module):
     """Pre-norm block: spatial attention on one half of the width, temporal on the other; FFN."""
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
         half = d_model // 2
-        self.self_attn_s = nn.MultiheadAttention(half, n_heads // 2, dropout=dropout, batch_first=True)
-        self.self_attn_t = nn.MultiheadAttention(half, n_heads // 2, dropout=dropout, batch_first=True)
+        self.self_attn_s = _SelfAttention(half, n_heads // 2, dropout)
+        self.self_attn_t = _SelfAttention(half, n_heads // 2, dropout)
         self.linear1 = nn.Linear(d_model, d_ff)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(d_ff, d_model)
@@ -86,9 +110,9 @@ class _CrissCrossLayer(nn.Module):
         h = self.norm1(x)
         half = d // 2
         s = h[..., :half].transpose(1, 2).reshape(b * n, c, half)  # across channels
-        s = self.self_attn_s(s, s, s, need_weights=False)[0].reshape(b, n, c, half).transpose(1, 2)
+        s = self.self_attn_s(s).reshape(b, n, c, half).transpose(1, 2)
         t = h[..., half:].reshape(b * c, n, d - half)  # across patches
-        t = self.self_attn_t(t, t, t, need_weights=False)[0].reshape(b, c, n, d - half)
+        t = self.self_attn_t(t).reshape(b, c, n, d - half)
         x = x + self.dropout1(torch.cat((s, t), dim=3))
         ff = self.linear2(self.dropout(self.activation(self.linear1(self.norm2(x)))))
         return x + self.dropout2(ff)
