@@ -130,8 +130,8 @@ def _download(repo: str, files: tuple[str, ...], cache_dir: str | Path | None) -
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import EntryNotFoundError
     except ImportError:
-        raise ConfigError(f"{repo}: not in the Hugging Face cache; downloading needs huggingface_hub "
-                          "(pip install 'neurorep[hub]')") from None
+        raise ConfigError(f"{repo}: no such local file or folder, and as a hub id not in the Hugging Face cache; "
+                          "downloading needs huggingface_hub (pip install 'neurorep[hub]')") from None
     for name in files:
         try:
             return Path(hf_hub_download(repo, name, cache_dir=cache_dir))
