@@ -118,8 +118,8 @@ def main() -> None:
         f"head; both implementations in one process (braindecode's environment, same torch), calls alternating "
         f"ours / reference, {args.repeats} timed calls each after one warm-up; median over {args.rounds} processes. "
         f"Ratio = ours / reference (> 1: ours faster). "
-        f"Machine: {machine()}; other jobs may have shared it. Repeated runs on this shared 2-core machine "
-        "moved single ratios by about 0.05, so 0.95-1.05 reads as parity.",
+        f"Machine: {machine()}; other jobs may have shared it. Two runs on this shared 2-core machine differed "
+        "by up to 0.1 in a ratio, so ratios within 0.1 of 1 read as parity.",
         "",
         "| model | input | forward ours | forward ref | ratio | train step ours | train step ref | ratio |",
         "|---|---|---|---|---|---|---|---|",
