@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neurorep.errors import ConfigError
+from neurorep.published_cli import add_published_parser, cmd_published
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-plots", action="store_true")
 
     _add_export_registry(sub)
+    add_published_parser(sub)
 
     lst = sub.add_parser("list", help="list registered components")
     lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes", "corpora"))
@@ -392,6 +394,7 @@ def quiet_libraries() -> None:
 
 COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark,
             "export": _cmd_export, "registry": _cmd_registry}
+COMMANDS["published"] = cmd_published
 
 
 def main(argv: list[str] | None = None) -> int:

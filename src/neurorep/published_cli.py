@@ -1,0 +1,60 @@
+"""``neurorep published``: list the published architectures; load (and save) a checkpoint.
+
+Kept beside :mod:`neurorep.cli`, which adds this parser and command; like every command it
+only calls library functions (:func:`neurorep.hub.load_published`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_published_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``published list`` and ``published load`` to the ``neurorep`` parser."""
+    pub = sub.add_parser("published", help="published EEG foundation models: list, load a checkpoint")
+    psub = pub.add_subparsers(dest="published_cmd", required=True)
+    psub.add_parser("list", help="architectures that load published checkpoints")
+    load = psub.add_parser("load", help="load a checkpoint strictly, print what was loaded, optionally save it")
+    load.add_argument("name", help="architecture (cbramod, biot, labram, ...)")
+    load.add_argument("weights", help=".safetensors / .pth / .ckpt file, saved-model folder or hub id owner/name")
+    load.add_argument("--n-channels", type=int, required=True)
+    load.add_argument("--n-times", type=int, required=True, help="samples per window")
+    load.add_argument("--sfreq", type=float, required=True, help="sampling rate of the windows (Hz)")
+    load.add_argument("--n-outputs", type=int, help="load the checkpoint's classification head for this many classes")
+    load.add_argument("--ch-names", help="comma-separated channel names (models that look electrodes up by name)")
+    load.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                      help="architecture argument, e.g. n_layers=4 (repeatable)")
+    load.add_argument("--save", type=Path, help="write the encoder as a neurorep saved model (for export/benchmarks)")
+
+
+def cmd_published(args: argparse.Namespace) -> int:
+    """Run ``neurorep published ...``."""
+    from neurorep.hub import published_names
+
+    if args.published_cmd == "list":
+        from neurorep.encoders import ENCODERS
+
+        for name in published_names():
+            print(f"{name:10s} {ENCODERS.get(name).reference_class}")  # type: ignore[attr-defined]
+        return 0
+    from neurorep.config import parse_override
+    from neurorep.export.hub import save_pretrained
+    from neurorep.hub import load_published
+
+    overrides = {}
+    for text in args.sets:
+        key, value = parse_override(text)
+        overrides[".".join(key)] = value
+    ch_names = [c.strip() for c in args.ch_names.split(",")] if args.ch_names else None
+    model = load_published(args.name, args.weights, args.n_channels, args.n_times, args.sfreq,
+                           n_outputs=args.n_outputs, ch_names=ch_names, model_kwargs=overrides)
+    info = dict(model.metadata)
+    info["n_tensors"] = len(model.reference_state_dict())
+    info["n_parameters"] = sum(p.numel() for p in model.parameters())
+    if args.save is not None:
+        save_pretrained(model.encoder, args.save, extra={"published": model.metadata})
+        info["saved"] = str(args.save)
+    print(json.dumps(info, indent=2))
+    return 0
