@@ -290,14 +290,10 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def quiet_libraries() -> None:
-    """Keep library chatter (Lightning's hardware banner, known deprecation notices) off the console."""
-    import logging
-    import warnings
+    """Keep library chatter (Lightning's hardware banner, advice-only warnings) off the console."""
+    from neurorep.training.console import quiet_lightning
 
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    quiet_lightning()
 
 
 COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark,

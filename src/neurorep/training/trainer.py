@@ -38,6 +38,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from neurorep.errors import DataError
+from neurorep.progress import is_terminal
+from neurorep.training.console import EpochLog, quiet_lightning
 from neurorep.export.hub import save_pretrained
 from neurorep.fileio import atomic_write, atomic_write_text
 
@@ -214,7 +216,8 @@ def build_trainer(
       ``best.ckpt`` by ``monitor``/``mode`` (set ``monitor=None`` for runs without validation);
     - early stopping on ``monitor`` after ``patience`` epochs without improvement (off when
       ``patience`` or ``monitor`` is ``None``);
-    - a rich progress bar when ``progress`` and stdout is a terminal, otherwise no bar;
+    - with ``progress``, a rich progress bar on a terminal, or one plain line per epoch with the
+      metrics and the time left (:class:`~neurorep.training.console.EpochLog`) in a log;
     - random states saved in checkpoints (:class:`RngStateCheckpoint`) for exact resumes;
     - distributed data parallel training with ``strategy="ddp"`` (or ``"ddp_spawn"``),
       ``devices`` processes per node and ``num_nodes`` nodes; on CPU the process group uses gloo.
@@ -242,9 +245,12 @@ def build_trainer(
         )
     if patience is not None and monitor is not None:
         cbs.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    show_bar = bool(progress) and sys.stdout.isatty()
+    quiet_lightning()
+    show_bar = bool(progress) and sys.stdout.isatty() and is_terminal()
     if show_bar:
         cbs.append(RichProgressBar(leave=True))
+    elif progress:  # a log file or pipe: one plain line per epoch instead of a bar
+        cbs.append(EpochLog(EpochLog.label_for(out_dir)))
     cbs.extend(callbacks)
     return L.Trainer(
         default_root_dir=str(out_dir),
