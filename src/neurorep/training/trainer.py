@@ -38,7 +38,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from neurorep.errors import DataError
-from neurorep.progress import is_terminal
+from neurorep.progress import is_terminal, log_line
 from neurorep.training.console import EpochLog, quiet_lightning
 from neurorep.export.hub import save_pretrained
 from neurorep.fileio import atomic_write, atomic_write_text
@@ -301,6 +301,18 @@ def _resolve_ckpt(trainer: L.Trainer, ckpt_path: str | Path | None) -> str | Non
     return str(path)
 
 
+def resume_message(ckpt: str | Path, max_epochs: int | None, label: str) -> str:
+    """What resuming from ``ckpt`` will do: continue training, or only recompute the evaluation."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    epochs = int(state.get("epoch", -1)) + 1
+    stopped = any(isinstance(v, dict) and v.get("stopped_epoch", 0) for k, v in state.get("callbacks", {}).items()
+                  if str(k).startswith("EarlyStopping"))
+    done = stopped or (max_epochs is not None and 0 < max_epochs <= epochs)
+    what = ("its training had finished, so only the evaluation is recomputed" if done
+            else f"training continues with epoch {epochs + 1}" + (f" of {max_epochs}" if max_epochs else ""))
+    return f"{label}: resuming from {ckpt} (saved after epoch {epochs}); {what}"
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` produced: checkpoint paths, exported weight folders and the best score."""
@@ -333,6 +345,8 @@ def fit(
     """
     out_dir = Path(trainer.default_root_dir)
     resolved = _resolve_ckpt(trainer, ckpt_path)
+    if resolved is not None:
+        log_line(resume_message(resolved, trainer.max_epochs, EpochLog.label_for(out_dir)))
     trainer.fit(module, train_loader, val_loader, ckpt_path=resolved, weights_only=True)
 
     cb = checkpoint_callback(trainer)
