@@ -296,8 +296,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
         items = list_recipes()
     width = max((len(n) for n in items), default=0)
     for name, desc in items.items():
-        print(f"{name:<{width}}  {desc}")
+        print(f"{name:<{width}}  {plain_text(desc)}")
     return 0
+
+
+def plain_text(doc: str) -> str:
+    """A docstring line without reST markup: ``code`` and :role:`target` become plain words."""
+    import re
+
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return doc.replace("``", "").replace("`", "")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
