@@ -2,9 +2,9 @@
 
 Fenced blocks are found with markdown-it-py (the CommonMark parser rich already depends on):
 ``bash``/``sh`` blocks give shell commands (one per line, ``\\`` continuations joined, comments
-dropped), ``console`` blocks give ``$ command`` lines with the output the docs promise, and
-``python`` blocks give snippets. Blocks without a language (file layouts, sample output) are not
-commands.
+dropped), ``console`` blocks give ``$ command`` lines with the output the docs promise, ``python`` blocks
+give snippets, and ``neurorep ...`` quoted inline in the text gives inline commands. Blocks
+without a language (file layouts, sample output) are not commands.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ class Item:
 
     file: str
     line: int
-    kind: str  # "shell", "console" or "python"
+    kind: str  # "shell", "console", "python", or "inline" (a `neurorep ...` command quoted in the text)
     text: str  # the command (comments dropped, continuations joined) or the snippet
     expect: str = ""  # console blocks: the output line the docs show
+    section: str = ""  # the heading the block sits under
 
     @property
     def where(self) -> str:
@@ -71,18 +72,26 @@ def items(files: list[str] | None = None) -> list[Item]:
     md = MarkdownIt()
     found: list[Item] = []
     for name in files or DOC_FILES:
-        for tok in md.parse((ROOT / name).read_text()):
+        tokens = md.parse((ROOT / name).read_text())
+        section = ""
+        for k, tok in enumerate(tokens):
+            if tok.type == "heading_open" and k + 1 < len(tokens):
+                section = tokens[k + 1].content.strip()
+            if tok.type == "inline" and tok.children and tok.map is not None:
+                found += [Item(name, tok.map[0] + 1, "inline", " ".join(c.content.split()), section=section)
+                          for c in tok.children if c.type == "code_inline" and c.content.startswith("neurorep ")]
             if tok.type != "fence" or tok.map is None:
                 continue
             lang, first = tok.info.strip().split(" ")[0], tok.map[0] + 2
             if lang in ("bash", "sh", "shell"):
-                found += [Item(name, first + off, "shell", cmd) for off, cmd in shell_commands(tok.content)]
+                found += [Item(name, first + off, "shell", cmd, section=section)
+                          for off, cmd in shell_commands(tok.content)]
             elif lang == "console":
                 lines = tok.content.splitlines()
                 for i, line in enumerate(lines):
                     if line.startswith("$ "):
                         expect = lines[i + 1] if i + 1 < len(lines) and not lines[i + 1].startswith("$ ") else ""
-                        found.append(Item(name, first + i, "console", line[2:].strip(), expect))
+                        found.append(Item(name, first + i, "console", line[2:].strip(), expect, section))
             elif lang == "python":
-                found.append(Item(name, first, "python", tok.content))
+                found.append(Item(name, first, "python", tok.content, section=section))
     return found

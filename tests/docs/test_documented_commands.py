@@ -99,21 +99,20 @@ NOT_RUN: dict[str, str] = {
 }
 
 
-def _session_env(folder: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-                "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "NEUROREP_REGISTRY": str(folder / "registry"),
-                "HOME": str(folder / "home"), "MPLBACKEND": "Agg"})
-    env.pop("NEUROREP_DEBUG", None)
-    return env
-
-
-def _session(tmp: Path) -> Path:
+def _session(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh folder to run a document in, as the current folder, with its environment set."""
     folder = tmp / "session"
     folder.mkdir()
     for name in ("configs", "benchmarks", ".venv"):
         if (ROOT / name).exists():
             (folder / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("PYTHONPATH", f"{ROOT / 'src'}{os.pathsep}{ROOT}")
+    monkeypatch.setenv("NEUROREP_REGISTRY", str(folder / "registry"))
+    monkeypatch.setenv("HOME", str(folder / "home"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("NEUROREP_DEBUG", raising=False)
     return folder
 
 
@@ -123,29 +122,62 @@ def _fill(text: str, file: str) -> str:
     return text
 
 
-def _sh(command: str, folder: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-c", command], cwd=folder, env=_session_env(folder), capture_output=True,
-                          text=True, timeout=timeout)
+def _call(command: str, folder: Path, monkeypatch: pytest.MonkeyPatch,
+          capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run one shell command; returns (exit code, stderr).
+
+    ``neurorep ...`` (also as ``.venv/bin/neurorep``) runs in this process through
+    :func:`neurorep.cli.main`, which saves a Python start-up per command; ``export VAR=VALUE``
+    sets the variable for the rest of the document; anything else runs in bash.
+    """
+    words = shlex.split(command)
+    if words[0] == "export" and len(words) == 2 and "=" in words[1]:
+        key, value = words[1].split("=", 1)
+        monkeypatch.setenv(key, value.replace("$PWD", str(folder)))
+        return 0, ""
+    if words[0] in ("neurorep", ".venv/bin/neurorep") and not set("|&;<>$`") & set(command):
+        from neurorep.cli import main
+
+        capsys.readouterr()
+        try:
+            code = main(words[1:])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+    proc = subprocess.run(["bash", "-c", command], cwd=folder, capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stderr
 
 
-def _run_item(item: Item, folder: Path) -> None:
+def _run_item(item: Item, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     if item.kind == "python":
         code = item.text
         for old, new in PY_SHRINK.items():
             code = code.replace(old, new)
-        proc = subprocess.run([sys.executable, "-c", _fill(code, item.file)], cwd=folder, env=_session_env(folder),
-                              capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, f"{item.where}: snippet failed:\n{proc.stderr[-3000:]}"
+        exec(compile(_fill(code, item.file), item.where, "exec"), {"__name__": "__doc_snippet__"})  # noqa: S102
         return
     command = _fill(SHRINK.get(item.text, item.text), item.file)
-    proc = _sh(command, folder)
+    code, err = _call(command, folder, monkeypatch, capsys)
     if item.kind == "console":
-        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-        assert proc.returncode == 2 and last == item.expect, (
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        assert code == 2 and last == item.expect, (
             f"{item.where}: `{command}` should exit 2 with the documented line\n  {item.expect}\n"
-            f"got exit {proc.returncode} and\n  {last}")
+            f"got exit {code} and\n  {last}")
         return
-    assert proc.returncode == 0, f"{item.where}: `{command}` exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    assert code == 0, f"{item.where}: `{command}` exited {code}:\n{err[-3000:]}"
+
+
+def _run_document(items_: list[Item], folder: Path, monkeypatch: pytest.MonkeyPatch,
+                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert items_, "no documented commands found"
+    for item in items_:
+        if item.text not in NOT_RUN and item.kind != "inline":
+            _run_item(item, folder, monkeypatch, capsys)
+
+
+#: README sections that run in the default test run (the newcomer's path); the recipe sections
+#: after them each run in a fresh folder in the `slow` run (`make test-all`).
+README_MAIN = ("Quickstart", "Command-line tour", "Python API",
+               "Shipping a model: export, registry, distributed training, ensembles", "Errors and recovery")
 
 
 def test_tables_name_documented_commands_only() -> None:
@@ -155,39 +187,70 @@ def test_tables_name_documented_commands_only() -> None:
     assert not stale, f"entries for commands no longer in the docs: {stale}"
     snippets = "\n".join(i.text for i in items() if i.kind == "python")
     assert all(k in snippets for k in PY_SHRINK), [k for k in PY_SHRINK if k not in snippets]
+    sections = {i.section for i in items(["README.md"])}
+    assert set(README_MAIN) <= sections, set(README_MAIN) - sections
 
 
-def test_not_run_commands_still_parse(tmp_path: Path) -> None:
+def test_inline_commands_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`neurorep ...` commands quoted in the text name real subcommands and options, and their configs validate."""
+    from neurorep.cli import build_parser
+
+    folder = _session(tmp_path, monkeypatch)
+    inline = [i for i in items() if i.kind == "inline"]
+    assert len(inline) > 10
+    for item in inline:
+        words = shlex.split(item.text)
+        capsys.readouterr()
+        try:
+            args, rest = build_parser().parse_known_args(words[1:])
+        except SystemExit:  # a mention of a command without its required arguments is fine; a wrong name is not
+            err = capsys.readouterr().err
+            assert "the following arguments are required" in err, f"{item.where}: `{item.text}`: {err}"
+            continue
+        assert all("=" in r for r in rest), f"{item.where}: `{item.text}`: unknown arguments {rest}"
+        if args.cmd == "run" and args.config is not None and (folder / args.config).is_file():
+            code, err = _call(shlex.join([*words, "--help-keys"]), folder, monkeypatch, capsys)
+            assert code == 0, f"{item.where}: {err}"
+
+
+def test_not_run_commands_still_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     """Commands that cannot run here still name real options, configs and keys."""
     from neurorep.cli import build_parser
 
-    folder = _session(tmp_path)
+    folder = _session(tmp_path, monkeypatch)
     for item in items():
-        if item.text not in NOT_RUN:
+        if item.text not in NOT_RUN or item.kind == "inline":
             continue
         words = shlex.split(_fill(item.text, item.file))
         if words[0] == "neurorep":
             build_parser().parse_known_args(words[1:])
             if words[1] == "run":
-                proc = _sh(shlex.join([*words, "--help-keys"]), folder)
-                assert proc.returncode == 0, f"{item.where}: {proc.stderr}"
+                code, err = _call(shlex.join([*words, "--help-keys"]), folder, monkeypatch, capsys)
+                assert code == 0, f"{item.where}: {err}"
 
 
-@pytest.mark.parametrize("doc", ["README.md"])
-def test_document_runs_top_to_bottom(doc: str, tmp_path: Path) -> None:
-    """The document's commands and snippets, in order, in one fresh folder."""
-    folder = _session(tmp_path)
+def test_readme_main_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's quickstart, tour, Python API, shipping and error examples, top to bottom."""
     import time
 
-    for item in items([doc]):
-        if item.text in NOT_RUN:
-            continue
-        t0 = time.time()
-        _run_item(item, folder)
-        print(f"{time.time() - t0:6.1f} s  {item.where}  {item.text[:70]!r}")
+    folder = _session(tmp_path, monkeypatch)
+    main = [i for i in items(["README.md"]) if i.kind != "inline" and (i.section in README_MAIN or i.kind == "python")]  # snippets are quick
+    _run_document(main, folder, monkeypatch, capsys)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("section", ["kd-sleep", "eeg-image", "meg-ablation", "foundation"])
+def test_readme_recipe_section(section: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Each recipe section of the README in a fresh folder."""
+    folder = _session(tmp_path, monkeypatch)
+    _run_document([i for i in items(["README.md"]) if i.section.startswith(section + ":") and i.kind != "python"],
+                  folder, monkeypatch, capsys)
 
 
 def test_doc_files_are_found() -> None:
     assert "README.md" in DOC_FILES and len(DOC_FILES) > 1
     kinds = {i.kind for i in items(["README.md"])}
-    assert kinds == {"shell", "console", "python"}
+    assert kinds == {"shell", "console", "python", "inline"}
