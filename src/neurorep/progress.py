@@ -3,6 +3,8 @@
 Under ``nohup``, SLURM or a pipe (stderr not a terminal) a bar would print nothing useful, so
 :func:`progress_bar` prints one line per tenth of the work (and at least every
 :data:`LOG_INTERVAL_S` seconds) with the count, the elapsed time and an estimate of the rest.
+Work that ends within :data:`QUIET_S` seconds prints nothing (so a quick command that fails on
+bad input still leaves just its one error line).
 :class:`GridProgress` counts the finished rows of a benchmark grid over all its stages.
 """
 
@@ -23,6 +25,7 @@ from rich.progress import (
 )
 
 LOG_INTERVAL_S = 30.0
+QUIET_S = 5.0
 
 
 def is_terminal() -> bool:
@@ -53,11 +56,15 @@ def eta(elapsed: float, done: int, total: int) -> str:
 
 
 class PlainProgress:
-    """Count ``done`` of ``total`` and print a line at each tenth of the work or every ``interval`` seconds."""
+    """Count ``done`` of ``total`` and print a line at each tenth of the work or every ``interval`` seconds.
 
-    def __init__(self, description: str, total: int, interval: float = LOG_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    Nothing is printed before ``quiet`` seconds have passed: short work stays silent.
+    """
+
+    def __init__(self, description: str, total: int, interval: float = LOG_INTERVAL_S, quiet: float = QUIET_S,
+                 clock: Callable[[], float] = time.monotonic, emit: Callable[[str], None] = log_line) -> None:
         self.description, self.total, self.interval, self.clock = description, max(int(total), 0), interval, clock
+        self.quiet, self.emit = quiet, emit
         self.done = 0
         self.start = self.last = clock()
         self._tenth = 0
@@ -66,9 +73,10 @@ class PlainProgress:
         self.done += n
         now = self.clock()
         tenth = self.done * 10 // self.total if self.total else 10
-        if tenth > self._tenth or now - self.last >= self.interval or self.done >= self.total:
+        due = tenth > self._tenth or now - self.last >= self.interval or self.done >= self.total
+        if due and now - self.start >= self.quiet:
             self._tenth, self.last = tenth, now
-            log_line(self.line(now))
+            self.emit(self.line(now))
 
     def line(self, now: float) -> str:
         elapsed = now - self.start

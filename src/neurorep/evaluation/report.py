@@ -57,10 +57,13 @@ class Section:
     figures: list[Figure | str | Path] = field(default_factory=list)
 
 
+MISSING = "—"
+
+
 def _fmt(value: Any, floatfmt: str) -> str:
-    """Cell text: floats with ``floatfmt`` ("nan" for NaN), everything else with ``str``."""
+    """Cell text: floats with ``floatfmt`` ("—" for NaN: a value that could not be computed), the rest with ``str``."""
     if isinstance(value, (float, np.floating)):
-        return "nan" if math.isnan(float(value)) else format(float(value), floatfmt)
+        return MISSING if math.isnan(float(value)) else format(float(value), floatfmt)
     if value is None:
         return ""
     return str(value)
@@ -92,11 +95,13 @@ def markdown_table(
 def mean_sd(values: Iterable[float], fmt: str = ".3f") -> str:
     """``"mean ± sd"`` of ``values`` (sample SD, ``ddof=1``), e.g. ``"0.812 ± 0.013"``.
 
-    One value gives just the value; no values give ``"n/a"``. NaN values propagate ("nan").
+    One value gives just the value (no sd); no values, or only NaN, give ``"—"``; NaN values are
+    left out of the mean and sd.
     """
     v = np.asarray(list(values), dtype=np.float64)
+    v = v[~np.isnan(v)]
     if v.size == 0:
-        return "n/a"
+        return MISSING
     if v.size == 1:
         return format(float(v[0]), fmt)
     return f"{format(float(v.mean()), fmt)} ± {format(float(v.std(ddof=1)), fmt)}"

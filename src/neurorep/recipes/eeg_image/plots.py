@@ -40,7 +40,7 @@ def retrieval_examples(sim: np.ndarray, concepts: list[str], categories: list[st
     """
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(sim), min(n, len(sim)), replace=False))
-    fig = Figure(figsize=(1.9 * (k + 1), 1.9 * len(pick)))
+    fig = Figure(figsize=(1.9 * (k + 1), 2.1 * len(pick)), layout="constrained")  # room for two-line captions
     axes = fig.subplots(len(pick), k + 1, squeeze=False)
     uniq = sorted(set(categories))
     colours = {c: plots._colours(len(uniq), "tab20")[i] for i, c in enumerate(uniq)}
@@ -150,7 +150,7 @@ def write_run_plots(folder: Path, metrics: dict[str, Any], arrays: dict[str, np.
     if metrics.get("repetition_curve"):
         figs["repetitions"] = repetition_figure(metrics["repetition_curve"], int(arrays["similarity"].shape[1]))
     if curves_csv.is_file():
-        figs["learning_curves"] = plots.learning_curves(curves_csv)
+        figs["learning_curves"] = plots.learning_curves(curves_csv, title="Training curves (CLIP alignment)")
     written = {}
     for name, fig in figs.items():
         fig.savefig(folder / f"{name}.png", dpi=100, bbox_inches="tight")

@@ -44,7 +44,8 @@ def write_run_plots(folder: Path, arrays: dict[str, np.ndarray], cache: WindowCa
     _save(plots.hypnogram_plot(arrays["y"][order], arrays["pred"][order], classes, title="test night"), folder,
           "hypnogram.png", written)
     if curves_csv is not None and curves_csv.is_file():
-        _save(plots.learning_curves(curves_csv), folder, "learning_curves.png", written)
+        _save(plots.learning_curves(curves_csv, title=plots.curves_title(curves_csv)), folder, "learning_curves.png",
+              written)
     return written
 
 
