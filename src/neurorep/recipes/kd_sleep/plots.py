@@ -74,6 +74,8 @@ def tsne_side_by_side(runs: dict[str, dict[str, np.ndarray]], classes: list[str]
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel("t-SNE 1")
+        ax.set_ylabel("t-SNE 2")
     axes[0].legend(markerscale=3, fontsize=8)
     fig.suptitle("bottleneck features per test epoch (t-SNE), coloured by true stage")
     return fig
