@@ -35,12 +35,13 @@ def test_hypnogram_panels() -> None:
 
 def test_learning_curves_keep_the_learning_rate_off_the_loss_axis(tmp_path: Path) -> None:
     csv = tmp_path / "metrics.csv"  # as MetricsHistory writes it: one row per epoch
-    csv.write_text("epoch,step,lr,train/loss,val/loss,val/pos_sim\n0,10,0.0005,2.0,2.1,0.5\n1,20,0.001,1.5,1.7,0.7\n"
-                   "2,30,0.0008,1.2,1.4,0.8\n")
+    csv.write_text("epoch,step,lr,train/loss,train/nt_xent,val/loss,val/pos_sim\n0,10,0.0005,2.0,2.0,2.1,0.5\n"
+                   "1,20,0.001,1.5,1.5,1.7,0.7\n2,30,0.0008,1.2,1.2,1.4,0.8\n")
     fig = plots.learning_curves(csv, title="Pretraining curves")
     facts = check_figure(fig)
     by_label = dict(zip(facts["ylabels"], facts["legends"], strict=True))
-    assert by_label == {"loss": ["train loss", "val loss"], "metric value": ["val pos sim"], "learning rate": ["lr"]}
+    assert by_label == {"loss": ["train loss", "train nt xent", "val loss"], "metric value": ["val pos sim"],
+                        "learning rate": ["lr"]}
     loss_ax = data_axes(fig)[0]
     assert list(loss_ax.get_lines()[0].get_xdata()) == [1.0, 2.0, 3.0] and facts["xlabels"][0] == "epoch"
     assert data_axes(fig)[2].get_yscale() == "log"

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation._checks import (
@@ -119,7 +120,7 @@ def embedding_scatter(
         ax2.scatter(xy[m, 0], xy[m, 1], s=4, color=scols[s], label=str(subj[s]), alpha=0.7, linewidths=0)
     if len(subj) <= 20:
         ax2.legend(markerscale=3, fontsize=6, loc="best", ncol=2)
-    ax2.set_title(f"by subject ({len(subj)} subjects)")
+    ax2.set_title(f"by subject ({len(subj)} subject{'s' if len(subj) != 1 else ''})")
     for ax in (ax1, ax2):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -257,6 +258,15 @@ def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str,
     return values, xs, xkey or "row"
 
 
+#: parts of a metric name that mark a loss term (drawn with the losses, not with the scores).
+LOSS_WORDS = ("loss", "mse", "xent", "kl", "nll", "infonce", "distill")
+
+
+def _is_loss(key: str) -> bool:
+    name = key.lower().rsplit("/", 1)[-1]
+    return any(w in name for w in LOSS_WORDS)
+
+
 def _is_lr(key: str) -> bool:
     name = key.lower().rsplit("/", 1)[-1]
     return name == "lr" or name.startswith("lr_") or name.startswith("lr-") or "learning_rate" in name
@@ -280,8 +290,8 @@ def learning_curves(
 ) -> Figure:
     """Training curves from ``{metric: [value per epoch]}`` or the path of a metrics CSV.
 
-    One panel per kind of quantity, each with its own y label: losses (name contains ``loss``),
-    other metrics (accuracy, F1, similarity ...), and the learning rate (``lr``, ``lr_group<j>``;
+    One panel per kind of quantity, each with its own y label: losses and loss terms (names with
+    ``loss``, ``mse``, ``xent``, ``kl`` ...), other metrics (accuracy, F1, similarity ...), and the learning rate (``lr``, ``lr_group<j>``;
     log scale) on its own panel so that it never shares the loss axis. The x axis is the epoch
     (or, for a CSV with several rows per epoch, its ``step`` column).
     """
@@ -294,7 +304,7 @@ def learning_curves(
     if not values:
         raise DataError("learning_curves got no metric values")
     lr = sorted(k for k in values if _is_lr(k))
-    loss = sorted(k for k in values if "loss" in k.lower() and k not in lr)
+    loss = sorted(k for k in values if _is_loss(k) and k not in lr)
     other = sorted(k for k in values if k not in lr and k not in loss)
     panels = [(keys, label) for keys, label in ((loss, "loss"), (other, "metric value"), (lr, "learning rate")) if keys]
     fig = Figure(figsize=(5.0 * len(panels), 3.8))
@@ -306,6 +316,7 @@ def learning_curves(
         if ylabel == "learning rate" and all(v > 0 for k in keys for v in values[k]):
             ax.set_yscale("log")
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.set_title(ylabel)
         ax.legend(fontsize=8)

@@ -32,7 +32,8 @@ padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444;padding-bottom:.2em}
 h2{margin-top:1.8em;border-bottom:1px solid #ccc;padding-bottom:.15em}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}td{white-space:nowrap}
+.table-scroll{overflow-x:auto}
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -180,7 +181,7 @@ def _section_html(section: Section) -> str:
         if para:
             parts.append("<p>" + html.escape(para).replace("\n", "<br>") + "</p>")
     if section.table is not None and (section.table != [] and section.table != ""):
-        parts.append(_table_html(section.table))
+        parts.append('<div class="table-scroll">' + _table_html(section.table) + "</div>")
     for i, fig in enumerate(section.figures):
         b64 = base64.b64encode(figure_png_bytes(fig)).decode("ascii")
         alt = html.escape(f"{section.heading} figure {i + 1}")

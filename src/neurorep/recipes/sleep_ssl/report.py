@@ -26,6 +26,11 @@ def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[s
     return grid, methods, encoders
 
 
+LATENT_COLUMNS = {"knn_accuracy": "kNN accuracy", "silhouette": "silhouette", "davies_bouldin": "Davies-Bouldin",
+                  "alignment": "alignment", "uniformity": "uniformity", "rankme": "RankMe", "nmi": "NMI", "ari": "ARI",
+                  "subject_separability": "subject separability"}
+
+
 def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
     """One label-fraction figure per encoder, one line per method (from the ``bal_acc@<fraction>`` columns)."""
     figs = []
@@ -72,12 +77,12 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 text="Embedding map (t-SNE) coloured by stage and by subject, confusion matrix of "
                                      "the linear probe, one test night's hypnogram, and pretraining curves.",
                                 figures=[str(p) for p in pngs]))
-    latent_keys = ["knn_accuracy", "silhouette", "davies_bouldin", "alignment", "uniformity", "rankme", "nmi", "ari",
-                   "subject_separability"]
     lat_rows = [{"method": r["row"], "encoder": r["encoder"], "seed": r["seed"],
-                 **{k: r[k] for k in latent_keys if k in r}} for r in rows]
+                 **{header: r[k] for k, header in LATENT_COLUMNS.items() if k in r}} for r in rows]
     sections.append(Section("Latent-space benchmark (test embeddings)",
                             text="Subject separability is the balanced accuracy of a linear classifier predicting "
-                                 "the subject, divided by chance; lower means embeddings carry less subject identity.",
-                            table=markdown_table(lat_rows, ["method", "encoder", "seed", *latent_keys], floatfmt=".3f")))
+                                 "the subject, divided by chance; lower means embeddings carry less subject identity "
+                                 "(— where the test split holds a single subject).",
+                            table=markdown_table(lat_rows, ["method", "encoder", "seed", *LATENT_COLUMNS.values()],
+                                                 floatfmt=".3f")))
     return write_report(out / "report.html", "neurorep sleep-ssl benchmark", sections)
