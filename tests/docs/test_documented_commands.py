@@ -38,8 +38,9 @@ TINY_KD = ("data.simulate.subjects=5 data.simulate.hours=1 train.epochs=1 teache
            "'data.ecg.encoder.kwargs={filters: [4, 8], pools: [4, 3], embed_dim: 8}'")
 TINY_KD_GRID = ("--seeds 1 --set 'schemes=[3class]' --set base.data.simulate.subjects=5 --set base.data.simulate.hours=1 "
                 "--set base.train.epochs=1 --set base.teacher_train.epochs=1")
-TINY_EEG_IMAGE = ("data.simulate.subjects=2 data.simulate.n_train_concepts=40 data.simulate.n_test_concepts=20 "
+TINY_EEG_IMAGE = ("data.simulate.subjects=4 data.simulate.n_train_concepts=40 data.simulate.n_test_concepts=20 "
                   "train.epochs=1 'eval.ways=[2,4]' 'eval.repetitions=[1,5]'")
+TINY_MEG = "data.simulate.subjects=5 data.simulate.seconds=3 pretrain.epochs=1 finetune.epochs=1"
 TINY_EEG_IMAGE_GRID = ("--set 'subjects=[1,2]' --set target_subject=2 --set 'ratios=[1.0]' "
                        "--set base.data.simulate.subjects=2 --set base.data.simulate.n_train_concepts=40 "
                        "--set base.data.simulate.n_test_concepts=20 --set base.train.epochs=1 "
@@ -48,6 +49,7 @@ TINY_MEG_GRID = ("--seeds 1 --set \"rows=['000','111']\" --set base.data.simulat
                  "--set base.data.simulate.seconds=3 --set base.pretrain.epochs=1 --set base.finetune.epochs=1")
 TINY_FOUNDATION = ("data.simulate.subjects=8 data.simulate.duration_s=60 pretrain.epochs=1 pretrain.crops_per_epoch=32 "
                    "finetune.epochs=1")
+TINY_KD_SIM = "--subjects 5 --set hours=1"
 TINY_FOUNDATION_GRID = ("--seeds 1 --set base.data.simulate.subjects=8 --set base.data.simulate.duration_s=60 "
                         "--set base.pretrain.epochs=1 --set base.pretrain.crops_per_epoch=32 --set base.finetune.epochs=1")
 
@@ -73,22 +75,142 @@ SHRINK: dict[str, str] = {
         f"neurorep benchmark foundation --out runs/foundation --jobs 2 {TINY_FOUNDATION_GRID}",
     "neurorep run configs/foundation/transfer.yaml --out runs/foundation-transfer":
         f"neurorep run configs/foundation/transfer.yaml --out runs/foundation-transfer {TINY_FOUNDATION}",
+    # docs/eeg_image.md
+    "neurorep data simulate things-eeg2 --out runs/eeg-image-data/quick --subjects 4 --set n_train_concepts=500 "
+    "--set images_per_concept=4":
+        "neurorep data simulate things-eeg2 --out runs/eeg-image-data/quick --subjects 4 --set n_train_concepts=40 "
+        "--set images_per_concept=4 --set n_test_concepts=20",
+    "neurorep run configs/eeg-image/quick_sim.yaml --out runs/eeg-image/quick_sim":
+        f"neurorep run configs/eeg-image/quick_sim.yaml --out runs/eeg-image/quick_sim {TINY_EEG_IMAGE}",
+    "neurorep run configs/eeg-image/quick_sim_inter.yaml --out runs/eeg-image/quick_sim_inter":
+        f"neurorep run configs/eeg-image/quick_sim_inter.yaml --out runs/eeg-image/quick_sim_inter {TINY_EEG_IMAGE}",
+    "neurorep run configs/eeg-image/quick_sim_finetune.yaml --out runs/eeg-image/quick_sim_ft subj_training_ratio=0.25":
+        "neurorep run configs/eeg-image/quick_sim_finetune.yaml --out runs/eeg-image/quick_sim_ft "
+        f"subj_training_ratio=0.25 {TINY_EEG_IMAGE}",
+    "neurorep benchmark eeg-image --out runs/eeg-image/quick":
+        f"neurorep benchmark eeg-image --out runs/eeg-image/quick {TINY_EEG_IMAGE_GRID}",
+    # docs/export_registry.md (its RUN is a grid row of the `make demo` grid, made first: see PREPARE)
+    # docs/foundation.md
+    "neurorep benchmark foundation --out runs/foundation-quick --jobs 2":
+        f"neurorep benchmark foundation --out runs/foundation-quick --jobs 2 {TINY_FOUNDATION_GRID}",
+    "neurorep run configs/foundation/pretrain.yaml --out runs/foundation-pretrain":
+        f"neurorep run configs/foundation/pretrain.yaml --out runs/foundation-pretrain {TINY_FOUNDATION}",
+    "neurorep run configs/foundation/finetune.yaml --out runs/foundation-finetune":
+        f"neurorep run configs/foundation/finetune.yaml --out runs/foundation-finetune {TINY_FOUNDATION}",
+    "neurorep run configs/foundation/scratch.yaml --out runs/foundation-scratch":
+        f"neurorep run configs/foundation/scratch.yaml --out runs/foundation-scratch {TINY_FOUNDATION}",
+    "neurorep data simulate hms --out data/hms-sim --subjects 40 --seed 0 --set duration_s=70":
+        "neurorep data simulate hms --out data/hms-sim --subjects 6 --seed 0 --set duration_s=60",
+    # docs/kd_sleep.md
+    "neurorep benchmark kd-sleep --out runs/kd-sleep-bench --jobs 2":
+        f"neurorep benchmark kd-sleep --out runs/kd-sleep-bench --jobs 2 {TINY_KD_GRID} --set 'modes=[eeg_base,ecg_base]'",
+    "neurorep data simulate mass --out /tmp/kdm/data --subjects 12 --set hours=8":
+        f"neurorep data simulate mass --out kdm/data {TINY_KD_SIM}",
+    "neurorep benchmark kd-sleep --preset medium --data /tmp/kdm/data --out runs/kd-medium --jobs 2":
+        "neurorep benchmark kd-sleep --preset medium --data kdm/data --out runs/kd-medium --jobs 2 --seeds 1 "
+        "--set 'schemes=[3class]' --set 'modes=[ecg_base]' --set base.train.epochs=1 --set base.data.split.val=0.2 "
+        "--set base.data.split.test=0.4",
+    # docs/meg_ablation.md
+    ".venv/bin/neurorep data simulate meg --out runs/meg-data --subjects 6 --jobs 2 --set seconds=6":
+        "neurorep data simulate meg --out runs/meg-data --subjects 5 --jobs 2 --set seconds=3",
+    ".venv/bin/neurorep run configs/meg-ablation/intra_all.yaml --out runs/meg-intra-all":
+        f"neurorep run configs/meg-ablation/intra_all.yaml --out runs/meg-intra-all {TINY_MEG}",
+    ".venv/bin/neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite":
+        f"neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite "
+        f"{TINY_MEG_GRID}",
+    # docs/simulated_corpus.md
+    "neurorep data simulate sleep --out DIR --subjects 10 --seed 0":
+        "neurorep data simulate sleep --out DIR --subjects 2 --hours 1 --seed 0",
+    ".venv/bin/python benchmarks/sim_difficulty.py --subjects 6 --hours 4 --no-write":
+        ".venv/bin/python benchmarks/sim_difficulty.py --subjects 4 --hours 1 --hold-out 1 --no-write",
 }
 
 #: snippet text -> replacement, applied to every Python snippet.
 PY_SHRINK: dict[str, str] = {
     '["pretrain.epochs=2"]': repr(["pretrain.epochs=2", *TINY_SLEEP_RUN.split()]),
     'preset="small", n_channels=19, n_times=10000': 'preset="tiny", n_channels=19, n_times=1000',
+    'simulate_sleep("DIR", n_subjects=10, seed=0, nights=1, hours=8.0, jobs=2, progress=True)':
+        'simulate_sleep("DIR", n_subjects=2, seed=0, nights=1, hours=1.0, jobs=2, progress=True)',
+    "night = simulate_night(subject=0, night=1, seed=0, hours=8.0)": "night = simulate_night(subject=0, night=1, seed=0, hours=1.0)",
     "torch.randn(2, 19, 10000)": "torch.randn(2, 19, 1000)",
 }
 
 #: placeholders of a document -> what they stand for in its session.
 PLACEHOLDERS: dict[str, dict[str, str]] = {
     "README.md": {"RUN/": "runs/grid/runs/supervised_cnn_s0_f0/", " RUN ": " runs/grid/runs/supervised_cnn_s0_f0 "},
+    "docs/export_registry.md": {"RUN/": "runs/demo/runs/supervised_cnn_s1_f0/",
+                                " RUN ": " runs/demo/runs/supervised_cnn_s1_f0 "},
+}
+
+#: commands run before a document, standing for what its text says was done first.
+PREPARE: dict[str, list[str]] = {
+    "docs/export_registry.md": [f"neurorep benchmark sleep-ssl --out runs/demo {TINY_SLEEP_GRID} --seeds 2 "
+                                "--set data.simulate.subjects=4 --set data.simulate.hours=1.5"],
+}
+
+#: Python snippets that use names from the surrounding text (models, loaders, embeddings): they must
+#: compile and their imports must work. Keyed by (file, first line of the snippet).
+FRAGMENTS: dict[tuple[str, str], str] = {
+    ("docs/distributed.md", "from neurorep.training import SupervisedModule, build_trainer, fit"):
+        "encoder and loaders come from the reader's code",
+    ("docs/distributed.md", "from torch.utils.data import DataLoader, DistributedSampler"):
+        "ds, b and trainer come from the reader's code",
+    ("docs/eeg_image.md", "from neurorep.safe_pickle import load_npy_dict"): "embeddings come from a run",
+    ("docs/export_registry.md", "from neurorep.export.model_registry import register_model, list_models, show_model,"):
+        "x comes from the reader's data",
+    ("docs/export_registry.md", "from neurorep.evaluation.ensemble import evaluate_ensemble, predict_proba"):
+        "members and data come from the reader's code",
+    ("docs/export_registry.md", '"""ensemble_demo.py RUN OUT: eeg_foundation + resnet_gru + spectrogram_cnn on a'):
+        "a script file taking RUN and OUT arguments (minutes of training)",
 }
 
 #: documented command -> why it is not run here (it is still parsed and its paths checked).
 NOT_RUN: dict[str, str] = {
+    # docs/distributed.md, docs/*: the test suite and cluster launchers
+    ".venv/bin/python -m pytest -q tests/training/test_ddp.py": "the test suite itself",
+    "torchrun --nnodes 2 --nproc-per-node 4 --node-rank $NODE_RANK --rdzv-backend c10d --rdzv-endpoint $MASTER:29500 "
+    "train.py": "a multi-node GPU cluster",
+    "srun .venv/bin/python train.py": "a SLURM cluster",
+    ".venv/bin/python -m pytest -q tests/core/test_safe_pickle.py tests/data/test_things_eeg2.py "
+    "tests/objectives/test_clip.py tests/evaluation/test_retrieval.py tests/recipes/test_eeg_image.py":
+        "the test suite itself",
+    ".venv/bin/python -m pytest -q tests/encoders/test_contract.py -k resnet1d": "the test suite itself",
+    ".venv/bin/python -m pytest -q tests/recipes/test_eeg_image.py -m slow": "the test suite itself",
+    ".venv/bin/python -m pytest -q tests/encoders/test_eeg_foundation.py tests/data/test_hms.py "
+    "tests/objectives/test_foundation_objective.py tests/training/test_finetune.py "
+    "tests/evaluation/test_soft_labels.py tests/recipes/test_foundation.py": "the test suite itself",
+    # real data, downloads, hours of compute
+    "python -m neurorep.data.things_eeg2_download --out data/things-eeg2 --what preprocessed --match sub-01 sub-10":
+        "downloads the real data (internet)",
+    "neurorep data simulate things-eeg2 --out runs/eeg-image-data/full --subjects 10 --jobs 2":
+        "writes 5.6 GB (the quick-size line above runs)",
+    "neurorep run configs/eeg-image/nice_intra_sub01.yaml --out runs/eeg-image/nice_sub01": "real Things-EEG-2",
+    "neurorep run configs/eeg-image/inter_pretrain_sub01-09.yaml --out runs/eeg-image/inter_sub1-9": "real Things-EEG-2",
+    "neurorep run configs/eeg-image/finetune_sub10.yaml --out runs/eeg-image/ft_sub10 subj_training_ratio=0.5":
+        "real Things-EEG-2",
+    "neurorep benchmark eeg-image --out runs/eeg-image/full --preset full --data data/things-eeg2": "real Things-EEG-2",
+    "neurorep run configs/foundation/full_real.yaml --out runs/hms --set data.source=/path/to/hms":
+        "real HMS data on a GPU",
+    ".venv/bin/python -m neurorep.cli benchmark foundation --out runs/foundation-quick --jobs 2":
+        "the grid of the first block, as it was measured",
+    "neurorep benchmark kd-sleep --preset medium --data DIR --out runs/kd-medium --jobs 2":
+        "the medium grid (35 min); its simulate-then-benchmark pair below runs shrunk",
+    "neurorep benchmark kd-sleep --preset full --data /path/to/MASS --out runs/kd-mass": "real MASS data",
+    "neurorep data simulate mass --out DIR --subjects 36 --hours 8 --jobs 2": "the 36-subject ceiling corpus",
+    "neurorep run configs/kd-sleep/ecg_base.yaml data.source=DIR data.simulate=null "
+    "data.split_file=configs/kd-sleep/splits/ceiling-30-train.json data.scheme=4class train.epochs=12 "
+    "train.patience=5 decision=argmax --out runs/kd-ceiling-30": "needs the 36-subject ceiling corpus",
+    "neurorep benchmark kd-sleep --preset medium --data DIR --out runs/kd-raw-ecg --jobs 2 --set seeds=3 "
+    "--set 'schemes=[4class]' --set 'modes=[eeg_base,ecg_base,feat_train,feat_temp]' "
+    "--set base.data.ecg.dataset=mass --set 'base.data.ecg.prepare={channels: [ECG], sfreq: 100.0, l_freq: 0.5, "
+    "h_freq: 40.0}' --set 'base.data.ecg.encoder.kwargs.pools=[10,6,5]'": "a 2.6-hour grid",
+    "neurorep run configs/kd-sleep/slpdb_ihr.yaml train.epochs=3 progress=false --out /tmp/kd_slpdb --overwrite":
+        "real slpdb listings (test_slpdb_config_on_real_data runs it)",
+    ".venv/bin/neurorep benchmark meg-ablation --data /path/to/Final_Project_data --preset full --out runs/meg-full "
+    "--jobs 2": "real HCP MEG data",
+    ".venv/bin/neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 2":
+        "the quick grid (12 min); the README's line runs it shrunk, and the --data line below runs here",
+    ".venv/bin/python benchmarks/sim_difficulty.py": "5-8 minutes and rewrites benchmarks/RESULTS.md",
     "make demo": "the sleep-ssl grid, run below shrunk as `neurorep benchmark sleep-ssl`",
     "make test": "the test suite itself",
     "neurorep run configs/kd-sleep/slpdb_ihr.yaml --out runs/kd-sleep/slpdb": "real slpdb listings (see test below)",
@@ -148,7 +270,18 @@ def _call(command: str, folder: Path, monkeypatch: pytest.MonkeyPatch,
     return proc.returncode, proc.stderr
 
 
+def fragment_reason(item: Item) -> str | None:
+    """Why a Python snippet is a fragment (see :data:`FRAGMENTS`), or None for a snippet that runs."""
+    first = item.text.splitlines()[0]
+    return next((why for (file, start), why in FRAGMENTS.items() if file == item.file and first.startswith(start)), None)
+
+
 def _run_item(item: Item, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    if item.kind == "python" and fragment_reason(item):
+        compile(item.text, item.where, "exec")
+        imports = "\n".join(ln for ln in item.text.splitlines() if ln.startswith(("from ", "import ")))
+        exec(compile(imports, item.where, "exec"), {})  # noqa: S102
+        return
     if item.kind == "python":
         code = item.text
         for old, new in PY_SHRINK.items():
@@ -248,6 +381,39 @@ def test_readme_recipe_section(section: str, tmp_path: Path, monkeypatch: pytest
     folder = _session(tmp_path, monkeypatch)
     _run_document([i for i in items(["README.md"]) if i.section.startswith(section + ":") and i.kind != "python"],
                   folder, monkeypatch, capsys)
+
+
+DOCS = [f for f in DOC_FILES if f != "README.md"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc", DOCS)
+def test_doc_runs_top_to_bottom(doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Each docs/*.md page, in a fresh folder, after the commands its text assumes were run (PREPARE)."""
+    folder = _session(tmp_path, monkeypatch)
+    for command in PREPARE.get(doc, []):
+        code, err = _call(command, folder, monkeypatch, capsys)
+        assert code == 0, f"{doc}: preparing with `{command}` failed: {err[-2000:]}"
+    _run_document([i for i in items([doc]) if i.kind != "inline"], folder, monkeypatch, capsys)
+
+
+def test_every_fragment_and_prepare_entry_is_documented() -> None:
+    found = {(i.file, i.text.splitlines()[0]) for i in items() if i.kind == "python"}
+    for file, start in FRAGMENTS:
+        assert any(f == file and first.startswith(start) for f, first in found), (file, start)
+    assert set(PREPARE) <= set(DOCS)
+
+
+@pytest.mark.real_data
+def test_slpdb_config_on_real_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str], shared_data: Path) -> None:
+    """The slpdb command of docs/kd_sleep.md on the real listings (one epoch instead of three)."""
+    folder = _session(tmp_path, monkeypatch)
+    code, err = _call(f"neurorep run configs/kd-sleep/slpdb_ihr.yaml train.epochs=1 progress=false "
+                      f"--set data.source={shared_data / 'slpdb'} --out runs/kd_slpdb", folder, monkeypatch, capsys)
+    assert code == 0, err
+    assert (folder / "runs" / "kd_slpdb" / "metrics.json").is_file()
 
 
 def test_doc_files_are_found() -> None:

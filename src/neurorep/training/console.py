@@ -28,6 +28,7 @@ NOISE = (
     r".*isinstance\(treespec, LeafSpec\).*",
     r".*is smaller than the logging interval.*",
     r".*Checkpoint directory .* exists and is not empty.*",
+    r".*module\(s\) in eval mode at the start of training.*",  # frozen teachers and backbones are meant so
 )
 LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning")
 
