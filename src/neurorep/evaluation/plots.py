@@ -259,7 +259,7 @@ def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str,
 
 
 #: parts of a metric name that mark a loss term (drawn with the losses, not with the scores).
-LOSS_WORDS = ("loss", "mse", "xent", "kl", "nll", "infonce", "distill")
+LOSS_WORDS = ("loss", "mse", "xent", "kl", "nll", "infonce", "distill", "clip")
 
 
 def _is_loss(key: str) -> bool:
@@ -281,6 +281,16 @@ def curves_title(metrics_csv: PathLike) -> str:
 def pretty_metric(key: str) -> str:
     """``train/loss`` -> ``train loss``, ``val/bal_acc`` -> ``val bal acc`` (legend and axis text)."""
     return key.replace("/", " ").replace("_", " ").strip()
+
+
+def _integer_ticks(ax: Any, xs: list[float]) -> None:
+    """Epoch or step ticks at whole numbers only (every x when there are few, as with one epoch)."""
+    if xs and len(xs) <= 12 and all(float(x).is_integer() for x in xs):
+        ax.set_xticks(xs, [str(int(x)) for x in xs])
+        if len(xs) == 1:
+            ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def learning_curves(
@@ -316,7 +326,7 @@ def learning_curves(
         if ylabel == "learning rate" and all(v > 0 for k in keys for v in values[k]):
             ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _integer_ticks(ax, sorted({x for k in keys for x in xs[k]}))
         ax.set_ylabel(ylabel)
         ax.set_title(ylabel)
         ax.legend(fontsize=8)

@@ -113,7 +113,10 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 "of the Magnes 3600 layout shipped with MNE); empty cells are zero.", figures=figs))
     curves = sorted((out / rows[-1]["run"]).glob("plots/curves_*.png"))
     if curves:
-        sections.append(Section(f"Learning curves of {rows[-1]['run']}", figures=[str(p) for p in curves]))
+        last = rows[-1]
+        sections.append(Section(f"Learning curves: {last['Setting']}, pretraining {combo_label(last)}, "
+                                f"seed {last['seed']}", text=f"Run folder {last['run']}.",
+                                figures=[str(p) for p in curves]))
     return write_report(out / "report.html", "neurorep meg-ablation benchmark", sections)
 
 
