@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPTS = ["prepare_windows.py", "loader_throughput.py", "training_overhead.py", "latent_memory.py",
+SCRIPTS = ["read_edf.py", "prepare_windows.py", "loader_throughput.py", "training_overhead.py", "latent_memory.py",
            "inference_onnx.py", "meg_stream_memory.py", "foundation_presets.py", "sim_difficulty.py"]
 
 

@@ -83,6 +83,10 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     prep.add_argument("--window", type=float, help="window length in seconds (default: 30)")
     prep.add_argument("--sfreq", type=float, help="resample to this rate in Hz (default: 100)")
     prep.add_argument("--keep-unlabelled", action="store_true", help="keep windows without a stage label")
+    prep.add_argument("--l-freq", type=float, help="band-pass low edge (Hz); 0 for none")
+    prep.add_argument("--h-freq", type=float, help="band-pass high edge (Hz); 0 for none")
+    prep.add_argument("--assume-unit", choices=("V", "mV", "uV", "nV"),
+                      help="unit of EEG/EOG/EMG/ECG channels whose file gives no voltage unit")
     prep.add_argument("--jobs", type=int, default=1, help="recordings prepared in parallel processes")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
                       help="bad recording: stop, or report and skip it (default: raise for one file, skip for folders)")
@@ -221,7 +225,6 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return 0
     if args.data_cmd == "prepare":
         from neurorep.data.cache import prepare
-        from neurorep.data.windows import PrepareConfig
 
         settings: dict[str, Any] = {}
         if args.channels:
@@ -234,9 +237,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
             settings["sfreq"] = args.sfreq
         if args.keep_unlabelled:
             settings["keep_unlabelled"] = True
-        from neurorep.config import validate
+        for key in ("l_freq", "h_freq"):
+            if getattr(args, key) is not None:
+                settings[key] = getattr(args, key) or None
+        if args.assume_unit:
+            settings["assume_unit"] = args.assume_unit
+        from neurorep.data.sources import prepare_config
 
-        cfg = validate(PrepareConfig, settings, source="prepare options")
+        cfg = prepare_config(args.dataset, args.source, settings)
         on_error = args.on_error or ("raise" if args.source.is_file() else "skip")
         report = prepare(args.source, args.out, dataset=args.dataset, cfg=cfg, jobs=args.jobs, on_error=on_error,
                          progress=True)
@@ -262,12 +270,14 @@ def _print_summary(info: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 160)
-    rows = info.pop("recordings_table", None)
+    tables = {k: info.pop(k) for k in [k for k in info if k.endswith("_table")]}
     table = Table(show_header=False, box=None)
     for k, v in info.items():
         table.add_row(f"[bold]{k}[/bold]", ", ".join(map(str, v)) if isinstance(v, list) else str(v))
     console.print(table)
-    if rows:
+    for rows in tables.values():
+        if not rows:
+            continue
         t = Table(*rows[0].keys())
         for r in rows:
             t.add_row(*[str(v) for v in r.values()])

@@ -37,8 +37,10 @@ def test_mixed_rates_go_to_extra_and_channel_pick(tmp_path: Path) -> None:
     assert rec.ch_names == ["EEG Fpz-Cz", "EEG Pz-Oz"] and "ECG" in rec.extra and rec.extra["ECG"][1] == 200
     rec2 = read_edf(tmp_path / "p.edf", channels=["eeg pz-oz"])
     assert rec2.ch_names == ["EEG Pz-Oz"]
-    with pytest.raises(DataError, match="different sampling rates"):
-        read_edf(tmp_path / "p.edf", channels=["EEG Pz-Oz", "ECG"])
+    both = read_edf(tmp_path / "p.edf", channels=["EEG Pz-Oz", "ECG"])  # two rates: resampled to the higher
+    assert both.ch_names == ["EEG Pz-Oz", "ECG"] and both.sfreq == 200
+    assert any("EEG Pz-Oz resampled from 100 Hz to 200 Hz" in n for n in both.notes)
+    np.testing.assert_allclose(both.data[1], rec.extra["ECG"][0], atol=1e-9)
 
 
 def test_missing_channel_lists_found_and_closest(tmp_path: Path) -> None:
@@ -115,7 +117,10 @@ def test_infer_ch_type() -> None:
 
 @pytest.mark.real_data
 def test_real_sleep_edf_hypnograms(shared_data: Path) -> None:
-    from neurorep.data.info import stage_epoch_counts
+    from neurorep.data.info import scoring_epochs
+
+    def stage_epoch_counts(ann):  # type: ignore[no-untyped-def]
+        return scoring_epochs(ann, 30.0)
 
     counts = stage_epoch_counts(read_annotations_edf(shared_data / "sleep-edf/hypnograms/SC4001EC-Hypnogram.edf"))
     assert counts == {"Sleep stage 1": 58, "Sleep stage 2": 250, "Sleep stage 3": 101, "Sleep stage 4": 119,

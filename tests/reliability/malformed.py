@@ -108,14 +108,6 @@ def _(tmp: Path) -> Case:
     return Case(["data", "info", str(tmp / "nothing.edf")], ["nothing.edf", "no such file"])
 
 
-@case("mixed-rates-where-one-is-required")
-def _(tmp: Path) -> Case:
-    folder = _night(tmp / "night", GOOD_STAGES, ecg=True)
-    c = _prepare(tmp, folder, "--channels", "EEG Fpz-Cz,ECG")
-    c.expect = ["SC4001E0-PSG.edf", "different sampling rates", "ECG"]
-    return c
-
-
 @case("flat-channel")
 def _(tmp: Path) -> Case:
     import edfio

@@ -74,8 +74,8 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
         on_error: ``raise`` stops at the first bad recording; ``skip`` reports and skips it.
         progress: show a progress bar.
     """
-    cfg = cfg or PrepareConfig()
     src, items = get_source(dataset, Path(source))
+    cfg = cfg or PrepareConfig(**src.prepare_defaults)
     root = Path(out)
     key = cache_key(src.name, items, cfg)
     final = root / key

@@ -17,11 +17,16 @@ CH_TYPES = ("eeg", "eog", "emg", "ecg", "mag", "grad", "resp", "misc", "stim")
 
 @dataclass
 class Annotations:
-    """Time-stamped labels: onsets and durations in seconds from the recording start."""
+    """Time-stamped labels: onsets and durations in seconds from the recording start.
+
+    ``orig_time`` is the start date and time of the file the annotations came from, when it gives
+    one; annotations read from a separate file are aligned to the recording by it.
+    """
 
     onset: np.ndarray
     duration: np.ndarray
     description: list[str]
+    orig_time: Any = None
 
     def __post_init__(self) -> None:
         self.onset = np.asarray(self.onset, dtype=np.float64).reshape(-1)
@@ -60,6 +65,14 @@ class Recording:
         annotations: time-stamped labels such as sleep stages.
         extra: other signals at their own rates, e.g. ``{"ECG": (array(n_times,), 256.0)}``.
         source: path of the file it was read from, for messages.
+        meas_date: start date and time of the first sample, when the file gives it.
+        segments: for recordings with gaps (EDF+D), the contiguous pieces of ``data`` as
+            ``(onset s from the start, first sample, n samples)``; empty means one piece from 0 s.
+            Annotation onsets are true times, so they may fall in a gap.
+        unknown_units: voltage-type channels (EEG, EOG, EMG, ECG) whose unit is not a voltage
+            the reader knows, ``{name: unit as written}``; their values are left in that unit.
+        notes: what the reader did that a user should know (renamed duplicate labels, resampled
+            channels, gaps), for ``neurorep data info``.
     """
 
     data: np.ndarray
@@ -72,6 +85,9 @@ class Recording:
     extra: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
     source: str = ""
     meas_date: Any = None
+    segments: list[tuple[float, int, int]] = field(default_factory=list)
+    unknown_units: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.data = np.asarray(self.data, dtype=np.float32)
@@ -100,8 +116,29 @@ class Recording:
 
     @property
     def duration(self) -> float:
-        """Length in seconds."""
+        """Seconds of data held (gaps between segments not counted)."""
         return self.n_times / self.sfreq
+
+    @property
+    def end_time(self) -> float:
+        """Time (s from the start) at which the last sample ends, gaps included."""
+        if not self.segments:
+            return self.duration
+        onset, _, n = self.segments[-1]
+        return onset + n / self.sfreq
+
+    def pieces(self) -> list[tuple[float, int, int]]:
+        """Contiguous pieces as ``(onset s, first sample, n samples)``; one piece without gaps."""
+        return list(self.segments) if self.segments else [(0.0, 0, self.n_times)]
+
+    @property
+    def gaps(self) -> list[tuple[float, float]]:
+        """``(start s, length s)`` of every gap between segments."""
+        out = []
+        for (t0, _, n0), (t1, _, _) in zip(self.segments, self.segments[1:], strict=False):
+            end = t0 + n0 / self.sfreq
+            out.append((end, t1 - end))
+        return out
 
     def channel_index(self, name: str) -> int:
         """Index of channel ``name``; the error lists the channels found and the closest name."""
@@ -131,6 +168,10 @@ class Recording:
             extra=self.extra,
             source=self.source,
             meas_date=self.meas_date,
+            segments=self.segments,
+            unknown_units={self.ch_names[i]: self.unknown_units[self.ch_names[i]] for i in idx
+                           if self.ch_names[i] in self.unknown_units},
+            notes=self.notes,
         )
 
     # ---- MNE interop -------------------------------------------------------------------------
@@ -178,3 +219,13 @@ class Recording:
             "extra": {k: sf for k, (_, sf) in self.extra.items()},
             "n_annotations": len(self.annotations),
         }
+
+    def channel_table(self) -> list[dict[str, Any]]:
+        """One row per channel, those of ``data`` and those in ``extra``, each with its own rate."""
+        rows = [{"channel": n, "type": t, "sfreq": self.sfreq, "samples": self.n_times,
+                 "unit": self.unknown_units.get(n, "counts" if t == "stim" else "V")}
+                for n, t in zip(self.ch_names, self.ch_types, strict=True)]
+        for name, (x, sf) in self.extra.items():
+            if sf > 0:
+                rows.append({"channel": name, "type": "other rate", "sfreq": sf, "samples": len(x), "unit": ""})
+        return rows

@@ -11,11 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurorep.data.readers.dreams import dreams_hypnogram_for, read_dreams_hypnogram
+from typing import Any
+
+from neurorep.data.readers.dreams import dreams_hypnogram_for, is_dreams_text, read_dreams_hypnogram, read_dreams_text
 from neurorep.data.readers.edf import (
+    align_annotations,
+    edf_start,
     pair_sleep_edf,
     read_annotations_edf,
     read_edf,
+    read_edf_channels_info,
+    shift_to,
     subject_from_sleep_edf,
 )
 from neurorep.data.recording import Annotations, Recording
@@ -39,17 +45,42 @@ class Source:
     name: str = ""
     default_channels: list[str] | None = None
     read_labels: Callable[[Path], Annotations] | None = None
+    #: Preparation settings that differ from :class:`~neurorep.data.windows.PrepareConfig`'s defaults
+    #: for this kind of data (e.g. heart rate is neither band-passed nor resampled to 100 Hz).
+    prepare_defaults: dict[str, Any] = {}
 
     def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
-        """The recording of ``item`` (``channels`` or the default ones) with its stage annotations."""
+        """The recording of ``item`` (``channels`` or the default ones) with its stage annotations,
+        aligned to the recording by the two files' start times."""
         rec = read_edf(item.path, channels=channels or self.default_channels, subject=item.subject,
                        session=item.session)
+        return self.attach_labels(rec, item)
+
+    def attach_labels(self, rec: Recording, item: SourceItem) -> Recording:
         if item.labels is not None and self.read_labels is not None:
-            rec.annotations = self.read_labels(item.labels)
+            rec.annotations = align_annotations(rec, self.read_labels(item.labels), item.labels)
         return rec
+
+    def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
+        """``(name, rate Hz, n samples)`` of every channel of ``item``, without reading its data."""
+        return read_edf_channels_info(item.path)
+
+    def length(self, item: SourceItem) -> float:
+        """Seconds of recording of ``item``, from its header."""
+        return max((n / sf for _, sf, n in self.channels(item) if sf > 0), default=0.0)
+
+    def labels(self, item: SourceItem) -> tuple[Annotations | None, float]:
+        """The labels of ``item`` on its recording's time axis, as :meth:`load` attaches them, and the
+        recording's length in seconds, from headers and label files only (no signal is decoded)."""
+        end = self.length(item)
+        if item.labels is None or self.read_labels is None:
+            return None, end
+        ann = self.read_labels(item.labels)
+        start = edf_start(item.path) if item.path.suffix.lower() in (".edf", ".bdf") else None
+        return shift_to(ann, start, end, item.labels, str(item.path))[0], end
 
 
 DATASETS: Registry[Source] = Registry("dataset")
@@ -72,22 +103,37 @@ class SleepEDF(Source):
 
 
 
-@DATASETS.register("dreams", "DREAMS databases: excerptN.edf + Hypnogram_excerptN.txt (5-s R&K codes)")
+@DATASETS.register("dreams", "DREAMS databases: excerptN.edf (or its text export excerptN.txt) + "
+                   "Hypnogram_excerptN.txt (5-s R&K codes)")
 class Dreams(Source):
-    """DREAMS (sleep spindles / subjects) excerpts with their text hypnograms."""
+    """DREAMS (sleep spindles / subjects) excerpts with their text hypnograms. An excerpt given only as
+    its text export (``excerptN.txt``: one channel) is read from that."""
 
     name = "dreams"
     default_channels = ["C3-A1", "O1-A1"]
     read_labels = staticmethod(read_dreams_hypnogram)
 
     def discover(self, root: Path) -> list[SourceItem]:
+        signals = {p.stem: p for p in sorted(root.rglob("*.txt")) if is_dreams_text(p)}
+        signals.update({p.stem: p for p in sorted(root.rglob("*.edf"))})  # the EDF wins over its text export
         items = []
-        for edf in sorted(root.rglob("*.edf")):
-            hyp = dreams_hypnogram_for(edf)
+        for stem, path in sorted(signals.items()):
+            hyp = dreams_hypnogram_for(path)
             if hyp.is_file():
-                items.append(SourceItem(edf, hyp, edf.stem, "0"))
+                items.append(SourceItem(path, hyp, stem, "0"))
         return items
 
+    def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
+        if item.path.suffix.lower() != ".txt":
+            return super().load(item, channels)
+        rec = read_dreams_text(item.path, subject=item.subject, session=item.session)
+        return self.attach_labels(rec.pick(channels) if channels else rec, item)
+
+    def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
+        if item.path.suffix.lower() != ".txt":
+            return super().channels(item)
+        rec = read_dreams_text(item.path)
+        return [(rec.ch_names[0], rec.sfreq, rec.n_times)]
 
 
 @DATASETS.register("edf", "any folder of EDF/BDF files, unlabelled (for pretraining)")
@@ -120,6 +166,16 @@ class Mass(Source):
         return read_mass(item.path, channels or list(self.default_channels or []), item.labels, item.subject,
                          item.session)
 
+    def labels(self, item: SourceItem) -> tuple[Annotations | None, float]:
+        from neurorep.data.readers.mass import read_mass_annotations
+
+        end = self.length(item)
+        if item.labels is None:
+            return None, end
+        ann = read_mass_annotations(item.labels)
+        t0 = float(ann.onset.min()) if len(ann) else 0.0  # read_mass crops the night to its first scored epoch
+        return Annotations(ann.onset - t0, ann.duration, ann.description), end - t0
+
 
 @DATASETS.register("mass-ihr", "MASS layout, ECG lead turned into instantaneous heart rate (R-peaks, 4 Hz)")
 class MassIHR(Mass):
@@ -127,6 +183,7 @@ class MassIHR(Mass):
 
     name = "mass-ihr"
     default_channels = ["ECG"]
+    prepare_defaults = {"sfreq": None, "l_freq": None, "h_freq": None}
 
     def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
         from neurorep.data.heart_rate import IHR_FS, detect_rpeaks, ihr_series
@@ -147,6 +204,7 @@ class Slpdb(Source):
     """PhysioNet slpdb RR listings as instantaneous heart rate (one channel ``IHR``, 4 Hz)."""
 
     name = "slpdb"
+    prepare_defaults = {"sfreq": None, "l_freq": None, "h_freq": None}
 
     def discover(self, root: Path) -> list[SourceItem]:
         from neurorep.data.readers.slpdb import slpdb_subject
@@ -157,7 +215,36 @@ class Slpdb(Source):
     def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
         from neurorep.data.readers.slpdb import read_slpdb
 
-        return read_slpdb(item.path)
+        rec = read_slpdb(item.path)
+        return rec.pick(channels) if channels else rec
+
+    def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
+        from neurorep.data.heart_rate import IHR_FS
+        from neurorep.data.readers.slpdb import read_slpdb_header
+
+        rate, n = read_slpdb_header(item.path.with_suffix(".hea"))
+        return [("IHR", IHR_FS, int(round(n / rate * IHR_FS)))]
+
+    def labels(self, item: SourceItem) -> tuple[Annotations | None, float]:
+        from neurorep.data.readers.slpdb import read_slpdb_annotations, read_slpdb_header
+
+        rate, n = read_slpdb_header(item.path.with_suffix(".hea"))
+        ann = read_slpdb_annotations(item.path.with_suffix(".an"), rate)
+        return ann, max(n / rate, float(ann.end))  # as read_slpdb
+
+
+def subject_session(path: Path) -> tuple[str, str]:
+    """Subject and session of one recording file, as its layout names them when the folder is read."""
+    if path.name.endswith("-PSG.edf"):
+        return subject_from_sleep_edf(path)
+    if path.name.endswith(" PSG.edf"):
+        from neurorep.data.readers.mass import mass_subset
+
+        try:
+            return path.name[: -len(" PSG.edf")], mass_subset(path)
+        except DataError:
+            return path.name[: -len(" PSG.edf")], "0"
+    return path.stem, "0"
 
 
 def detect_dataset(root: Path) -> str:
@@ -171,6 +258,8 @@ def detect_dataset(root: Path) -> str:
             return "sleep-edf"
         if next(root.rglob("Hypnogram_*.txt"), None) is not None:
             return "dreams"
+    elif root.suffix.lower() == ".rr":
+        return "slpdb"
     return "edf"
 
 
@@ -186,3 +275,14 @@ def get_source(name: str, root: Path) -> tuple[Source, list[SourceItem]]:
     if not items:
         raise DataError(f"{root}: found no recordings of the {name!r} layout")
     return source, items
+
+
+def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: str = "prepare options") -> Any:
+    """The :class:`~neurorep.data.windows.PrepareConfig` for ``root``: the layout's own defaults
+    (:attr:`Source.prepare_defaults`) under the ``settings`` given, validated."""
+    from neurorep.config import validate
+    from neurorep.data.windows import PrepareConfig
+
+    name = detect_dataset(Path(root)) if dataset == "auto" else dataset
+    defaults = dict(DATASETS.create(name).prepare_defaults)
+    return validate(PrepareConfig, {**defaults, **settings}, source=source)

@@ -9,10 +9,9 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from scipy import signal as sps
 
 from neurorep.data.labels import check_annotations, epoch_labels, get_scheme
-from neurorep.data.recording import Recording
+from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError
 
 
@@ -34,6 +33,9 @@ class PrepareConfig(BaseModel):
     min_hypnogram_coverage: float = Field(
         0.5, ge=0, le=1, description="least share of the PSG its hypnogram must span (0 accepts any); "
         "a shorter hypnogram is taken for a truncated file or one from another night")
+    assume_unit: Literal["V", "mV", "uV", "nV"] | None = Field(
+        None, description="unit of EEG/EOG/EMG/ECG channels whose file gives no voltage unit; "
+        "without it such channels are refused")
 
     @field_validator("scheme")
     @classmethod
@@ -61,6 +63,7 @@ def bandpass(data: np.ndarray, sfreq: float, l_freq: float | None, h_freq: float
     lo = l_freq if l_freq else None
     if lo is None and hi is None:
         return data
+    from scipy import signal as sps  # imported on first use: reusing a cache needs no scipy.signal
     if lo is not None and hi is not None:
         sos = sps.butter(4, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
     elif lo is not None:
@@ -74,15 +77,17 @@ def resample(data: np.ndarray, sfreq: float, target: float | None) -> tuple[np.n
     """Polyphase resampling of ``data (C, T)`` from ``sfreq`` to ``target`` (anti-aliased)."""
     if target is None or abs(target - sfreq) < 1e-9:
         return data, sfreq
+    from scipy import signal as sps
+
     ratio = Fraction(target / sfreq).limit_denominator(1000)
     out = sps.resample_poly(data, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32)
     return out, sfreq * ratio.numerator / ratio.denominator
 
 
-def scale(data: np.ndarray, how: str) -> np.ndarray:
-    """Per-channel scaling of ``data (C, T)``: robust (median / IQR), z-score, or none."""
+def scale_stats(data: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel centre and spread of ``data (C, T)``: median / IQR (robust), mean / sd (zscore) or 0 / 1."""
     if how == "none":
-        return data
+        return np.zeros((data.shape[0], 1), np.float32), np.ones((data.shape[0], 1), np.float32)
     if how == "robust":
         q25, med, q75 = np.percentile(data, [25, 50, 75], axis=1, keepdims=True)
         spread = q75 - q25
@@ -90,32 +95,103 @@ def scale(data: np.ndarray, how: str) -> np.ndarray:
         med = data.mean(axis=1, keepdims=True)
         spread = data.std(axis=1, keepdims=True)
     spread = np.where(spread > 0, spread, 1.0)
-    return ((data - med) / spread).astype(np.float32)
+    return med.astype(np.float32), spread.astype(np.float32)
+
+
+def scale(data: np.ndarray, how: str) -> np.ndarray:
+    """Per-channel scaling of ``data (C, T)``: robust (median / IQR), z-score, or none."""
+    if how == "none":
+        return data
+    center, spread = scale_stats(data, how)
+    return ((data - center) / spread).astype(np.float32)
+
+
+#: Factor to volts of each ``assume_unit``.
+ASSUMED_UNIT = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
+
+
+def to_volts(rec: Recording, cfg: PrepareConfig) -> np.ndarray:
+    """``rec.data`` with channels of unknown units scaled by ``cfg.assume_unit``; refused without it."""
+    if not rec.unknown_units:
+        return rec.data
+    src = rec.source or "recording"
+    if cfg.assume_unit is None:
+        found = ", ".join(f"{n} ({u!r})" for n, u in rec.unknown_units.items())
+        raise DataError(f"{src}: channels without a voltage unit: {found}; set assume_unit (--assume-unit) to "
+                        "the unit their values are in (V, mV, uV or nV)")
+    data = rec.data.copy()
+    for name in rec.unknown_units:
+        data[rec.channel_index(name)] *= np.float32(ASSUMED_UNIT[cfg.assume_unit])
+    return data
+
+
+def _preprocess(data: np.ndarray, rec: Recording, cfg: PrepareConfig) -> tuple[list[np.ndarray], float]:
+    """Band-pass, resample and scale each contiguous piece; trigger rows are only resampled (held)."""
+    sig = np.array([t != "stim" for t in rec.ch_types])
+    out, sfreq = [], rec.sfreq
+    for _, a, n in rec.pieces():
+        piece = data[:, a: a + n]
+        x, sfreq = resample(bandpass(piece[sig], rec.sfreq, cfg.l_freq, cfg.h_freq), rec.sfreq, cfg.sfreq)
+        if sig.all():
+            out.append(x)
+            continue
+        length = x.shape[1] if sig.any() else int(np.ceil(n * sfreq / rec.sfreq - 1e-9))
+        full = np.empty((len(sig), length), np.float32)
+        full[sig] = x
+        held = np.minimum((np.arange(length) * rec.sfreq / sfreq).astype(np.int64), n - 1)
+        full[~sig] = piece[~sig][:, held]
+        out.append(full)
+    if sig.any():
+        center, spread = scale_stats(np.concatenate([p[sig] for p in out], axis=1), cfg.scaling)
+        for p in out:
+            p[sig] = (p[sig] - center) / spread
+    return out, sfreq
 
 
 def make_windows(rec: Recording, cfg: PrepareConfig) -> Windows:
     """Preprocess ``rec`` (already holding only the wanted channels) and cut it into windows.
 
-    Steps: band-pass at the native rate, resample, per-recording scaling, windows of
-    ``cfg.window_s`` from t = 0 (the scoring's time base), labels from the annotations under
-    ``cfg.scheme``, trimming of long wake at the edges, and dropping of unlabelled windows.
+    Steps: unit check, band-pass at the native rate, resample, per-recording scaling (trigger
+    channels are neither filtered nor scaled), windows of ``cfg.window_s`` on the grid that starts
+    at t = 0 (the scoring's time base), labels from the annotations under ``cfg.scheme``, trimming
+    of long wake at the edges, and dropping of unlabelled windows. A recording with gaps (EDF+D) is
+    processed piece by piece and a window never spans a gap.
     """
     src = rec.source or "recording"
-    flat = np.where(np.ptp(rec.data, axis=1) == 0)[0]
+    data = to_volts(rec, cfg)
+    sig = np.array([t != "stim" for t in rec.ch_types])
+    flat = np.where((np.ptp(data, axis=1) == 0) & sig)[0] if data.shape[1] else np.zeros(0, int)
     if len(flat):
         raise DataError(f"{src}: channel {rec.ch_names[int(flat[0])]!r} is flat (constant); check the montage")
-    data = bandpass(rec.data, rec.sfreq, cfg.l_freq, cfg.h_freq)
-    data, sfreq = resample(data, rec.sfreq, cfg.sfreq)
-    data = scale(data, cfg.scaling)
+    pieces, sfreq = _preprocess(data, rec, cfg)
     win = int(round(cfg.window_s * sfreq))
     if abs(win - cfg.window_s * sfreq) > 1e-6:
         raise DataError(f"{src}: window_s={cfg.window_s} s is not a whole number of samples at {sfreq:g} Hz")
-    n = data.shape[1] // win
-    if n == 0:
+    blocks, index = [], []
+    for (t0, _, _), x in zip(rec.pieces(), pieces, strict=True):
+        k0 = int(np.ceil(t0 / cfg.window_s - 1e-9))
+        a0 = int(round((k0 * cfg.window_s - t0) * sfreq))
+        m = max((x.shape[1] - a0) // win, 0)
+        if m:
+            blocks.append(x[:, a0: a0 + m * win].reshape(x.shape[0], m, win).transpose(1, 0, 2))
+            index.append(np.arange(k0, k0 + m))
+    if not blocks:
         raise DataError(f"{src}: recording ({rec.duration:.1f} s) is shorter than one window ({cfg.window_s} s)")
-    x = data[:, : n * win].reshape(data.shape[0], n, win).transpose(1, 0, 2)
-    y, dropped = _labels(rec, cfg, n, src)
-    keep = np.arange(n)
+    grid = np.concatenate(index)
+    y_grid, dropped = window_labels(rec.annotations, rec.end_time, cfg, int(grid[-1]) + 1, src)
+    y = y_grid[grid]
+    keep = select_windows(y, cfg)
+    x = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    return Windows(
+        x=np.ascontiguousarray(x[keep]), y=y[keep], onset=grid[keep] * cfg.window_s, sfreq=sfreq,
+        ch_names=list(rec.ch_names), dropped=dropped,
+    )
+
+
+def select_windows(y: np.ndarray, cfg: PrepareConfig) -> np.ndarray:
+    """Positions of the windows kept: wake trimmed to ``trim_wake_min`` around sleep, unlabelled
+    windows dropped unless ``keep_unlabelled``."""
+    keep = np.arange(len(y))
     w = get_scheme(cfg.scheme).classes.index("W")
     sleep = np.where((y >= 0) & (y != w))[0]
     if cfg.trim_wake_min is not None and len(sleep):
@@ -123,39 +199,41 @@ def make_windows(rec: Recording, cfg: PrepareConfig) -> Windows:
         keep = keep[max(sleep[0] - pad, 0): sleep[-1] + pad + 1]
     if not cfg.keep_unlabelled:
         keep = keep[y[keep] >= 0]
-    return Windows(
-        x=np.ascontiguousarray(x[keep]), y=y[keep], onset=keep * cfg.window_s, sfreq=sfreq,
-        ch_names=list(rec.ch_names), dropped=dropped,
-    )
+    return keep
 
 
-def _labels(rec: Recording, cfg: PrepareConfig, n: int, src: str) -> tuple[np.ndarray, Counter[str]]:
-    ann = rec.annotations
+def window_labels(ann: Annotations, duration: float, cfg: PrepareConfig, n: int,
+                  src: str) -> tuple[np.ndarray, Counter[str]]:
+    """Label of each window ``k`` of the grid ``[k * window_s, (k+1) * window_s)``, ``k < n``, and
+    the counts of dropped epochs (movement, unscored), from stage annotations.
+
+    ``duration`` is the recording's length (gaps included), used to refuse hypnograms of another night.
+    """
     stage_idx = [i for i, d in enumerate(ann.description) if d.startswith("Sleep stage") or d == "Movement time"]
     if not stage_idx:
         if cfg.keep_unlabelled:
             return np.full(n, -1, dtype=np.int64), Counter()
         raise DataError(f"{src}: no sleep-stage annotations; set keep_unlabelled to use unlabelled windows")
-    onset, duration = ann.onset[stage_idx], ann.duration[stage_idx]
+    onset, dur = ann.onset[stage_idx], ann.duration[stage_idx]
     descriptions = [ann.description[i] for i in stage_idx]
-    check_annotations(onset, duration, src, rec.duration)
+    check_annotations(onset, dur, src, duration)
     codes, _ = get_scheme(cfg.scheme).encode_descriptions(descriptions, src)
-    scored_end = float((onset + duration)[codes >= 0].max()) if (codes >= 0).any() else 0.0
-    if scored_end > rec.duration + cfg.window_s:
+    scored_end = float((onset + dur)[codes >= 0].max()) if (codes >= 0).any() else 0.0
+    if scored_end > duration + cfg.window_s:
         raise DataError(
-            f"{src}: the hypnogram scores until {scored_end:.0f} s but the PSG ends at {rec.duration:.0f} s; "
+            f"{src}: the hypnogram scores until {scored_end:.0f} s but the PSG ends at {duration:.0f} s; "
             "is the hypnogram from another night?"
         )
-    hyp_end = float((onset + duration).max())
-    if hyp_end < cfg.min_hypnogram_coverage * rec.duration:
+    hyp_end = float((onset + dur).max())
+    if hyp_end < cfg.min_hypnogram_coverage * duration:
         raise DataError(
-            f"{src}: the hypnogram ends at {hyp_end:.0f} s but the PSG lasts {rec.duration:.0f} s "
-            f"({hyp_end / rec.duration:.0%} scored, expected at least {cfg.min_hypnogram_coverage:.0%}); "
+            f"{src}: the hypnogram ends at {hyp_end:.0f} s but the PSG lasts {duration:.0f} s "
+            f"({hyp_end / duration:.0%} scored, expected at least {cfg.min_hypnogram_coverage:.0%}); "
             "is the hypnogram truncated or from another night? (setting min_hypnogram_coverage)"
         )
-    y = epoch_labels(onset, duration, codes, n, cfg.window_s, cfg.min_coverage)
+    y = epoch_labels(onset, dur, codes, n, cfg.window_s, cfg.min_coverage)
     dropped: Counter[str] = Counter()
-    for d, c, desc in zip(duration, codes, descriptions, strict=True):
+    for d, c, desc in zip(dur, codes, descriptions, strict=True):
         if c < 0:
             dropped[desc] += int(round(d / cfg.window_s))
     return y, dropped

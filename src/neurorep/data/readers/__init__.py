@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neurorep.data.readers.dreams import read_dreams_hypnogram
+from neurorep.data.readers.dreams import read_dreams_hypnogram, read_dreams_text
 from neurorep.data.readers.edf import pair_sleep_edf, read_annotations_edf, read_edf
 from neurorep.data.recording import Recording
 from neurorep.errors import DataError
@@ -14,6 +14,7 @@ from neurorep.errors import DataError
 READERS: dict[str, Callable[..., Recording]] = {
     ".edf": read_edf,
     ".bdf": read_edf,
+    ".txt": read_dreams_text,  # the DREAMS text export of an excerpt
 }
 
 

@@ -1,203 +1,325 @@
-"""EDF / EDF+ / BDF reading, Sleep-EDF hypnograms and PSG-hypnogram pairing.
+"""EDF / EDF+ / BDF / BDF+ reading, Sleep-EDF hypnograms and PSG-hypnogram pairing.
 
-EDF and EDF+ files are parsed with ``edfio`` (only the channels asked for are decoded, straight to
-float32 volts); BDF goes through MNE. Hypnograms in the Sleep-EDF style are annotation-only EDF+
-files whose annotations read ``Sleep stage W/1/2/3/4/R/?`` and ``Movement time``.
+Files are read by :mod:`neurorep.data.readers.edf_format` (memory-mapped; only the channels asked
+for are decoded, EDF and BDF alike). How a file becomes a :class:`Recording`:
+
+* **Which channels make ``data``.** The channels asked for, in that order; channels at a lower rate
+  than the highest among them are resampled to it (polyphase, anti-aliased; trigger channels by
+  holding each code). Without a list: every channel at the highest rate among the EEG channels (if
+  there are none, among EOG/EMG/ECG, then among all but triggers); the others go to
+  ``Recording.extra`` at their own rates. A Sleep-EDF file (EEG/EOG at 100 Hz, four 1-Hz channels)
+  reads EEG/EOG as data; a PSG with ECG at 256 Hz and EEG at 128 Hz reads the EEG as data.
+* **Units.** Values are in volts for every voltage unit MNE accepts (``uV``, ``µV`` in any encoding,
+  ``mV``, ``V``, also ``UV``/``nV``). An EEG-like channel whose unit is not a voltage keeps its
+  values as written and is listed in ``Recording.unknown_units``; ``prepare`` refuses it unless told
+  which unit to assume.
+* **Trigger channels** (labelled ``Status`` or ``Trigger``, as MNE detects them) are typed ``stim``
+  and hold the integer codes as MNE returns them (BDF: the stored integers; EDF: the physical
+  values truncated to integers; low 17 bits kept), never scaled to volts.
+* **Duplicate labels** are made unique as MNE does (``X-0``, ``X-1``), with a note.
+* **EDF+D** files with gaps are read as segments (``Recording.segments``); annotations keep their
+  true times.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import warnings
-from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from neurorep.data.readers import edf_format as fmt
 from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError, closest
 
-UNIT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
 _TEN_TWENTY = re.compile(r"^(fp|af|f|fc|ft|c|cp|tp|t|p|po|o|a|m|i|n)(\d{1,2}|z)(-(\w+))?$", re.IGNORECASE)
+#: Channel types whose values are voltages.
+VOLTAGE_TYPES = ("eeg", "eog", "emg", "ecg")
+#: Labels MNE types as trigger channels (``stim_channel="auto"``), compared in lower case.
+STIM_LABELS = ("status", "trigger")
+#: Trigger codes keep their low 17 bits (BioSemi's status bits above them are dropped), as in MNE.
+STIM_MASK = 2**17 - 1
 
 
 def infer_ch_type(label: str) -> str:
-    """Guess an MNE-style channel type from an EDF label (``EEG Fpz-Cz`` -> ``eeg``)."""
+    """Guess an MNE-style channel type from an EDF label (``EEG Fpz-Cz`` -> ``eeg``, ``Status`` -> ``stim``)."""
     low = label.lower().strip()
+    if low in STIM_LABELS:
+        return "stim"
     for key, kind in (("eeg", "eeg"), ("eog", "eog"), ("emg", "emg"), ("ecg", "ecg"), ("ekg", "ecg"), ("resp", "resp")):
         if low.startswith(key) or f" {key}" in low or low.endswith(key):
             return kind
-    if low.startswith(("event", "marker", "status", "trigger")):
-        return "stim"
     return "eeg" if _TEN_TWENTY.match(low.replace(".", "")) else "misc"
 
 
-def _open_edf(path: Path):  # type: ignore[no-untyped-def]
-    import edfio
+def unique_labels(labels: list[str]) -> tuple[list[str], list[str]]:
+    """Labels made unique as MNE does (each copy of a repeated label gets ``-0``, ``-1``, ...).
 
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    size = path.stat().st_size
-    if size < 256:
-        raise DataError(f"{path}: not an EDF file (only {size} bytes; an EDF header alone is 256 bytes)")
-    with path.open("rb") as fh:
-        head = fh.read(256)
-    if head[:8].strip() not in (b"0",):
-        raise DataError(f"{path}: not an EDF file (the first 8 header bytes are {head[:8]!r}, expected '0')")
-    try:
-        n_signals = int(head[252:256].decode("ascii").strip())
-        header_bytes = int(head[184:192].decode("ascii").strip())
-        n_records = int(head[236:244].decode("ascii").strip())
-    except ValueError:
-        raise DataError(f"{path}: corrupt EDF header (record or signal count is not a number)") from None
-    if header_bytes != 256 * (n_signals + 1):
-        raise DataError(
-            f"{path}: corrupt EDF header (header size {header_bytes} bytes does not fit {n_signals} signals)"
-        )
-    with path.open("rb") as fh:
-        fh.seek(256 + n_signals * 216)
-        spr_field = fh.read(8 * n_signals)
-    try:
-        samples = [int(spr_field[8 * i: 8 * i + 8].decode("ascii").strip()) for i in range(n_signals)]
-    except ValueError:
-        raise DataError(f"{path}: corrupt EDF header (samples per record is not a number)") from None
-    bytes_per_sample = 3 if head[:1] == b"\xff" else 2
-    expected = header_bytes + n_records * sum(samples) * bytes_per_sample
-    if n_records > 0 and size < expected:
-        raise DataError(
-            f"{path}: truncated EDF (header promises {n_records} records = {expected} bytes, file has {size})"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            edf = edfio.read_edf(path, lazy_load_data=True)
-            for sig in edf.signals:  # edfio parses header fields lazily: surface a corrupt one here
-                (sig.label, sig.physical_dimension, sig.sampling_frequency, sig.physical_min, sig.physical_max,
-                 sig.digital_min, sig.digital_max)
-            edf.duration  # noqa: B018
-    except Exception as exc:  # edfio raises ValueError, IndexError, UnicodeDecodeError... on broken files
-        raise DataError(f"{path}: unreadable EDF ({type(exc).__name__}: {exc})") from None
-    return edf
+    Returns the new labels and a note per renamed label.
+    """
+    out = list(labels)
+    notes = []
+    for stem in dict.fromkeys(lab for lab in labels if labels.count(lab) > 1):
+        where = [i for i, lab in enumerate(labels) if lab == stem]
+        taken = set(out)
+        k = 0
+        for i in where:
+            while f"{stem}-{k}" in taken:
+                k += 1
+            out[i] = f"{stem}-{k}"
+            taken.add(out[i])
+            k += 1
+        notes.append(f"label {stem!r} appears {len(where)} times; read as {', '.join(out[i] for i in where)}")
+    return out, notes
 
 
-def _to_volts(signal, path: Path) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Decode one edfio signal to float32 in SI units (volts for voltage channels)."""
-    digital = np.asarray(signal.digital)
-    dmin, dmax = signal.digital_min, signal.digital_max
-    pmin, pmax = signal.physical_min, signal.physical_max
-    if dmax == dmin:
-        raise DataError(f"{path}: channel {signal.label!r} has digital min == max ({dmin}); cannot scale it")
-    gain = (pmax - pmin) / (dmax - dmin)
-    unit = UNIT_SCALE.get(signal.physical_dimension.strip().lower(), 1.0)
-    out = digital.astype(np.float32)
-    out -= np.float32(dmin)
-    out *= np.float32(gain * unit)
-    out += np.float32(pmin * unit)
+class _Channels:
+    """The data signals of a header with their unique names, types and rates."""
+
+    def __init__(self, h: fmt.EdfHeader) -> None:
+        self.index = [i for i in h.data_signals if h.signals[i].samples_per_record > 0]
+        self.names, self.notes = unique_labels([h.signals[i].label for i in self.index])
+        self.types = [infer_ch_type(h.signals[i].label) for i in self.index]
+        self.rates = [h.rate(i) for i in self.index]
+        self.header = h
+
+    def find(self, name: str) -> int:
+        """Position of channel ``name`` (case-insensitive); errors list the channels and the closest."""
+        low = [n.lower() for n in self.names]
+        if name.lower() in low:
+            return low.index(name.lower())
+        path = self.header.path
+        copies = [n for n in self.names if re.fullmatch(re.escape(name.lower()) + r"-\d+", n.lower())]
+        if len(copies) > 1:
+            raise DataError(f"{path}: channel {name!r} appears {len(copies)} times in the file; ask for one of "
+                            f"{', '.join(copies)}")
+        hint = closest(name, self.names)
+        msg = f"{path}: channel {name!r} not found; channels are: {', '.join(self.names)}"
+        raise DataError(msg + (f" (did you mean {hint!r}?)" if hint else ""))
+
+    def default(self) -> list[int]:
+        """Every channel at the highest rate among the EEG channels; without EEG channels, among the
+        other voltage channels (EOG, EMG, ECG), then among all but triggers, then among all."""
+        pool = ([k for k, t in enumerate(self.types) if t == "eeg"]
+                or [k for k, t in enumerate(self.types) if t in VOLTAGE_TYPES]
+                or [k for k, t in enumerate(self.types) if t != "stim"] or list(range(len(self.names))))
+        top = max(self.rates[k] for k in pool)
+        return [k for k, r in enumerate(self.rates) if r == top]
+
+
+def _decode(ch: _Channels, ks: list[int], unknown: dict[str, str],
+            into: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """Channels ``ks``: in volts (voltage units), as codes (stim) or as written (other units), float32
+    (written into ``into[j]`` where given)."""
+    h = ch.header
+    factors: list[float | None] = []
+    for k in ks:
+        unit = h.signals[ch.index[k]].unit
+        factor = fmt.volt_factor(unit)
+        if factor is None and ch.types[k] in VOLTAGE_TYPES:
+            unknown[ch.names[k]] = unit
+        factors.append(None if ch.types[k] == "stim" else factor or 1.0)
+    out = fmt.read_signals(h, [ch.index[k] for k in ks], factors, into=into)
+    stim = [j for j, k in enumerate(ks) if ch.types[k] == "stim"]
+    if stim:  # as MNE: BDF codes are the stored integers, EDF codes the physical values truncated
+        picks = [ch.index[ks[j]] for j in stim]
+        codes = fmt.read_signals(h, picks, [None] * len(picks)) if h.bdf else \
+            [x.astype(np.int64) for x in fmt.read_signals(h, picks, [1.0] * len(picks), np.float64)]
+        for j, c in zip(stim, codes, strict=True):
+            out[j][:] = c & STIM_MASK
     return out
+
+
+def _to_rate(x: np.ndarray, rate: float, target: float, n: int, stim: bool) -> np.ndarray:
+    """``x`` from ``rate`` to ``target`` Hz, ``n`` samples long (codes are held, signals resampled)."""
+    if stim:
+        idx = np.minimum((np.arange(n) * rate / target).astype(np.int64), len(x) - 1)
+        return x[idx]
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(target / rate).limit_denominator(10_000)
+    y = resample_poly(x.astype(np.float64), ratio.numerator, ratio.denominator).astype(np.float32)
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)), mode="edge")
 
 
 def read_edf(path: str | Path, channels: list[str] | None = None, subject: str | None = None,
              session: str = "0") -> Recording:
-    """Read an EDF/EDF+ (or BDF) file into a :class:`Recording`.
+    """Read an EDF/EDF+ or BDF/BDF+ file into a :class:`Recording` (see the module docstring).
 
     Args:
         path: the file.
-        channels: names to read into ``data`` (case-insensitive; the error lists the channels
-            found and the closest name). They must share one sampling rate. Default: every signal
-            at the most common rate; signals at other rates go to ``Recording.extra``.
+        channels: names to read into ``data``, in order (case-insensitive; the error lists the
+            channels found and the closest name); channels of lower rates are resampled to the
+            highest among them. Default: every channel at the highest rate among the EEG channels;
+            the others go to ``Recording.extra`` at their own rates.
         subject: subject id (default: the file stem).
         session: session id.
 
     Returns:
-        Recording with data ``(n_channels, n_times)`` float32 in volts and the EDF+ annotations.
+        Recording with ``data (n_channels, n_times)`` float32 and the EDF+ annotations.
     """
     path = Path(path)
-    if path.suffix.lower() == ".bdf":
-        return _read_bdf(path, channels, subject, session)
-    edf = _open_edf(path)
-    signals = [s for s in edf.signals]
-    if not signals:
-        raise DataError(f"{path}: the file holds no signals (is it an annotation-only hypnogram?)")
-    labels = [s.label.strip() for s in signals]
-    if channels is None:
-        rates = Counter(s.sampling_frequency for s in signals)
-        main_rate = max(rates, key=lambda r: (rates[r], r))
-        chosen = [i for i, s in enumerate(signals) if s.sampling_frequency == main_rate]
-    else:
-        chosen = [_find_label(labels, name, path) for name in channels]
-        chosen_rates = {signals[i].sampling_frequency for i in chosen}
-        if len(chosen_rates) > 1:
-            detail = ", ".join(f"{labels[i]} {signals[i].sampling_frequency:g} Hz" for i in chosen)
-            raise DataError(f"{path}: channels asked for have different sampling rates ({detail}); pick channels of one rate")
-    sfreq = float(signals[chosen[0]].sampling_frequency)
-    data = np.empty((len(chosen), int(round(edf.duration * sfreq))), dtype=np.float32)
-    for row, i in enumerate(chosen):
-        x = _to_volts(signals[i], path)
-        if len(x) != data.shape[1]:
-            data = data[:, : min(data.shape[1], len(x))]
-            x = x[: data.shape[1]]
-        data[row] = x
-    extra = {}
-    if channels is None:
-        for i, s in enumerate(signals):
-            if i not in chosen:
-                extra[labels[i]] = (_to_volts(s, path), float(s.sampling_frequency))
-    if not np.isfinite(data).all():
-        raise DataError(f"{path}: non-finite samples in {labels[chosen[int(np.where(~np.isfinite(data))[0][0])]]!r}")
-    ann = edf.annotations
-    annotations = Annotations(
-        [a.onset for a in ann], [a.duration or 0.0 for a in ann], [a.text for a in ann]
-    )
+    h = fmt.read_header(path)
+    ch = _Channels(h)
+    if not ch.index:
+        raise DataError(f"{path}: the file holds no signals, only annotations (an annotation-only file such as "
+                        "a hypnogram: `neurorep data info` summarises it)")
+    chosen = ch.default() if channels is None else [ch.find(name) for name in channels]
+    signal_rates = [ch.rates[k] for k in chosen if ch.types[k] != "stim"] or [ch.rates[k] for k in chosen]
+    sfreq = max(signal_rates)
+    n_target = int(round(h.n_records * h.record_duration * sfreq))
+    notes = list(ch.notes)
+    unknown: dict[str, str] = {}
+    others = [k for k in range(len(ch.names)) if k not in chosen] if channels is None else []
+    data = np.empty((len(chosen), n_target), dtype=np.float32)
+    into = [data[row] if ch.rates[k] == sfreq else None for row, k in enumerate(chosen)] + [None] * len(others)
+    decoded = _decode(ch, chosen + others, unknown, into)
+    for row, (k, x) in enumerate(zip(chosen, decoded, strict=False)):
+        if ch.rates[k] != sfreq:
+            data[row] = _to_rate(x, ch.rates[k], sfreq, n_target, ch.types[k] == "stim")
+            notes.append(f"{ch.names[k]} resampled from {ch.rates[k]:g} Hz to {sfreq:g} Hz")
+    extra = {ch.names[k]: (x, float(ch.rates[k])) for k, x in zip(others, decoded[len(chosen):], strict=True)}
+    onsets, tals = fmt.read_tals(h) if h.annotation_signals else (np.full(h.n_records, np.nan), [])
+    pieces = fmt.segments(h, onsets)
+    spr = n_target // h.n_records if h.n_records else 0
+    segments = [(t0, first * spr, n * spr) for t0, first, n in pieces] if len(pieces) > 1 else []
+    if segments:
+        gaps = ", ".join(f"{t0:g} s" for t0, _, _ in segments[1:])
+        notes.append(f"EDF+D with {len(segments)} segments (gaps before {gaps}); windows never cross a gap")
+    start = _start(h, onsets)
     return Recording(
-        data=data, sfreq=sfreq, ch_names=[labels[i] for i in chosen],
-        ch_types=[infer_ch_type(labels[i]) for i in chosen],
+        data=data, sfreq=sfreq, ch_names=[ch.names[k] for k in chosen], ch_types=[ch.types[k] for k in chosen],
         subject=subject if subject is not None else path.stem, session=session,
-        annotations=annotations, extra=extra, source=str(path),
+        annotations=_annotations(tals, onsets, start), extra=extra, source=str(path), meas_date=start,
+        segments=segments, unknown_units=unknown, notes=notes,
     )
+
+
+#: The start date EDF writers put when they know none (and anonymisers put instead of the real one).
+UNKNOWN_DATE = dt.date(1985, 1, 1)
+
+
+def _start(h: fmt.EdfHeader, onsets: np.ndarray) -> dt.datetime | None:
+    """Date and time of the first sample: the header's, plus the EDF+ sub-second start; ``None`` when
+    the header gives none or gives EDF's placeholder date 01.01.85."""
+    if h.start is None or h.start.date() == UNKNOWN_DATE:
+        return None
+    sub = float(onsets[0]) if len(onsets) and np.isfinite(onsets[0]) else 0.0
+    return h.start + dt.timedelta(seconds=sub)
+
+
+def _annotations(tals: list[fmt.Tal], onsets: np.ndarray, start: dt.datetime | None) -> Annotations:
+    """One annotation per non-empty text, onsets in seconds from the first sample."""
+    t0 = float(onsets[0]) if len(onsets) and np.isfinite(onsets[0]) else 0.0
+    rows = [(t.onset - t0, t.duration or 0.0, text) for t in tals for text in t.texts if text]
+    rows.sort(key=lambda r: r[0])
+    return Annotations([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], orig_time=start)
 
 
 def read_edf_channels_info(path: str | Path) -> list[tuple[str, float, int]]:
-    """``(label, sampling rate, n_samples)`` for every signal, without decoding data."""
+    """``(label, sampling rate, n_samples)`` for every signal (labels made unique), without decoding data."""
+    ch = _Channels(fmt.read_header(Path(path)))
+    h = ch.header
+    return [(n, float(r), h.n_records * h.signals[i].samples_per_record)
+            for n, r, i in zip(ch.names, ch.rates, ch.index, strict=True)]
+
+
+def describe_edf(path: str | Path) -> dict[str, object]:
+    """What ``neurorep data info`` shows of an EDF/BDF file, from its header and annotations only.
+
+    Every channel with its own rate, unit and type; gaps of EDF+D files; unknown units and other
+    notes as warnings; annotation counts. Annotation-only files (hypnograms) are described too.
+    """
     path = Path(path)
-    edf = _open_edf(path)
-    return [(s.label.strip(), float(s.sampling_frequency), int(round(edf.duration * s.sampling_frequency)))
-            for s in edf.signals]
+    h = fmt.read_header(path)
+    ch = _Channels(h)
+    onsets, tals = fmt.read_tals(h) if h.annotation_signals else (np.full(h.n_records, np.nan), [])
+    pieces = fmt.segments(h, onsets)
+    warnings = list(ch.notes)
+    rows = []
+    for name, kind, rate, i in zip(ch.names, ch.types, ch.rates, ch.index, strict=True):
+        unit = h.signals[i].unit
+        if h.signals[i].digital_min == h.signals[i].digital_max:
+            raise DataError(f"{path}: channel {name!r} has digital min == max ({h.signals[i].digital_min}); "
+                            "cannot scale it")
+        if kind in VOLTAGE_TYPES and fmt.volt_factor(unit) is None:
+            warnings.append(f"{name}: unit {unit!r} is not a voltage neurorep knows; `prepare` needs "
+                            "--assume-unit to scale it")
+        rows.append({"channel": name, "type": kind, "sfreq": round(rate, 6), "unit": unit,
+                     "samples": h.n_records * h.signals[i].samples_per_record})
+    gaps = []
+    for (t0, r0, n0), (t1, _, _) in zip(pieces, pieces[1:], strict=False):
+        end = t0 + n0 * h.record_duration
+        gaps.append({"at_s": round(end, 6), "length_s": round(t1 - end, 6)})
+    ann = _annotations(tals, onsets, None)
+    kind = "annotations only" if not ch.index else ("BDF" if h.bdf else "EDF") + ("+" if h.is_plus else "")
+    out: dict[str, object] = {"file": str(path), "kind": kind, "start": str(_start(h, onsets) or "unknown")}
+    if ch.index:
+        out.update({"duration_s": round(pieces[-1][0] + pieces[-1][2] * h.record_duration, 6) if pieces else 0.0,
+                    "channels_table": rows})
+    if gaps:
+        out["gaps"] = gaps
+    out["annotations"] = len(ann)
+    if len(ann):
+        counts: dict[str, int] = {}
+        for d in ann.description:
+            counts[d] = counts.get(d, 0) + 1
+        out["annotation_counts"] = dict(sorted(counts.items(), key=lambda kv: -kv[1])[:20])
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def edf_start(path: str | Path) -> dt.datetime | None:
+    """Date and time of the first sample of an EDF/BDF file (EDF+ sub-second start included)."""
+    h = fmt.read_header(Path(path))
+    onsets = fmt.read_tals(h)[0] if h.annotation_signals else np.full(h.n_records, np.nan)
+    return _start(h, onsets)
 
 
 def read_annotations_edf(path: str | Path) -> Annotations:
-    """Annotations of an EDF+ file (e.g. a Sleep-EDF ``*-Hypnogram.edf``)."""
+    """Annotations of an EDF+/BDF+ file (e.g. a Sleep-EDF ``*-Hypnogram.edf``), onsets from its first sample."""
     path = Path(path)
-    edf = _open_edf(path)
-    try:
-        ann = edf.annotations
-    except Exception as exc:  # edfio decodes annotations lazily: UnicodeDecodeError, ValueError, IndexError...
-        raise DataError(f"{path}: corrupt EDF+ annotations ({type(exc).__name__}: {exc})") from None
-    if not ann:
+    h = fmt.read_header(path)
+    if not h.annotation_signals:
+        raise DataError(f"{path}: no annotation channel (expected an EDF+ file with 'Sleep stage ...' entries)")
+    onsets, tals = fmt.read_tals(h)
+    ann = _annotations(tals, onsets, _start(h, onsets))
+    if not len(ann):
         raise DataError(f"{path}: no annotations found (expected a hypnogram with 'Sleep stage ...' entries)")
-    return Annotations([a.onset for a in ann], [a.duration or 0.0 for a in ann], [a.text for a in ann])
+    return ann
 
 
-def _find_label(labels: list[str], name: str, path: Path) -> int:
-    low = [lab.lower() for lab in labels]
-    if name.lower() in low:
-        return low.index(name.lower())
-    hint = closest(name, labels)
-    msg = f"{path}: channel {name!r} not found; channels are: {', '.join(labels)}"
-    raise DataError(msg + (f" (did you mean {hint!r}?)" if hint else ""))
+def align_annotations(rec: Recording, ann: Annotations, labels_path: str | Path) -> Annotations:
+    """``ann`` (read from another file) on the time axis of ``rec``, by both files' start times.
+
+    Equal start times, or a file that gives none, leave the onsets as they are (the two are taken to
+    start together). A label file that starts later or earlier is shifted by the difference; one
+    whose start lies outside the recording is refused as belonging to another recording.
+    """
+    shifted, note = shift_to(ann, rec.meas_date, rec.end_time, labels_path, rec.source)
+    if note:
+        rec.notes.append(note)
+    return shifted
 
 
-def _read_bdf(path: Path, channels: list[str] | None, subject: str | None, session: str) -> Recording:
-    import mne
-
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    try:
-        raw = mne.io.read_raw_bdf(path, preload=True, verbose="error")
-    except Exception as exc:  # MNE raises many types for broken files
-        raise DataError(f"{path}: unreadable BDF ({type(exc).__name__}: {exc})") from None
-    rec = Recording.from_mne(raw, subject=subject if subject is not None else path.stem, session=session)
-    rec.source = str(path)
-    return rec.pick(channels) if channels is not None else rec
+def shift_to(ann: Annotations, start: dt.datetime | None, end_time: float, labels_path: str | Path,
+             source: str = "") -> tuple[Annotations, str]:
+    """``ann`` moved onto a recording that starts at ``start`` and lasts ``end_time`` s, with a note
+    when they were shifted (see :func:`align_annotations`)."""
+    if ann.orig_time is None or start is None:
+        return ann, ""
+    offset = (ann.orig_time - start).total_seconds()
+    if abs(offset) < 1e-6:
+        return ann, ""
+    if not -end_time < offset < end_time:
+        raise DataError(f"{labels_path}: its start time ({ann.orig_time}) is {offset:+.0f} s from the start of "
+                        f"{source or 'the recording'} ({start}), outside the recording; is it from another "
+                        "recording?")
+    note = f"labels of {Path(labels_path).name} start {offset:+g} s from the recording; shifted to match"
+    return Annotations(ann.onset + offset, ann.duration, ann.description, orig_time=start), note
 
 
 # ---- Sleep-EDF pairing ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 * ``<rec>.hea``: WFDB header; the record line gives the sampling rate and length
   (``slp01a 4 250/0.033333333(94) 1800000 23:07:00 19/1/1989``).
 * ``<rec>.an``: one row per 30-s epoch, ``elapsed  sample  type sub chan num<TAB>aux``; the first
-  token of ``aux`` is the stage (``W 1 2 3 4 R MT``), further tokens are apnea/arousal events.
+  token of ``aux`` is the stage (``W 1 2 3 4 R``, movement ``MT`` or ``M``), further tokens are apnea/arousal events.
 * ``<rec>.rr``: tab-separated ``start  label  RR(s)  label  end`` per beat-to-beat interval.
 
 :func:`read_slpdb` returns the instantaneous heart rate (bpm, 4 Hz, one channel ``IHR``) with the
@@ -22,8 +22,9 @@ from neurorep.data.heart_rate import IHR_FS, ihr_series
 from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError
 
+#: Stage codes of the ``.an`` listings; movement is written ``MT`` in most records and ``M`` in some.
 STAGE_CODES = {"W": "Sleep stage W", "1": "Sleep stage 1", "2": "Sleep stage 2", "3": "Sleep stage 3",
-               "4": "Sleep stage 4", "R": "Sleep stage R", "MT": "Movement time"}
+               "4": "Sleep stage 4", "R": "Sleep stage R", "MT": "Movement time", "M": "Movement time"}
 
 
 def parse_clock(text: str, source: str = "") -> float:
