@@ -1,7 +1,11 @@
-"""Preparing 30-s windows from Sleep-EDF-style nights: neurorep vs the straightforward MNE path.
+"""Preparing 30-s windows from Sleep-EDF-style nights: neurorep vs MNE, and vs the floor.
 
-Reference: ``mne.io.read_raw_edf(preload=True)``, pick the two EEG channels, the same band-pass,
-``mne.Epochs(...).get_data()`` on 30-s events from the hypnogram, each night saved with ``np.save``.
+References, each night saved with ``np.save``:
+* naive MNE: ``mne.io.read_raw_edf(preload=True)`` of every channel, pick the two EEG channels,
+  resample, MNE's default FIR band-pass, ``mne.Epochs(...).get_data()`` on 30-s events;
+* fair MNE: read only the two EEG channels (``include=``), the same zero-phase 4th-order
+  Butterworth band-pass as neurorep (``method="iir"``, second-order sections), then the epochs;
+* floor: neurorep's reader alone (decode the two channels and read the hypnogram), no filtering.
 neurorep: ``neurorep.data.cache.prepare`` with the same channels, band-pass and rate (plus robust
 scaling and the metadata table), one process. Each figure is the median of several fresh-process
 runs; goals are ratios measured in the same run.
@@ -58,6 +62,41 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps({{"seconds": time.perf_counter() - t, "windows": n}}))
 """
 
+MNE_FAIR = """
+import json, time, tempfile, numpy as np, mne
+from pathlib import Path
+mne.set_log_level("ERROR")
+t = time.perf_counter()
+n = 0
+with tempfile.TemporaryDirectory() as tmp:
+    for i, psg in enumerate(sorted(Path({src!r}).glob("*-PSG.edf"))):
+        hyp = next(Path({src!r}).glob(psg.name[:6] + "*-Hypnogram.edf"))
+        raw = mne.io.read_raw_edf(psg, include=["EEG Fpz-Cz", "EEG Pz-Oz"], preload=True)
+        raw.set_annotations(mne.read_annotations(hyp))
+        if raw.info["sfreq"] != 100.0:
+            raw.resample(100.0)
+        raw.filter(0.3, 35.0, method="iir", iir_params=dict(order=4, ftype="butter", output="sos"))
+        ids = {{"Sleep stage W": 1, "Sleep stage 1": 2, "Sleep stage 2": 3, "Sleep stage 3": 4,
+               "Sleep stage 4": 4, "Sleep stage R": 5}}
+        events, _ = mne.events_from_annotations(raw, event_id=ids, chunk_duration=30.0)
+        epochs = mne.Epochs(raw, events, tmin=0.0, tmax=30.0 - 1 / raw.info["sfreq"], baseline=None, preload=True)
+        x = epochs.get_data().astype(np.float32)
+        np.save(Path(tmp) / f"{{i}}.npy", x)
+        n += len(x)
+print(json.dumps({{"seconds": time.perf_counter() - t, "windows": n}}))
+"""
+
+FLOOR = """
+import json, time
+from pathlib import Path
+from neurorep.data.readers.edf import read_annotations_edf, read_edf
+t = time.perf_counter()
+for psg in sorted(Path({src!r}).glob("*-PSG.edf")):
+    read_edf(psg, channels=["EEG Fpz-Cz", "EEG Pz-Oz"])
+    read_annotations_edf(next(Path({src!r}).glob(psg.name[:6] + "*-Hypnogram.edf")))
+print(json.dumps({{"seconds": time.perf_counter() - t}}))
+"""
+
 
 def subset(src: Path, nights: int, dest: Path) -> Path:
     """A folder with symlinks to the first ``nights`` PSG/hypnogram pairs of ``src``."""
@@ -85,6 +124,8 @@ def main() -> None:
         full = subset(data, args.nights, Path(tmp) / f"n{args.nights}")
         ours = measure(NEUROREP.format(src=str(full)), args.repeats)
         ref = measure(MNE.format(src=str(full)), args.repeats)
+        fair = measure(MNE_FAIR.format(src=str(full)), args.repeats)
+        floor = measure(FLOOR.format(src=str(full)), args.repeats)
         scaling = []
         for n in (1, 2, 4, 8):
             m = measure(NEUROREP.format(src=str(subset(data, n, Path(tmp) / f"s{n}"))), args.repeats)
@@ -102,10 +143,17 @@ def main() -> None:
         "",
         "| path | seconds | peak MiB |",
         "|---|---|---|",
-        f"| MNE: read_raw_edf(preload) + filter + Epochs.get_data | {ref['seconds']:.2f} | {ref['peak_mib']:.0f} |",
+        f"| naive MNE: read_raw_edf(preload) + FIR filter + Epochs.get_data | {ref['seconds']:.2f} | {ref['peak_mib']:.0f} |",
+        f"| fair MNE: read_raw_edf(include=2 EEG) + Butterworth SOS + Epochs.get_data | {fair['seconds']:.2f} | "
+        f"{fair['peak_mib']:.0f} |",
+        f"| floor: neurorep reader only (decode 2 channels + hypnogram) | {floor['seconds']:.2f} | "
+        f"{floor['peak_mib']:.0f} |",
         f"| neurorep: prepare (cache) | {ours['seconds']:.2f} | {ours['peak_mib']:.0f} |",
         "",
-        f"Speed-up: **{speed:.1f}x** (goal >= 3x). Peak memory ratio neurorep/MNE: **{mem:.2f}** (goal <= 1).",
+        f"Speed-up against the fair MNE script: **{fair['seconds'] / ours['seconds']:.1f}x** (goal >= 3x); "
+        f"against the naive one: {speed:.1f}x. prepare takes {ours['seconds'] / floor['seconds']:.1f}x the floor "
+        f"(goal <= 3x). Peak memory ratio neurorep/fair MNE: **{ours['peak_mib'] / fair['peak_mib']:.2f}**, "
+        f"neurorep/naive MNE: {mem:.2f} (goal <= 1).",
         "",
         "Scaling (neurorep, nights -> seconds per night, peak MiB):",
         "",

@@ -8,12 +8,54 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from neurorep.errors import ConfigError, NeurorepError
+from neurorep.errors import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument parser whose usage errors are one line on stderr (exit code 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"neurorep: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
+def _count(text: str) -> int:
+    """An integer option that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """A number option that must be finite and above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _band_edge(text: str) -> float:
+    """A band-pass edge in Hz: a finite number >= 0 (0 for none)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 (0 for none), got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0 (0 for none), got {text!r}")
+    return value
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -61,11 +103,11 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
                    "neurorep data simulate meg --out data/meg --set seconds=15"))
     sim.add_argument("kind", help="corpus kind (see `neurorep list corpora`)")
     sim.add_argument("--out", required=True, type=Path, help="output folder")
-    sim.add_argument("--subjects", type=int, default=10, help="number of subjects")
+    sim.add_argument("--subjects", type=_count, default=10, help="number of subjects")
     sim.add_argument("--nights", type=int, choices=(1, 2), help="sleep corpus: nights per subject (default 1)")
-    sim.add_argument("--hours", type=float, help="sleep and mass corpora: length of each night in hours (default 8)")
+    sim.add_argument("--hours", type=_positive, help="sleep and mass corpora: length of each night in hours (default 8)")
     sim.add_argument("--seed", type=int, default=0, help="corpus seed (same seed, same files)")
-    sim.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    sim.add_argument("--jobs", type=_count, default=1, help="parallel processes")
     sim.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                      help="a corpus option (any number), e.g. --set n_concepts=200")
     sim.add_argument("--overwrite", action="store_true", help="write into a folder that already holds files "
@@ -80,14 +122,14 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     prep.add_argument("--dataset", default="auto", help="source layout (see `neurorep list datasets`)")
     prep.add_argument("--channels", help="comma-separated channel names (default: the layout's usual channels)")
     prep.add_argument("--scheme", help="label scheme: aasm5, 4class or 3class (default: aasm5)")
-    prep.add_argument("--window", type=float, help="window length in seconds (default: 30)")
-    prep.add_argument("--sfreq", type=float, help="resample to this rate in Hz (default: 100)")
+    prep.add_argument("--window", type=_positive, help="window length in seconds (default: 30)")
+    prep.add_argument("--sfreq", type=_positive, help="resample to this rate in Hz (default: 100)")
     prep.add_argument("--keep-unlabelled", action="store_true", help="keep windows without a stage label")
-    prep.add_argument("--l-freq", type=float, help="band-pass low edge (Hz); 0 for none")
-    prep.add_argument("--h-freq", type=float, help="band-pass high edge (Hz); 0 for none")
+    prep.add_argument("--l-freq", type=_band_edge, help="band-pass low edge (Hz); 0 for none")
+    prep.add_argument("--h-freq", type=_band_edge, help="band-pass high edge (Hz); 0 for none")
     prep.add_argument("--assume-unit", choices=("V", "mV", "uV", "nV"),
                       help="unit of EEG/EOG/EMG/ECG channels whose file gives no voltage unit")
-    prep.add_argument("--jobs", type=int, default=1, help="recordings prepared in parallel processes")
+    prep.add_argument("--jobs", type=_count, default=1, help="recordings prepared in parallel processes")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
                       help="bad recording: stop, or report and skip it (default: raise for one file, skip for folders)")
 
@@ -96,6 +138,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
                     "neurorep data info .cache/neurorep --json"))
     info.add_argument("path", type=Path, help="a recording file, a folder of recordings, or a window cache")
     info.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    info.add_argument("--verify", action="store_true", help="re-hash every file of a cache against its manifest")
 
 
 def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -112,7 +155,7 @@ def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: igno
     exp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     exp.add_argument("--eval-data", type=Path, help="held-out windows (.npz with x[N, C, T] and y[N]) to measure "
                                                     "the int8 output/accuracy change on (default: none)")
-    exp.add_argument("--n-check", type=int, default=64, help="random windows checked when no --eval-data")
+    exp.add_argument("--n-check", type=_count, default=64, help="random windows checked when no --eval-data")
 
     reg = _parser(sub, "registry", "local model registry: list, show, register",
                   ("neurorep registry register RUN/supervised_1/export/best --name sleep-cnn",
@@ -149,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``neurorep`` argument parser."""
     from neurorep import __version__
 
-    parser = argparse.ArgumentParser(prog="neurorep", description=__doc__.splitlines()[0], formatter_class=HelpFormatter,
+    parser = _Parser(prog="neurorep", description=__doc__.splitlines()[0], formatter_class=HelpFormatter,
                                      epilog=_examples("neurorep run configs/sleep-ssl/quick_sim_cnn_crl.yaml --out runs/crl",
                                                       "neurorep benchmark sleep-ssl --out runs/grid --jobs 2",
                                                       "neurorep list recipes"))
@@ -181,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--preset", default="quick", help=f"grid size, by recipe: {presets}")
     bench.add_argument("--data", type=Path, help="existing dataset folder (default: simulate one into OUT/data)")
     bench.add_argument("--out", required=True, type=Path, help="output folder")
-    bench.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
-    bench.add_argument("--jobs", type=int, default=1, help="grid rows run at once, each in its own process")
+    bench.add_argument("--seeds", type=_count, help="number of seeds (default: the preset's)")
+    bench.add_argument("--jobs", type=_count, default=1, help="grid rows run at once, each in its own process")
     bench.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a preset setting (any number), e.g. --set pretrain.epochs=5")
@@ -194,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("path", type=Path, help="a run folder or an embeddings .safetensors file")
     ev.add_argument("--out", type=Path, help="output folder (default: beside the embeddings)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the subsampling and the embedding map")
-    ev.add_argument("--k", type=int, default=10, help="neighbours for kNN accuracy")
+    ev.add_argument("--k", type=_count, default=10, help="neighbours for kNN accuracy")
     ev.add_argument("--no-plots", action="store_true", help="skip the embedding map")
 
     _add_export_registry(sub)
@@ -209,10 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_cmd == "simulate":
         from neurorep.config import parse_override
+        from neurorep.fileio import RUN_MARKER, check_writable, mark_run_dir, removed_on_error
 
-        if args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
-            raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
-                              "choose an empty folder or pass --overwrite")
+        check_writable(args.out, "output folder")
+        if args.out.is_dir() and any(args.out.iterdir()):
+            if not args.overwrite:
+                raise ConfigError(f"{args.out}: folder already holds files that the simulated corpus could replace; "
+                                  "choose an empty folder or pass --overwrite")
+            if not (args.out / RUN_MARKER).is_file():
+                raise ConfigError(f"{args.out}: folder was not made by neurorep (no {RUN_MARKER} marker); "
+                                  "--overwrite replaces files only in a folder neurorep made")
         from neurorep.data.corpora import simulate
 
         options: dict[str, Any] = {"n_subjects": args.subjects, "seed": args.seed, "jobs": args.jobs}
@@ -220,7 +269,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
         for text in args.options:
             key, value = parse_override(text)
             options[".".join(key)] = value
-        paths = simulate(args.kind, out=args.out, **options)
+        with removed_on_error(args.out):
+            paths = simulate(args.kind, out=args.out, **options)
+            mark_run_dir(args.out)
         print(f"wrote {len(paths)} recordings to {args.out}")
         return 0
     if args.data_cmd == "prepare":
@@ -257,12 +308,41 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return 0
     from neurorep.data.info import describe_path
 
+    if args.verify:
+        _verify_caches(args.path)
     info = describe_path(args.path)
     if args.json:
         print(json.dumps(info, indent=1, default=str))
     else:
         _print_summary(info)
     return 0
+
+
+def _verify_caches(path: Path) -> None:
+    """``data info CACHE --verify``: re-hash every file of each cache at ``path``."""
+    from neurorep.data.cache import find_caches
+    from neurorep.errors import DataError
+
+    caches = find_caches(path)
+    if not caches:
+        raise DataError(f"{path}: no neurorep cache here to verify")
+    for cache in caches:
+        cache.verify()
+        print(f"verified {cache.path}: every file matches its manifest")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(value: object) -> str:
+    """``value`` as text with control characters (terminal escape sequences) shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def _cell(value: object) -> str:
+    from rich.markup import escape
+
+    return escape(_printable(value))
 
 
 def _print_summary(info: dict[str, Any]) -> None:
@@ -273,14 +353,14 @@ def _print_summary(info: dict[str, Any]) -> None:
     tables = {k: info.pop(k) for k in [k for k in info if k.endswith("_table")]}
     table = Table(show_header=False, box=None)
     for k, v in info.items():
-        table.add_row(f"[bold]{k}[/bold]", ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+        table.add_row(f"[bold]{_cell(k)}[/bold]", _cell(", ".join(map(str, v)) if isinstance(v, list) else v))
     console.print(table)
     for rows in tables.values():
         if not rows:
             continue
-        t = Table(*rows[0].keys())
+        t = Table(*[_cell(k) for k in rows[0]])
         for r in rows:
-            t.add_row(*[str(v) for v in r.values()])
+            t.add_row(*[_cell(v) for v in r.values()])
         console.print(t)
 
 
@@ -357,7 +437,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(card, indent=1))
         else:
-            print(Path(card["path"], mr.CARD_MD).read_text())
+            print(_printable(mr.card_text(args.name, args.version, args.registry)))
         return 0
     from neurorep.config import parse_override, read_yaml
 
@@ -421,18 +501,25 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides = [*args.overrides, *rest]
         else:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    if not os.environ.get("NEUROREP_DEBUG"):
+    from neurorep.failures import DEBUG_ENV, bug_report, user_message
+
+    debug = bool(os.environ.get(DEBUG_ENV))
+    if not debug:
         quiet_libraries()
     try:
         return COMMANDS[args.cmd](args)
-    except NeurorepError as exc:
-        if os.environ.get("NEUROREP_DEBUG"):
-            raise
-        print(f"neurorep: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("neurorep: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line (input) or a logged bug report
+        if debug:
+            raise
+        message = user_message(exc)
+        if message is not None:
+            print(f"neurorep: error: {message}", file=sys.stderr)
+            return 2
+        print(f"neurorep: {bug_report(exc, argv if argv is not None else sys.argv[1:])}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

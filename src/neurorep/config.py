@@ -8,23 +8,65 @@ key, the closest valid one.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from neurorep.errors import ConfigError, closest
 
 M = TypeVar("M", bound=BaseModel)
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+#: Files or folders that mark a project's root folder (where an ``out:`` in its configs resolves).
+PROJECT_MARKERS = ("pyproject.toml", ".git", ".neurorep-project")
+#: Largest YAML document read (configs and model cards are a few kilobytes).
+MAX_YAML_BYTES = 1 << 20
+
+
+class _SafeNoAliasLoader(yaml.SafeLoader):
+    """The safe YAML loader without anchors/aliases, so a small file cannot expand into a huge object."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str) -> Any:
+    """Parse YAML text with the safe loader, refusing aliases; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_SafeNoAliasLoader)
+
+
+def config_root(path: str | Path) -> Path:
+    """The project a config file belongs to: the nearest folder above it holding a project marker
+    (``pyproject.toml``, ``.git``, ``.neurorep-project``), else the config's own folder."""
+    folder = Path(path).resolve().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / m).exists() for m in PROJECT_MARKERS):
+            return candidate
+    return folder
+
+
+def _check_finite(value: Any, where: str = "") -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where or 'value'} must be a finite number, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+    return value
 
 
 class Strict(BaseModel):
     """Base for config sections: unknown keys are errors, assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ModelSpec(Strict):
@@ -32,6 +74,11 @@ class ModelSpec(Strict):
 
     name: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kwargs")
+    @classmethod
+    def _finite_kwargs(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return _check_finite(v)
 
 
 class SplitConfig(Strict):
@@ -65,7 +112,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key.strip():
         raise ConfigError(f"override {text!r} has no key")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = safe_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     if isinstance(parsed, str) and _FLOAT.fullmatch(parsed.strip()):  # YAML 1.1 reads "3e-4" as a string
@@ -95,9 +142,15 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {size} bytes is too large for a config (at most {MAX_YAML_BYTES})")
+        data = safe_yaml(path.read_text())
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (expected UTF-8 YAML)") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+        msg = " ".join(str(exc).split())
+        raise ConfigError(f"{path}: invalid YAML ({msg[:200]})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

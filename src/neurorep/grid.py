@@ -13,20 +13,19 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from importlib import resources
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import yaml
 from pydantic import BaseModel
 
-from neurorep.config import apply_overrides, validate
+from neurorep.config import apply_overrides, safe_yaml, validate
 from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.fileio import atomic_write_text
+from neurorep.processes import worker_pool
 from neurorep.progress import GridProgress
 
 G = TypeVar("G", bound=BaseModel)
@@ -53,7 +52,7 @@ def load_preset(package: str, name: str) -> dict[str, Any]:
     names = preset_names(package)
     if name not in names:
         raise ConfigError(unknown_name_message("preset", name, names))
-    return yaml.safe_load(resources.files(package).joinpath("presets", f"{name}.yaml").read_text()) or {}
+    return safe_yaml(resources.files(package).joinpath("presets", f"{name}.yaml").read_text()) or {}
 
 
 def resolve_preset(package: str, preset: str, overrides: list[str] | None, grid_cls: type[G],
@@ -143,7 +142,7 @@ def run_tasks(tasks: list[Task], worker: Worker, out: Path, jobs: int = 1, progr
         for i, t in enumerate(tasks):
             done(i, _run_one(worker, t.name, t.config, str(out), None))
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        with worker_pool(jobs) as pool:
             futures = {pool.submit(_run_one, worker, t.name, t.config, str(out), 1): i for i, t in enumerate(tasks)}
             for fut in as_completed(futures):
                 done(futures[fut], fut.result())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from neurorep.errors import ConfigError, unknown_name_message
+from neurorep.errors import ConfigError, NeurorepError, closest, unknown_name_message
 
 T = TypeVar("T")
 
@@ -49,8 +50,37 @@ class Registry(Generic[T]):
             raise ConfigError(unknown_name_message(self.kind, name, self._items)) from None
 
     def create(self, name: str, **kwargs: Any) -> T:
-        """Build the registered object ``name`` with ``kwargs``."""
-        return self.get(name)(**kwargs)
+        """Build the registered object ``name`` with ``kwargs``.
+
+        Arguments the factory does not take, or values it rejects (``ValueError``/``TypeError``
+        while building), are a :class:`ConfigError` naming the component and its arguments.
+        """
+        factory = self.get(name)
+        self.check_kwargs(name, kwargs, partial=False)
+        try:
+            return factory(**kwargs)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, NeurorepError):
+                raise
+            raise ConfigError(f"{self.kind} {name!r} cannot be built with {kwargs}: {exc}") from None
+
+    def check_kwargs(self, name: str, kwargs: dict[str, Any], partial: bool = True) -> None:
+        """Refuse keyword arguments that ``name``'s factory does not take (a typo in a config's ``kwargs``).
+
+        With ``partial`` missing required arguments are allowed (the caller adds them later).
+        """
+        factory = self.get(name)
+        try:
+            signature = inspect.signature(factory)
+        except (TypeError, ValueError):  # no signature to check against: the call itself will
+            return
+        try:
+            (signature.bind_partial if partial else signature.bind)(**kwargs)
+        except TypeError as exc:
+            accepted = [p for p, v in signature.parameters.items() if v.kind not in (v.VAR_POSITIONAL, v.VAR_KEYWORD)]
+            hint = next((closest(k, accepted) for k in kwargs if k not in accepted and closest(k, accepted)), None)
+            raise ConfigError(f"{self.kind} {name!r}: {exc}; its arguments are: {', '.join(accepted) or '(none)'}"
+                              + (f" (did you mean {hint!r}?)" if hint else "")) from None
 
     def names(self) -> list[str]:
         """Sorted registered names."""

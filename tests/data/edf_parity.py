@@ -78,7 +78,7 @@ def compare_file(path: str | Path) -> list[str]:
 
     path = Path(path)
     h = fmt.read_header(path)
-    data_idx = [i for i in h.data_signals if h.signals[i].samples_per_record > 0]
+    data_idx = h.data_signals
     if not data_idx:
         try:
             read_edf(path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from neurorep.fileio import RUN_MARKER
 from tests.recipes.conftest import make_config
 from tests.reliability.malformed import Case, case
 
@@ -110,6 +111,7 @@ def _(tmp: Path) -> Case:
     assert c.out is not None
     c.out.mkdir()
     (c.out / "config.yaml").write_text("recipe: sleep-ssl\n")
+    (c.out / RUN_MARKER).write_text("made by neurorep\n")
     c.expect = [str(c.out), "already holds a run", "--overwrite"]
     return c
 

@@ -1,4 +1,9 @@
-"""Every malformed input gives exit code 2, one line naming the file or field, and no half-written output."""
+"""Every malformed input gives exit code 2, one line naming the file or field, and leaves the sandbox as it was.
+
+Each case of the corpus runs in its own sandbox folder (:mod:`tests.reliability.sandbox`): every
+file that existed before the command is byte-identical after it, and no new file remains anywhere
+(not in the output folder, not beside it, not in ``$TMPDIR``).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,14 @@ from pathlib import Path
 import pytest
 
 import tests.reliability.malformed_config  # noqa: F401  (registers the config cases)
-from neurorep.cli import main
+import tests.reliability.malformed_bombs  # noqa: F401  (registers the resource-bomb cases)
+import tests.reliability.malformed_integrity  # noqa: F401  (registers the data-integrity cases)
 from tests.reliability.malformed import CASES
+from tests.reliability.sandbox import assert_clean_failure, run_in_sandbox
 
 
-def _snapshot(path: Path | None) -> object:
-    if path is None or not path.exists():
-        return None
-    return sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*"))
-
-
-def test_corpus_has_at_least_30_cases() -> None:
-    assert len(CASES) >= 30
+def test_corpus_has_at_least_80_cases() -> None:
+    assert len(CASES) >= 80
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -31,13 +32,5 @@ def test_malformed_input(name: str, tmp_path: Path, capsys: pytest.CaptureFixtur
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p).startswith(locked) and mode & os.W_OK
                             else real_access(p, mode, **kw))
-    before = _snapshot(c.out)
-    capsys.readouterr()
-    rc = main(c.argv)
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert rc == 2, f"{name}: exit code {rc}, stderr {err!r}"
-    assert len(lines) == 1 and lines[0].startswith("neurorep: error: "), err
-    for phrase in c.expect:
-        assert phrase in lines[0], f"{name}: {phrase!r} not in {lines[0]!r}"
-    assert _snapshot(c.out) == before, f"{name}: output {c.out} was changed"
+    outcome = run_in_sandbox(c.argv, tmp_path, capsys, monkeypatch)
+    assert_clean_failure(outcome, name, c.expect)

@@ -5,22 +5,22 @@ Layout of one cache (a folder named by the hash of the preparation settings and 
     <root>/<key>/info.json          settings, channels, rate, classes, recordings, label counts
     <root>/<key>/meta.parquet       one row per window: recording, subject, y, onset, local index
     <root>/<key>/x/00000.npy        windows of recording 0, float32 (n, C, T), memory-mapped on read
+    <root>/<key>/manifest.json      size and SHA-256 of every file above (see neurorep.data.manifest)
     <root>/<key>/COMPLETE           written last
 
 A cache is built in a hidden ``.<key>.partial-<pid>`` folder and renamed into place only when
 complete, so an interrupted preparation never leaves anything that looks like a finished cache.
+The key hashes the settings and the content of every source file (not its modification time).
+Opening a cache checks its files' sizes and quick hashes against the manifest and the shape of
+``info.json``; :meth:`WindowCache.verify` re-hashes everything.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,26 +30,26 @@ import pyarrow.parquet as pq
 
 from neurorep.data.arrow import table_from_numpy, table_to_numpy
 from neurorep.data.labels import get_scheme
+from neurorep.data.manifest import check_manifest, content_key, write_manifest
 from neurorep.data.sources import Source, SourceItem, get_source
 from neurorep.data.windows import PrepareConfig, make_windows
 from neurorep.errors import DataError, NeurorepError
-from neurorep.fileio import building_dir, ensure_writable_dir, removed_on_error
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text, remove_stale_temps, removed_on_error
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 COMPLETE = "COMPLETE"
+#: info.json keys a cache must have, with their types.
+INFO_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "version": int, "key": str, "dataset": str, "ch_names": list, "sfreq": (int, float), "n_times": int,
+    "classes": list, "subjects": list, "recordings": list, "n_windows": int, "label_counts": dict}
 
 
 def cache_key(dataset: str, items: list[SourceItem], cfg: PrepareConfig) -> str:
-    """Hash of the settings and of every source file's path, size and modification time."""
-    h = hashlib.sha256()
-    h.update(json.dumps({"v": CACHE_VERSION, "dataset": dataset, "cfg": cfg.model_dump()}, sort_keys=True).encode())
-    for it in items:
-        for p in (it.path, it.labels):
-            if p is not None:
-                st = Path(p).stat()
-                h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}|{it.subject}|{it.session}".encode())
-    return h.hexdigest()[:16]
+    """Hash of the settings and of every source file's path and content fingerprint."""
+    files = [(f"{it.subject}|{it.session}", p) for it in items for p in (it.path, it.labels) if p is not None]
+    return content_key({"v": CACHE_VERSION, "dataset": dataset, "cfg": cfg.model_dump()}, files)
 
 
 @dataclass
@@ -83,7 +83,7 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
         return PrepareReport(WindowCache(final), reused=True)
     with removed_on_error(root):
         ensure_writable_dir(root, "cache folder")
-        _remove_stale_partials(root, key)
+        remove_stale_temps(root, f".{key}.partial-*")
         skipped = _build(src, items, cfg, root, key, jobs, on_error, progress, source)
     return PrepareReport(WindowCache(final), reused=False, skipped=skipped)
 
@@ -100,6 +100,7 @@ def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path,
         if len(skipped) == len(items):
             raise DataError(f"{source}: every recording failed; first error: {skipped[0][1]}")
         _write_tables(tmp, src, items, cfg, results, key)
+        write_manifest(tmp)
     return skipped
 
 
@@ -124,7 +125,7 @@ def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path
                 results[i] = _prepare_one(src, it, cfg, dests[i])
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 futures = {pool.submit(_prepare_one, src, it, cfg, dests[i]): i for i, it in enumerate(items)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
@@ -164,18 +165,7 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
             "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
             "classes": classes, "subjects": subjects, "recordings": recordings,
             "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total)}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
-
-
-def _remove_stale_partials(root: Path, key: str) -> None:
-    for p in root.glob(f".{key}.partial-*"):
-        try:
-            pid = int(p.name.rsplit("-", 1)[1])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(p, ignore_errors=True)
-        except PermissionError:
-            continue
+    (tmp / "info.json").write_text(json_text(info, indent=1))
 
 
 class WindowCache:
@@ -187,16 +177,25 @@ class WindowCache:
             raise DataError(f"{self.path}: not a complete neurorep cache (no {COMPLETE} marker)")
         try:
             self.info: dict[str, Any] = json.loads((self.path / "info.json").read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"{self.path / 'info.json'}: corrupt cache metadata ({exc}); delete the cache folder "
                             "to rebuild it") from None
+        _check_info(self.path / "info.json", self.info)
+        check_manifest(self.path)
         try:
             table = pq.ParquetFile(self.path / "meta.parquet").read()
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{self.path / 'meta.parquet'}: corrupt cache table ({exc}); delete the cache folder "
                             "to rebuild it") from None
         self.meta = table_to_numpy(table, str(self.path / "meta.parquet"))
+        if len(self.meta.get("y", ())) != self.info["n_windows"]:
+            raise DataError(f"{self.path / 'meta.parquet'}: {len(self.meta.get('y', ()))} rows but info.json says "
+                            f"{self.info['n_windows']} windows; delete the cache folder to rebuild it")
         self._maps: dict[int, np.ndarray] = {}
+
+    def verify(self) -> None:
+        """Re-hash every file of the cache against its manifest (:class:`DataError` on any difference)."""
+        check_manifest(self.path, full=True)
 
     def __len__(self) -> int:
         return len(self.meta["y"])
@@ -213,7 +212,12 @@ class WindowCache:
         """Memory-mapped ``(n, C, T)`` windows of one recording (opened once per process)."""
         arr = self._maps.get(recording)
         if arr is None:
-            arr = np.load(self.path / "x" / f"{recording:05d}.npy", mmap_mode="r")
+            path = self.path / "x" / f"{recording:05d}.npy"
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{path}: unreadable cache windows ({exc}); delete the cache folder to rebuild "
+                                "it") from None
             self._maps[recording] = arr
         return arr
 
@@ -228,6 +232,15 @@ class WindowCache:
         return {"cache": str(self.path), "dataset": i["dataset"], "windows": i["n_windows"],
                 "recordings": len(i["recordings"]), "subjects": len(i["subjects"]), "channels": i["ch_names"],
                 "sfreq": i["sfreq"], "window_samples": i["n_times"], "label_counts": i["label_counts"]}
+
+
+def _check_info(path: Path, info: Any) -> None:
+    """Refuse an ``info.json`` without the keys and types a cache needs."""
+    if not isinstance(info, dict):
+        raise DataError(f"{path}: expected a JSON object of cache metadata; delete the cache folder to rebuild it")
+    for key, kind in INFO_SCHEMA.items():
+        if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
+            raise DataError(f"{path}: cache metadata lacks a valid {key!r}; delete the cache folder to rebuild it")
 
 
 def find_caches(root: str | Path) -> list[WindowCache]:

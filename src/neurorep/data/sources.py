@@ -220,17 +220,14 @@ class Slpdb(Source):
 
     def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
         from neurorep.data.heart_rate import IHR_FS
-        from neurorep.data.readers.slpdb import read_slpdb_header
 
-        rate, n = read_slpdb_header(item.path.with_suffix(".hea"))
-        return [("IHR", IHR_FS, int(round(n / rate * IHR_FS)))]
+        return [("IHR", IHR_FS, int(round(self.labels(item)[1] * IHR_FS)))]
 
     def labels(self, item: SourceItem) -> tuple[Annotations | None, float]:
-        from neurorep.data.readers.slpdb import read_slpdb_annotations, read_slpdb_header
+        from neurorep.data.readers.slpdb import read_slpdb_record
 
-        rate, n = read_slpdb_header(item.path.with_suffix(".hea"))
-        ann = read_slpdb_annotations(item.path.with_suffix(".an"), rate)
-        return ann, max(n / rate, float(ann.end))  # as read_slpdb
+        _, ann, duration = read_slpdb_record(item.path.with_suffix(""))
+        return ann, duration
 
 
 def subject_session(path: Path) -> tuple[str, str]:

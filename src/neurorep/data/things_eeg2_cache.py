@@ -18,7 +18,6 @@ new cache and an unchanged corpus is converted only once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neurorep.data.cache import COMPLETE, WindowCache
+from neurorep.data.manifest import content_key, write_manifest
 from neurorep.data.readers.things_eeg2 import (
     SPLIT_FILES,
     find_image_metadata,
@@ -35,22 +35,18 @@ from neurorep.data.readers.things_eeg2 import (
     read_things_eeg2_file,
 )
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text
 from neurorep.progress import progress_bar
 
 __all__ = ["THINGS_CACHE_VERSION", "convert_things_eeg2", "single_repetitions"]
 
-THINGS_CACHE_VERSION = 1
+THINGS_CACHE_VERSION = 2
 SPLIT_CODE = {"train": 0, "test": 1}
 
 
 def _key(root: Path, subjects: dict[int, Path], meta: Path) -> str:
-    h = hashlib.sha256(f"things-eeg2|v{THINGS_CACHE_VERSION}".encode())
     files = [meta] + [folder / SPLIT_FILES[s] for folder in subjects.values() for s in ("train", "test")]
-    for p in files:
-        st = p.stat()
-        h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    return content_key(f"things-eeg2|v{THINGS_CACHE_VERSION}", [("", p) for p in files])
 
 
 def convert_things_eeg2(root: str | Path, cache_root: str | Path, progress: bool = True) -> WindowCache:
@@ -119,8 +115,9 @@ def _write(tmp: Path, subjects: dict[int, Path], images: dict[str, list[str]], p
             "n_times": len(times), "classes": [], "subjects": [f"sub-{n:02d}" for n in subjects],
             "subject_numbers": list(subjects), "recordings": recordings,
             "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": {}}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    (tmp / "info.json").write_text(json_text(info, indent=1))
     (tmp / "images.json").write_text(json.dumps(images))
+    write_manifest(tmp)
 
 
 def single_repetitions(cache: WindowCache, recording: int) -> np.ndarray:

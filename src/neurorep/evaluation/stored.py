@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,9 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file
 
-from neurorep.errors import DataError
+from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.latent import latent_benchmark
+from neurorep.fileio import read_json, removed_on_error, write_json
 
 
 def load_embeddings(path: str | Path) -> tuple[dict[str, np.ndarray], list[str] | None, Path]:
@@ -31,10 +31,19 @@ def load_embeddings(path: str | Path) -> tuple[dict[str, np.ndarray], list[str] 
     missing = [k for k in ("embedding", "y", "subject") if k not in arrays]
     if missing:
         raise DataError(f"{file}: missing arrays {', '.join(missing)}; found {', '.join(sorted(arrays))}")
+    emb, y, subject = arrays["embedding"], arrays["y"], arrays["subject"]
+    if emb.ndim != 2 or y.ndim != 1 or subject.ndim != 1 or not len(emb) == len(y) == len(subject):
+        raise DataError(f"{file}: expected embedding [N, D], y [N] and subject [N]; got shapes {list(emb.shape)}, "
+                        f"{list(y.shape)} and {list(subject.shape)}")
+    if not np.isfinite(emb).all():
+        raise DataError(f"{file}: embeddings contain NaN or infinite values")
     classes = None
     metrics = file.parent.parent / "metrics.json"
     if metrics.is_file():
-        classes = json.loads(metrics.read_text()).get("classes")
+        data = read_json(metrics, "run metrics")
+        classes = data.get("classes") if isinstance(data, dict) else None
+        if classes is not None and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+            raise DataError(f"{metrics}: 'classes' must be a list of class names")
     return arrays, classes, file
 
 
@@ -45,19 +54,24 @@ def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int =
     Writes ``latent.json`` and ``embedding.png`` into ``out`` (default: beside the embeddings file);
     the result lists those files under ``written``.
     """
+    if k < 1:
+        raise ConfigError(f"k: expected a number of neighbours >= 1, got {k}")
     arrays, classes, file = load_embeddings(path)
     emb, y, subjects = arrays["embedding"], arrays["y"].astype(np.int64), arrays["subject"].astype(np.int64)
     keep = y >= 0
+    if not keep.any():
+        raise DataError(f"{file}: no labelled embeddings (every y is < 0)")
+    if classes is not None and int(y[keep].max()) >= len(classes):
+        raise DataError(f"{file}: label {int(y[keep].max())} has no class name (the run names {len(classes)} classes)")
     result = latent_benchmark(emb[keep], y[keep], subjects[keep], seed=seed, k=k)
     out_dir = Path(out) if out is not None else file.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    from neurorep.runs import write_json
+    with removed_on_error(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = [write_json(out_dir / "latent.json", result)]
+        if plots:
+            from neurorep.evaluation import plots as P
 
-    written = [write_json(out_dir / "latent.json", result)]
-    if plots:
-        from neurorep.evaluation import plots as P
-
-        names = classes or [str(c) for c in range(int(y.max()) + 1)]
-        written.append(out_dir / "embedding.png")
-        P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=written[-1])
+            names = classes or [str(c) for c in range(int(y.max()) + 1)]
+            written.append(out_dir / "embedding.png")
+            P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=written[-1])
     return {**result, "written": [str(p) for p in written]}

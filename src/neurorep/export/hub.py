@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from neurorep.errors import DataError
-from neurorep.fileio import atomic_write, atomic_write_text
+from neurorep.fileio import atomic_write, atomic_write_text, json_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -32,7 +32,7 @@ def save_pretrained(model: nn.Module, directory: str | Path, extra: dict[str, An
     config = {"architecture": name, "kwargs": getattr(model, "config", {}), **(extra or {})}
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-    atomic_write_text(directory / CONFIG_NAME, json.dumps(config, indent=2, default=str))
+    atomic_write_text(directory / CONFIG_NAME, json_text(config, indent=2, default=str))
     return directory
 
 

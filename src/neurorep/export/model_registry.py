@@ -18,11 +18,9 @@ nothing behind, and an existing version is never replaced.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,14 +36,23 @@ from neurorep.export.model_card import (
     load_saved_model,
     sha256,
 )
-from neurorep.fileio import atomic_write_text, ensure_writable_dir
+from neurorep.fileio import (
+    atomic_write_text,
+    check_writable,
+    ensure_writable_dir,
+    json_text,
+    read_json,
+    remove_stale_temps,
+)
 
-__all__ = ["DEFAULT_REGISTRY", "ENV_VAR", "list_models", "load_model", "register_model", "registry_root",
+__all__ = ["DEFAULT_REGISTRY", "ENV_VAR", "card_text", "list_models", "load_model", "register_model", "registry_root",
            "resolve_version", "show_model"]
 
 ENV_VAR = "NEUROREP_REGISTRY"
 DEFAULT_REGISTRY = Path("~/.neurorep/registry")
 CARD_JSON, CARD_MD = "card.json", "card.md"
+#: Card fields the registry sets itself; ``card``/``--set`` may not override them.
+RESERVED_FIELDS = ("name", "version", "registered_at", "files", "path")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -59,14 +66,14 @@ def registry_root(registry: str | Path | None = None) -> Path:
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(f"model name: expected lower-case letters, digits, '.', '_' or '-' (starting with a "
                           f"letter or digit, at most 64 characters), got {name!r}")
     return name
 
 
 def _parse_version(version: str) -> tuple[int, int, int]:
-    match = _SEMVER.match(str(version))
+    match = _SEMVER.fullmatch(str(version))
     if not match:
         raise ConfigError(f"version: expected a semantic version MAJOR.MINOR.PATCH such as 1.2.0, got {version!r}")
     return int(match[1]), int(match[2]), int(match[3])
@@ -82,7 +89,7 @@ def _versions(folder: Path) -> list[str]:
     """Registered versions under a name folder, oldest first."""
     if not folder.is_dir():
         return []
-    found = [p.name for p in folder.iterdir() if p.is_dir() and _SEMVER.match(p.name) and (p / CARD_JSON).is_file()]
+    found = [p.name for p in folder.iterdir() if p.is_dir() and _SEMVER.fullmatch(p.name) and (p / CARD_JSON).is_file()]
     return sorted(found, key=_parse_version)
 
 
@@ -130,9 +137,17 @@ def register_model(
     before it is registered. Returns the card.
     """
     _check_name(name)
-    root = ensure_writable_dir(registry_root(registry), "model registry")
+    if version is not None:
+        _parse_version(version)
+    reserved = sorted(set(card or {}) & set(RESERVED_FIELDS))
+    if reserved:
+        raise ConfigError(f"card: field(s) {', '.join(reserved)} are set by the registry and cannot be given "
+                          "(use --name and --version)")
+    root = registry_root(registry)
+    check_writable(root, "model registry")
     saved = find_saved_model(source)
     load_saved_model(saved)  # refuse anything that does not load strictly
+    ensure_writable_dir(root, "model registry")
     folder = root / name
     versions = _versions(folder)
     version = version or _next_version(versions)
@@ -145,21 +160,29 @@ def register_model(
         extra["description"] = description
     info = build_card(saved, name, version, extra)
     info["registered_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{version}."))
+    remove_stale_temps(folder, ".*.tmp-*")  # versions left half-copied by a killed registration
+    tmp = folder / f".{version}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     try:
         _copy_model(saved.path, tmp)
         if saved.head_path is not None:
             _copy_model(saved.head_path, tmp / "head")
         files = [tmp / CONFIG_NAME, tmp / WEIGHTS_NAME] + ([tmp / "head" / WEIGHTS_NAME] if saved.head_path else [])
         info["files"] = {str(p.relative_to(tmp)): sha256(p) for p in files}
-        atomic_write_text(tmp / CARD_JSON, json.dumps(info, indent=2, default=str))
+        atomic_write_text(tmp / CARD_JSON, json_text(info, indent=2, default=str))
         atomic_write_text(tmp / CARD_MD, card_markdown(info))
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, folder / version)  # atomic; fails if another process registered it meanwhile
         except OSError:
             raise ConfigError(f"model {name!r} version {version} is already registered in {root}") from None
+    except BaseException:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -169,12 +192,23 @@ def register_model(
 def show_model(name: str, version: str = "latest", registry: str | Path | None = None) -> dict[str, Any]:
     """The model card of ``name``/``version`` (with ``path`` added)."""
     path = resolve_version(name, version, registry)
-    try:
-        card = json.loads((path / CARD_JSON).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path / CARD_JSON}: not valid JSON ({exc})") from None
+    card = read_json(path / CARD_JSON, "model card")
+    if not isinstance(card, dict):
+        raise DataError(f"{path / CARD_JSON}: expected a JSON object (the model card)")
     card["path"] = str(path)
     return card
+
+
+def card_text(name: str, version: str = "latest", registry: str | Path | None = None) -> str:
+    """The human-readable card (``card.md``) of ``name``/``version``."""
+    path = resolve_version(name, version, registry) / CARD_MD
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise DataError(f"{path}: model card missing; the registered version is incomplete "
+                        f"(`neurorep registry show {name} --json` prints {CARD_JSON})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: unreadable model card ({exc})") from None
 
 
 def list_models(registry: str | Path | None = None) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ quantised on the fly per batch) after its recommended pre-processing. Two detail
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 from neurorep.errors import ConfigError, DataError
-from neurorep.fileio import atomic_write
+from neurorep.fileio import atomic_write, check_writable, removed_on_error, temp_dir_beside
 
 __all__ = ["FORMATS", "compare_onnx", "export_model", "load_eval_data", "quantize_onnx", "run_onnx"]
 
@@ -68,7 +67,7 @@ def quantize_onnx(src: str | Path, dst: str | Path, per_channel: bool = False, o
         raise DataError(f"{src}: ONNX file not found")
     if not overwrite and dst.exists():
         raise DataError(f"{dst}: file exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    with tempfile.TemporaryDirectory(prefix="neurorep-quant-") as tmp:
+    with temp_dir_beside(dst) as tmp:
         pre, unshared = Path(tmp) / "pre.onnx", Path(tmp) / "unshared.onnx"
         try:
             quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
@@ -179,9 +178,14 @@ def export_model(source: str | Path, out: str | Path, fmt: str = "onnx", overwri
 
     if fmt not in FORMATS:
         raise ConfigError(f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    if n_check < 1:
+        raise ConfigError(f"n-check: expected a number of check windows >= 1, got {n_check}")
     out = Path(out)
+    if out.is_dir():
+        raise DataError(f"{out}: is a folder; --out names the .onnx file to write")
     if out.exists() and not overwrite:
         raise DataError(f"{out}: file exists; pass --overwrite to replace it")
+    check_writable(out.parent, "output folder")
     saved = find_saved_model(source)
     model = load_saved_model(saved)
     c, t = saved.input_shape
@@ -194,7 +198,7 @@ def export_model(source: str | Path, out: str | Path, fmt: str = "onnx", overwri
     summary: dict[str, Any] = {"source": str(saved.path), "kind": saved.kind, "format": fmt, "out": str(out),
                                "input_shape": ["B", c, t], "output": output}
     example = torch.from_numpy(x[:2])
-    with tempfile.TemporaryDirectory(prefix="neurorep-export-") as tmp:
+    with removed_on_error(out.parent), temp_dir_beside(out) as tmp:
         float_path = Path(tmp) / "float.onnx"
         if fmt == "onnx":
             staged = Path(tmp) / "model.onnx"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 import random
@@ -41,7 +40,7 @@ from neurorep.errors import DataError
 from neurorep.progress import is_terminal, log_line
 from neurorep.training.console import EpochLog, quiet_lightning
 from neurorep.export.hub import save_pretrained
-from neurorep.fileio import atomic_write, atomic_write_text
+from neurorep.fileio import atomic_write, atomic_write_text, json_text
 
 log = logging.getLogger(__name__)
 
@@ -390,5 +389,5 @@ def export_weights(model: nn.Module, directory: str | Path, extra: dict[str, Any
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(directory / "model.safetensors", lambda p: save_file(state, str(p), metadata={"format": "pt"}))
-    atomic_write_text(directory / "config.json", json.dumps(config, indent=2, default=str))
+    atomic_write_text(directory / "config.json", json_text(config, indent=2, default=str))
     return directory

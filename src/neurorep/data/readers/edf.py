@@ -79,7 +79,7 @@ class _Channels:
     """The data signals of a header with their unique names, types and rates."""
 
     def __init__(self, h: fmt.EdfHeader) -> None:
-        self.index = [i for i in h.data_signals if h.signals[i].samples_per_record > 0]
+        self.index = h.data_signals
         self.names, self.notes = unique_labels([h.signals[i].label for i in self.index])
         self.types = [infer_ch_type(h.signals[i].label) for i in self.index]
         self.rates = [h.rate(i) for i in self.index]

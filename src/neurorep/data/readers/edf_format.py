@@ -208,6 +208,12 @@ def read_header(path: str | Path) -> EdfHeader:
                          samples_per_record=spr, offset=offset)
         signals.append(s)
         offset += spr
+    data = [s for s in signals if not s.is_annotation]
+    if data and record_duration == 0:
+        raise DataError(f"{path}: corrupt EDF header (record duration 0 s, but the file holds signals)")
+    empty = [s.label for s in data if s.samples_per_record == 0]
+    if empty:
+        raise DataError(f"{path}: corrupt EDF header (signal {empty[0]!r} has 0 samples per record)")
     h = EdfHeader(path=path, bdf=bdf, reserved=_field(head[192:236]),
                   start=_start_time(_field(head[168:176]), _field(head[176:184])), header_bytes=header_bytes,
                   n_records=n_records, record_duration=record_duration, signals=tuple(signals))

@@ -68,6 +68,12 @@ def _read_table(path: Path) -> Any:
         raise DataError(f"{path}: cannot read the HMS EEG table ({str(exc).splitlines()[0]})") from None
 
 
+def _is_number_column(dtype: Any) -> bool:
+    """Integer or float columns only: booleans, strings, dates or complex numbers are not a signal."""
+    kind = getattr(dtype, "kind", "O")
+    return kind in "iuf"
+
+
 def read_hms_eeg(path: str | Path, subject: str = "unknown", sfreq: float = HMS_SFREQ,
                  channels: list[str] | None = None) -> Recording:
     """Read one HMS EEG (``.parquet`` as distributed, or ``.csv``) into a :class:`Recording` in volts.
@@ -87,6 +93,11 @@ def read_hms_eeg(path: str | Path, subject: str = "unknown", sfreq: float = HMS_
     if missing:
         raise DataError(f"{path}: expected HMS electrode columns {', '.join(want)}; missing {', '.join(missing)} "
                         f"(found {', '.join(cols[:25])})")
+    not_numeric = [c for c in want if not _is_number_column(df[lower[c.lower()]].dtype)]
+    if not_numeric:
+        c = not_numeric[0]
+        raise DataError(f"{path}: electrode column {c} holds {df[lower[c.lower()]].dtype} values; expected numbers "
+                        "(a signal in microvolts)")
     try:
         data = df[[lower[c.lower()] for c in want]].to_numpy(dtype=np.float64).T
     except (ValueError, TypeError) as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,7 @@ def read_meg_h5(path: str | Path, sfreq: float = HCP_SFREQ, ch_names: list[str] 
             if ds.ndim != 2:
                 raise DataError(f"{info.path}: dataset {info.dataset!r} must be 2-D (channels x time); "
                                 f"got shape {ds.shape}")
+            _check_dataset(info.path, ds)
             data = np.asarray(ds[:, start:stop], dtype=np.float32)
     except DataError:
         raise
@@ -111,6 +113,23 @@ def read_meg_h5(path: str | Path, sfreq: float = HCP_SFREQ, ch_names: list[str] 
                      annotations=Annotations([0.0], [duration], [info.label]), source=str(info.path))
 
 
+#: A dataset may declare at most this many times the file's size (HDF5 compression of MEG is far lower).
+MAX_EXPANSION = 64
+
+
+def _check_dataset(path: Path, ds: Any) -> None:
+    """Refuse a dataset that is not real numbers, or that declares far more data than the file holds."""
+    kind = ds.dtype.kind
+    if kind not in "iuf":
+        what = {"c": "complex numbers", "b": "booleans"}.get(kind, f"{ds.dtype} values")
+        raise DataError(f"{path}: dataset holds {what}; expected real-valued MEG samples (float)")
+    declared = int(np.prod(ds.shape, dtype=np.float64)) * 4
+    size = path.stat().st_size
+    if declared > MAX_EXPANSION * size + (64 << 20):
+        raise DataError(f"{path}: dataset declares shape {ds.shape} ({declared} bytes as float32) but the file holds "
+                        f"{size} bytes; the file is corrupt")
+
+
 def meg_length(path: str | Path) -> tuple[int, int]:
     """``(n_channels, n_times)`` of a file without reading its data."""
     import h5py
@@ -122,6 +141,7 @@ def meg_length(path: str | Path) -> tuple[int, int]:
                 raise DataError(f"{info.path}: expected a dataset named {info.dataset!r}; "
                                 f"found {', '.join(f.keys()) or 'none'}")
             shape = f[info.dataset].shape
+            _check_dataset(info.path, f[info.dataset])
     except DataError:
         raise
     except Exception as exc:  # h5py raises OSError, RuntimeError, KeyError, ValueError... on corrupt files

@@ -27,12 +27,23 @@ STAGE_CODES = {"W": "Sleep stage W", "1": "Sleep stage 1", "2": "Sleep stage 2",
                "4": "Sleep stage 4", "R": "Sleep stage R", "MT": "Movement time", "M": "Movement time"}
 
 
+def _lines(path: Path) -> list[str]:
+    """The lines of a text listing (latin-1: every byte reads, so a bad byte fails as a bad field)."""
+    return path.read_text(encoding="latin-1").splitlines()
+
+
+#: Most a header's length may exceed the end of the RR and stage listings before it is taken as wrong.
+LENGTH_SLACK_S = 3600.0
+
+
 def parse_clock(text: str, source: str = "") -> float:
     """Seconds from ``[h:]m:ss.sss``."""
     try:
         parts = [float(p) for p in text.strip().split(":")]
     except ValueError:
         raise DataError(f"{source}: cannot read time {text!r} (expected [h:]m:ss.sss)") from None
+    if not all(np.isfinite(parts)):
+        raise DataError(f"{source}: cannot read time {text!r} (expected [h:]m:ss.sss)")
     sec = 0.0
     for p in parts:
         sec = sec * 60.0 + p
@@ -44,7 +55,7 @@ def read_slpdb_header(path: str | Path) -> tuple[float, int]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: header file not found")
-    line = next((ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")), "")
+    line = next((ln for ln in _lines(path) if ln.strip() and not ln.startswith("#")), "")
     fields = line.split()
     if len(fields) < 4:
         raise DataError(f"{path}: expected a record line 'name n_signals fs n_samples ...'; found {line!r}")
@@ -53,6 +64,8 @@ def read_slpdb_header(path: str | Path) -> tuple[float, int]:
         n = int(fields[3])
     except ValueError:
         raise DataError(f"{path}: cannot read the rate and length from {line!r}") from None
+    if not (np.isfinite(fs) and fs > 0 and n > 0):
+        raise DataError(f"{path}: the record line gives rate {fs:g} Hz and {n} samples; both must be positive")
     return fs, n
 
 
@@ -62,7 +75,7 @@ def read_slpdb_annotations(path: str | Path, fs: float = 250.0) -> Annotations:
     if not path.is_file():
         raise DataError(f"{path}: annotation file not found")
     onsets, texts = [], []
-    for k, line in enumerate(path.read_text().splitlines()[1:], start=2):
+    for k, line in enumerate(_lines(path)[1:], start=2):
         if not line.strip():
             continue
         head, _, aux = line.partition("\t")
@@ -89,7 +102,7 @@ def read_slpdb_beats(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: RR file not found")
     ends = []
-    for k, line in enumerate(path.read_text().splitlines(), start=1):
+    for k, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         cols = line.split("\t")
@@ -108,6 +121,19 @@ def slpdb_subject(record: str) -> str:
     return re.sub(r"[ab]$", "", record)
 
 
+def read_slpdb_record(stem: Path) -> tuple[np.ndarray, Annotations, float]:
+    """``(beat times, stage annotations, length s)`` of a record, the header's length checked against
+    the listings (a header whose length runs more than an hour past them is refused)."""
+    rate, n = read_slpdb_header(stem.with_suffix(".hea"))
+    beats = read_slpdb_beats(stem.with_suffix(".rr"))
+    ann = read_slpdb_annotations(stem.with_suffix(".an"), rate)
+    listed = max(float(beats[-1]), float(ann.end))
+    if n / rate > listed + LENGTH_SLACK_S:
+        raise DataError(f"{stem.with_suffix('.hea')}: the header declares {n / rate:.0f} s but the RR and stage "
+                        f"listings end at {listed:.0f} s")
+    return beats, ann, max(n / rate, float(ann.end))
+
+
 def read_slpdb(path: str | Path, fs: float = IHR_FS) -> Recording:
     """Instantaneous heart rate (bpm, one channel ``IHR`` at ``fs``) of a record with its stages.
 
@@ -115,10 +141,7 @@ def read_slpdb(path: str | Path, fs: float = IHR_FS) -> Recording:
     """
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".hea", ".an", ".rr") else path
-    rate, n = read_slpdb_header(stem.with_suffix(".hea"))
-    beats = read_slpdb_beats(stem.with_suffix(".rr"))
-    ann = read_slpdb_annotations(stem.with_suffix(".an"), rate)
-    duration = max(n / rate, float(ann.end))
+    beats, ann, duration = read_slpdb_record(stem)
     ihr = ihr_series(beats, duration, fs)
     return Recording(data=ihr[None, :], sfreq=fs, ch_names=["IHR"], ch_types=["ecg"],
                      subject=slpdb_subject(stem.name), session=stem.name, annotations=ann, source=str(stem))

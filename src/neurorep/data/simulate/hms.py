@@ -18,8 +18,6 @@ so weak patterns get spread-out votes, as in the real data. Some EEGs carry NaN 
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from neurorep.data.readers.hms import (
     VOTE_COLUMNS,
 )
 from neurorep.errors import ConfigError
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 __all__ = ["simulate_hms", "simulate_hms_eeg"]
@@ -241,7 +240,7 @@ def simulate_hms(out: Path, n_subjects: int = 40, seed: int = 0, jobs: int = 1, 
                 save(_patient(t))
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 for result in pool.map(_patient, tasks):
                     save(result)
                     advance()

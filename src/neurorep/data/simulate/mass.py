@@ -22,7 +22,7 @@ reader must align windows to the scoring. Movement time is written as ``Sleep st
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import edfio
@@ -47,6 +47,7 @@ from neurorep.data.simulate.sleep import (
 )
 from neurorep.errors import ConfigError
 from neurorep.fileio import atomic_write
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 #: simulated channel -> MASS label (``{ref}`` is CLE in SS3 and LER in SS2)
@@ -160,7 +161,7 @@ def simulate_mass(out: Path, n_subjects: int = 10, seed: int = 0, jobs: int = 1,
                 results[s] = _one(str(out), s, k, int(seed), float(hours), *hr)
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=int(jobs)) as pool:
+            with worker_pool(int(jobs), method=None) as pool:
                 futs = {pool.submit(_one, str(out), s, k, int(seed), float(hours), *hr): s for s, k in tasks}
                 for f in as_completed(futs):
                     results[futs[f]] = f.result()

@@ -14,8 +14,7 @@ from its own seed (corpus seed, subject, task, chunk), so the corpus does not de
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from neurorep.data.simulate.meg_signals import (
 )
 from neurorep.errors import ConfigError
 from neurorep.fileio import atomic_write, ensure_writable_dir
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 __all__ = ["meg_plan", "simulate_meg"]
@@ -121,7 +121,7 @@ def simulate_meg(out: str | Path, n_subjects: int = 6, seed: int = 0, jobs: int 
                 paths.append(_write_one(out, item, *args))
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 futures = [pool.submit(_write_one, out, item, *args) for item in plan]
                 for fut in as_completed(futures):
                     paths.append(fut.result())

@@ -12,7 +12,7 @@ Everything is deterministic in ``(seed, subject, night)``; see ``docs/simulated_
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from neurorep.data.simulate.params import (
 from neurorep.data.simulate.signals import build_context
 from neurorep.errors import ConfigError
 from neurorep.fileio import atomic_write
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 #: Channel name -> sampling rate (Hz) of the simulated PSG files, in file order.
@@ -291,7 +292,7 @@ def simulate_sleep(
                 results[(s, n)] = _make_and_write(str(folder), s, n, int(seed), float(hours))
                 advance(1)
         else:
-            with ProcessPoolExecutor(max_workers=min(int(jobs), len(tasks))) as pool:
+            with worker_pool(min(int(jobs), len(tasks)), method=None) as pool:
                 futures = {
                     pool.submit(_make_and_write, str(folder), s, n, int(seed), float(hours)): (s, n) for s, n in tasks
                 }

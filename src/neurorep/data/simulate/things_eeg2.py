@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +33,7 @@ from neurorep.data.simulate.things_model import (
 )
 from neurorep.errors import ConfigError
 from neurorep.fileio import atomic_write, atomic_write_text, ensure_writable_dir
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
 __all__ = ["EMBEDDING_FILE", "simulate_things_eeg2", "write_dict_npy"]
@@ -122,7 +121,7 @@ def simulate_things_eeg2(out: Path, n_subjects: int = 10, seed: int = 0, jobs: i
                 written += _subject(*a)
                 advance()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with worker_pool(jobs) as pool:
                 for files in pool.map(_subject, *zip(*args, strict=True)):
                     written += files
                     advance()

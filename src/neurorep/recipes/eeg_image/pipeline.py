@@ -27,8 +27,8 @@ def check_names(cfg: EEGImageConfig) -> None:
     import neurorep.encoders
     import neurorep.objectives  # noqa: F401
 
-    ENCODERS.get(cfg.encoder.name)
-    OBJECTIVES.get(cfg.objective.name)
+    ENCODERS.check_kwargs(cfg.encoder.name, cfg.encoder.kwargs)
+    OBJECTIVES.check_kwargs(cfg.objective.name, cfg.objective.kwargs)
     if cfg.init_from and not Path(cfg.init_from).is_dir():
         from neurorep.errors import ConfigError
 

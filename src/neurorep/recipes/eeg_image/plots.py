@@ -164,12 +164,13 @@ def plots_from_run(run_dir: Path) -> dict[str, str]:
     """Write a finished run's figures from its ``metrics.json``, ``config.yaml`` and stored arrays."""
     import json
 
-    import yaml
     from safetensors import safe_open
+
+    from neurorep.config import read_yaml
 
     run_dir = Path(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg = read_yaml(run_dir / "config.yaml")
     path = run_dir / "embeddings" / "test.safetensors"
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}

@@ -15,8 +15,6 @@ the training patients' recordings (unlabelled).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from neurorep.data.manifest import check_manifest, content_key, write_manifest
 from neurorep.data.montage import bipolar
 from neurorep.data.readers.hms import (
     HMS_CLASSES,
@@ -38,11 +37,11 @@ from neurorep.data.splits import Split, subject_split
 from neurorep.data.windows import bandpass, resample
 from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text, read_json
 from neurorep.progress import progress_bar
 from neurorep.recipes.foundation.config import HMSDataConfig
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _PREP_KEYS = ("sfreq", "l_freq", "h_freq", "montage", "include_ekg", "scale_uv", "clip", "max_rows_per_eeg")
 
 
@@ -75,12 +74,8 @@ class HMSCorpus:
 
 
 def _files_key(cfg: HMSDataConfig, labels: Path, eeg_files: list[Path]) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps({"v": CACHE_VERSION, **{k: getattr(cfg, k) for k in _PREP_KEYS}}, sort_keys=True).encode())
-    for p in [labels, *eeg_files]:
-        st = p.stat()
-        h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    settings = {"v": CACHE_VERSION, **{k: getattr(cfg, k) for k in _PREP_KEYS}}
+    return content_key(settings, [("", p) for p in [labels, *eeg_files]])
 
 
 def preprocess(data_uv_volts: np.ndarray, ch_names: list[str], sfreq: float, cfg: HMSDataConfig,
@@ -124,7 +119,8 @@ def prepare_hms(cfg: HMSDataConfig, progress: bool = True) -> HMSCorpus:
     final = root / f"hms-{key}"
     if not (final / "COMPLETE").is_file():
         _build(cfg, df, eeg_ids, files, final, key, progress)
-    info = json.loads((final / "info.json").read_text())
+    check_manifest(final)
+    info = read_json(final / "info.json", "cache metadata")
     import pyarrow.parquet as pq
 
     table = pq.read_table(final / "rows.parquet")
@@ -165,6 +161,7 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
             print(f"{len(skipped)} recording(s) skipped", file=sys.stderr)
         index = {r["eeg_id"]: r["id"] for r in recs}
         df = df[df["eeg_id"].isin(list(index))]
+        _check_offsets(df, recs, index, cfg.segment_s, rate)
         patients = sorted({str(p) for p in df["patient_id"]})
         code = {p: k for k, p in enumerate(patients)}
         votes = df[VOTE_COLUMNS].to_numpy(dtype=np.float64)
@@ -180,7 +177,22 @@ def _build(cfg: HMSDataConfig, df: Any, eeg_ids: list[int], files: list[Path], f
         info = {"version": CACHE_VERSION, "key": key, "classes": HMS_CLASSES, "ch_names": names, "sfreq": rate,
                 "settings": {k: getattr(cfg, k) for k in _PREP_KEYS}, "recordings": recs, "patients": patients,
                 "n_rows": len(df), "nan_filled": nan_filled, "skipped": [list(x) for x in skipped]}
-        (tmp / "info.json").write_text(json.dumps(info, indent=1))
+        (tmp / "info.json").write_text(json_text(info, indent=1))
+        write_manifest(tmp)
+
+
+def _check_offsets(df: Any, recs: list[dict[str, Any]], index: dict[int, int], segment_s: float, rate: float) -> None:
+    """Refuse a label whose segment runs past the end of its EEG (more than one second would be padding)."""
+    offsets = df["eeg_label_offset_seconds"].to_numpy(np.float64)
+    ends = offsets + segment_s
+    lengths = np.array([recs[index[int(e)]]["n_times"] / rate for e in df["eeg_id"]], np.float64)
+    bad = np.flatnonzero(ends > lengths + 1.0)
+    if len(bad):
+        j = int(bad[0])
+        rec = recs[index[int(df["eeg_id"].iloc[j])]]
+        raise DataError(f"{rec['source']}: label offset {offsets[j]:g} s (eeg_id {int(df['eeg_id'].iloc[j])}) puts its "
+                        f"{segment_s:g} s segment past the end of the EEG ({lengths[j]:g} s); "
+                        f"{len(bad)} label(s) affected")
 
 
 def segment_bounds(cfg: HMSDataConfig, sfreq: float) -> tuple[int, int]:

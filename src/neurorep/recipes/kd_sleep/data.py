@@ -22,7 +22,7 @@ from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, check_disjoint_subjects, subject_split
 from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
-from neurorep.fileio import atomic_write_text
+from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
 
 TABLE_KEYS = ("recording", "local", "onset", "y")
@@ -115,7 +115,7 @@ def load_or_make_split(cache: WindowCache, cfg: KDDataConfig) -> tuple[Split, di
     split = subject_split(codes, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)
     parts = {k: sorted({names[c] for c in codes[getattr(split, k)].tolist()}) for k in ("train", "val", "test")}
     if path is not None:
-        atomic_write_text(path, json.dumps(parts, indent=1))
+        atomic_write_text(path, json_text(parts, indent=1))
     return split, parts
 
 

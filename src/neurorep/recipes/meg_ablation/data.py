@@ -18,11 +18,7 @@ grow with the length or number of recordings.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neurorep.data.cache import COMPLETE, WindowCache
+from neurorep.data.manifest import content_key, write_manifest
 from neurorep.data.readers.meg_h5 import (
     MEG_CLASSES,
     MegFile,
@@ -41,7 +38,8 @@ from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.windows import resample, scale
 from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
-from neurorep.fileio import building_dir, ensure_writable_dir
+from neurorep.fileio import building_dir, ensure_writable_dir, json_text
+from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 from neurorep.recipes.meg_ablation.config import (
     SETTING_FOLDER,
@@ -49,7 +47,7 @@ from neurorep.recipes.meg_ablation.config import (
     MegPrepareConfig,
 )
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def setting_parts(root: Path) -> dict[str, list[MegFile]]:
@@ -87,11 +85,7 @@ def _prepare_one(f: MegFile, cfg: MegPrepareConfig, dest: Path) -> dict[str, Any
 
 
 def cache_key(root: Path, files: list[tuple[str, MegFile]], cfg: MegPrepareConfig) -> str:
-    h = hashlib.sha256(json.dumps({"v": CACHE_VERSION, "cfg": cfg.model_dump()}, sort_keys=True).encode())
-    for part, f in files:
-        st = f.path.stat()
-        h.update(f"{part}|{f.path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    return content_key({"v": CACHE_VERSION, "cfg": cfg.model_dump()}, [(part, f.path) for part, f in files])
 
 
 def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig, jobs: int = 1,
@@ -116,7 +110,7 @@ def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig,
                     results.append(_prepare_one(f, cfg, d))
                     advance()
             else:
-                with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                with worker_pool(jobs) as pool:
                     futures = [pool.submit(_prepare_one, f, cfg, d) for (_, f), d in zip(files, dests, strict=True)]
                     results = []
                     for fut in futures:
@@ -155,7 +149,8 @@ def _write_tables(tmp: Path, root: Path, files: list[tuple[str, MegFile]], resul
             "n_windows": int(sum(r["n"] for r in results)),
             "label_counts": {c: int(sum(r["n"] for (_, f), r in zip(files, results, strict=True) if f.label == c))
                              for c in MEG_CLASSES}}
-    (tmp / "info.json").write_text(json.dumps(info, indent=1))
+    (tmp / "info.json").write_text(json_text(info, indent=1))
+    write_manifest(tmp)
 
 
 @dataclass

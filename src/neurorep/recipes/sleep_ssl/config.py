@@ -13,6 +13,15 @@ from neurorep.data.setup import DataConfig
 PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid"}
 
 
+def _check_fractions(cls: type, v: list[float]) -> list[float]:
+    """Label fractions: at least one, each in (0, 1]; sorted without repeats."""
+    if not v:
+        raise ValueError("give at least one label fraction in (0, 1]")
+    if any(not 0 < f <= 1 for f in v):
+        raise ValueError("label fractions must lie in (0, 1]")
+    return sorted(set(v))
+
+
 class ProbeConfig(Strict):
     """Linear probe on frozen embeddings (class-balanced logistic regression)."""
 
@@ -20,12 +29,7 @@ class ProbeConfig(Strict):
     C: float = Field(1.0, gt=0)
     max_train: int | None = Field(20000, ge=10, description="cap on training windows embedded for the probe")
 
-    @field_validator("label_fractions")
-    @classmethod
-    def _fractions(cls, v: list[float]) -> list[float]:
-        if not v or any(not 0 < f <= 1 for f in v):
-            raise ValueError("label fractions must lie in (0, 1]")
-        return sorted(set(v))
+    check_label_fractions = field_validator("label_fractions")(_check_fractions)
 
 
 class FinetuneConfig(OptimConfig):
@@ -35,6 +39,8 @@ class FinetuneConfig(OptimConfig):
     label_fractions: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
     encoder_lr_scale: float = Field(0.1, ge=0, description="learning-rate factor of pretrained layers")
     class_weighted: bool = True
+
+    check_label_fractions = field_validator("label_fractions")(_check_fractions)
 
 
 class LatentConfig(Strict):

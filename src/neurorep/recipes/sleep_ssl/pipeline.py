@@ -36,13 +36,13 @@ from neurorep.training import (
 
 
 def check_names(cfg: SleepSSLConfig) -> None:
-    """Fail early (before any folder is written) on unknown encoder or objective names."""
+    """Fail early (before any folder is written) on unknown encoder or objective names or arguments."""
     import neurorep.encoders
     import neurorep.objectives  # noqa: F401
 
-    ENCODERS.get(cfg.encoder.name)
+    ENCODERS.check_kwargs(cfg.encoder.name, cfg.encoder.kwargs)
     if cfg.method == "ssl":
-        OBJECTIVES.get(cfg.objective.name)
+        OBJECTIVES.check_kwargs(cfg.objective.name, cfg.objective.kwargs)
 
 
 def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_samples: int | None = None,
