@@ -2,8 +2,9 @@
 
 Each document is run top to bottom in a fresh folder (with ``configs/``, ``benchmarks/`` and
 ``.venv`` linked in, ``neurorep`` and ``python`` from the test's environment first on PATH, the
-model registry and HOME inside the folder), as a new user would type it. Shell commands must exit
-0; ``console`` blocks must exit 2 and print the line the docs show.
+model registry and HOME inside the folder, HOME holding a ``Documents`` folder of the user's own),
+as a new user would type it. Shell commands must exit 0; ``console`` blocks must exit 2 and print
+the line the docs show (with the session's HOME written as ``/home/me``, as the docs write it).
 
 Shrinking rule: a documented command that takes long runs with the replacement listed for it in
 :data:`SHRINK` (same command, smaller: one seed, one epoch, a tiny corpus, a quick preset);
@@ -236,6 +237,8 @@ def _session(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTHONPATH", f"{ROOT / 'src'}{os.pathsep}{ROOT}")
     monkeypatch.setenv("NEUROREP_REGISTRY", str(folder / "registry"))
     monkeypatch.setenv("HOME", str(folder / "home"))
+    (folder / "home" / "Documents").mkdir(parents=True)  # a user's own folder, as the docs' examples assume
+    (folder / "home" / "Documents" / "thesis.txt").write_text("not neurorep's\n")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("NEUROREP_DEBUG", raising=False)
     return folder
@@ -255,7 +258,7 @@ def _call(command: str, folder: Path, monkeypatch: pytest.MonkeyPatch,
     :func:`neurorep.cli.main`, which saves a Python start-up per command; ``export VAR=VALUE``
     sets the variable for the rest of the document; anything else runs in bash.
     """
-    words = shlex.split(command)
+    words = [os.path.expanduser(w) if w.startswith("~") else w for w in shlex.split(command)]  # as bash would
     if words[0] == "export" and len(words) == 2 and "=" in words[1]:
         key, value = words[1].split("=", 1)
         monkeypatch.setenv(key, value.replace("$PWD", str(folder)))
@@ -295,6 +298,7 @@ def _run_item(item: Item, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     code, err = _call(command, folder, monkeypatch, capsys)
     if item.kind == "console":
         last = err.strip().splitlines()[-1] if err.strip() else ""
+        last = last.replace(os.environ["HOME"], "/home/me")  # the docs show a user's home as /home/me
         assert code == 2 and last == item.expect, (
             f"{item.where}: `{command}` should exit 2 with the documented line\n  {item.expect}\n"
             f"got exit {code} and\n  {last}")
