@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 DEMO_DATA ?= runs/demo-data
 
-.PHONY: demo test test-all bench install clean
+.PHONY: demo test test-all bench screenshots install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# each recipe's small grid, then report.html photographed by headless Chromium (apt-get install -y chromium)
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshot_reports.py --out runs/screenshots
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

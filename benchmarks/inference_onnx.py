@@ -102,29 +102,12 @@ def bench_encoder(name: str, tmp: Path, threads: int, budget_s: float) -> dict[s
     return row
 
 
-def heldout_windows(run: Path, out_npz: Path, max_windows: int = 2000) -> int:
-    """Write the labelled test windows of a sleep-ssl run (same cache, split and fold) to ``out_npz``."""
-    from neurorep.config import read_yaml, validate
-    from neurorep.data.dataset import WindowDataset
-    from neurorep.recipes.sleep_ssl.config import SleepSSLConfig
-    from neurorep.recipes.sleep_ssl.pipeline import setup_data
-
-    cfg = validate(SleepSSLConfig, read_yaml(run / "config.yaml"), source=str(run / "config.yaml"))
-    prep = setup_data(cfg.data, progress=False)
-    split = prep.splits[cfg.fold]
-    labelled = prep.cache.meta["y"] >= 0
-    test = WindowDataset(prep.cache, split.test[labelled[split.test]][:max_windows])
-    items = [test[i] for i in range(len(test))]
-    np.savez(out_npz, x=np.stack([d["x"].numpy() for d in items]), y=np.array([int(d["y"]) for d in items]))
-    return len(items)
-
-
 def accuracy_section(model_dir: Path, tmp: Path) -> str:
     """int8 vs float accuracy of a trained sleep-ssl classifier on its held-out test windows."""
+    from neurorep.export.heldout import heldout_windows
     from neurorep.export.quantize import export_model
 
-    run = next(p for p in [model_dir, *model_dir.parents] if (p / "config.yaml").is_file())
-    n = heldout_windows(run, tmp / "heldout.npz")
+    n = heldout_windows(model_dir, tmp / "heldout.npz")
     s = export_model(model_dir, tmp / "acc.int8.onnx", fmt="int8", eval_data=tmp / "heldout.npz")
     return (f"### int8 accuracy change of a trained classifier\n\n"
             f"`neurorep export {model_dir} --format int8 --eval-data heldout.npz` on the {n} labelled test "

@@ -59,31 +59,72 @@ def _band_edge(text: str) -> float:
     return value
 
 
-def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    data = sub.add_parser("data", help="simulate, prepare and inspect datasets")
-    dsub = data.add_subparsers(dest="data_cmd", required=True)
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default and keeps the examples of an epilog as written."""
 
-    sim = dsub.add_parser("simulate", help="write a simulated corpus in a real dataset's on-disk format")
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "%(default)" in text or "default" in text:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _parser(sub: argparse._SubParsersAction, name: str, help: str, examples: tuple[str, ...],  # type: ignore[type-arg]
+            **kwargs: Any) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help, epilog=_examples(*examples),
+                          formatter_class=HelpFormatter, **kwargs)
+
+
+def recipe_presets() -> dict[str, list[str]]:
+    """Recipe name -> its benchmark presets, read from the shipped ``presets/`` folders (no recipe import)."""
+    from importlib import resources
+
+    found = {}
+    for folder in sorted(resources.files("neurorep.recipes").iterdir(), key=lambda p: p.name):
+        presets = folder.joinpath("presets")
+        if presets.is_dir():
+            found[folder.name.replace("_", "-")] = sorted(p.name.removesuffix(".yaml") for p in presets.iterdir()
+                                                          if p.name.endswith(".yaml"))
+    return found
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    data = _parser(sub, "data", "simulate, prepare and inspect datasets",
+                   ("neurorep data simulate sleep --out data/sim --subjects 10",
+                    "neurorep data info data/sim", "neurorep data prepare data/sim --out .cache/neurorep"))
+    dsub = data.add_subparsers(dest="data_cmd", required=True, metavar="{simulate,prepare,info}")
+
+    sim = _parser(dsub, "simulate", "write a simulated corpus in a real dataset's on-disk format",
+                  ("neurorep data simulate sleep --out data/sim --subjects 10 --seed 0 --jobs 2",
+                   "neurorep data simulate mass --out data/mass --subjects 12 --set hours=8",
+                   "neurorep data simulate meg --out data/meg --set seconds=15"))
     sim.add_argument("kind", help="corpus kind (see `neurorep list corpora`)")
     sim.add_argument("--out", required=True, type=Path, help="output folder")
-    sim.add_argument("--subjects", type=_count, default=10, help="number of subjects (default 10)")
+    sim.add_argument("--subjects", type=_count, default=10, help="number of subjects")
     sim.add_argument("--nights", type=int, choices=(1, 2), help="sleep corpus: nights per subject (default 1)")
-    sim.add_argument("--hours", type=_positive, help="sleep corpus: length of each night in hours (default 8)")
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--hours", type=_positive, help="sleep and mass corpora: length of each night in hours (default 8)")
+    sim.add_argument("--seed", type=int, default=0, help="corpus seed (same seed, same files)")
     sim.add_argument("--jobs", type=_count, default=1, help="parallel processes")
     sim.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                     help="a corpus option, e.g. --set n_concepts=200")
+                     help="a corpus option (any number), e.g. --set n_concepts=200")
     sim.add_argument("--overwrite", action="store_true", help="write into a folder that already holds files "
                      "(files of the same name are replaced)")
 
-    prep = dsub.add_parser("prepare", help="cut recordings into windows and write the window cache")
+    prep = _parser(dsub, "prepare", "cut recordings into windows and write the window cache",
+                   ("neurorep data prepare data/sim --out .cache/neurorep --scheme aasm5 --jobs 2",
+                    "neurorep data prepare data/sim --out .cache/neurorep --channels 'EEG Fpz-Cz' --sfreq 100",
+                    "neurorep data prepare data/sim/SC4001E0-PSG.edf --out .cache/one --window 30"))
     prep.add_argument("source", type=Path, help="folder (or file) of recordings")
     prep.add_argument("--out", required=True, type=Path, help="cache root folder")
     prep.add_argument("--dataset", default="auto", help="source layout (see `neurorep list datasets`)")
-    prep.add_argument("--channels", help="comma-separated channel names")
-    prep.add_argument("--scheme", help="label scheme: aasm5, 4class, 3class")
-    prep.add_argument("--window", type=_positive, help="window length in seconds")
-    prep.add_argument("--sfreq", type=_positive, help="resample to this rate (Hz)")
+    prep.add_argument("--channels", help="comma-separated channel names (default: the layout's usual channels)")
+    prep.add_argument("--scheme", help="label scheme: aasm5, 4class or 3class (default: aasm5)")
+    prep.add_argument("--window", type=_positive, help="window length in seconds (default: 30)")
+    prep.add_argument("--sfreq", type=_positive, help="resample to this rate in Hz (default: 100)")
     prep.add_argument("--keep-unlabelled", action="store_true", help="keep windows without a stage label")
     prep.add_argument("--l-freq", type=_band_edge, help="band-pass low edge (Hz); 0 for none")
     prep.add_argument("--h-freq", type=_band_edge, help="band-pass high edge (Hz); 0 for none")
@@ -91,87 +132,122 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
                       help="unit of EEG/EOG/EMG/ECG channels whose file gives no voltage unit")
     prep.add_argument("--jobs", type=_count, default=1, help="recordings prepared in parallel processes")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
-                      help="bad recording: stop (default for one file) or report and skip (default for folders)")
+                      help="bad recording: stop, or report and skip it (default: raise for one file, skip for folders)")
 
-    info = dsub.add_parser("info", help="summarise a recording, a folder of recordings, or a cache")
-    info.add_argument("path", type=Path)
+    info = _parser(dsub, "info", "summarise a recording, a folder of recordings, or a cache",
+                   ("neurorep data info data/sim", "neurorep data info data/sim/SC4001EC-Hypnogram.edf",
+                    "neurorep data info .cache/neurorep --json"))
+    info.add_argument("path", type=Path, help="a recording file, a folder of recordings, or a window cache")
     info.add_argument("--json", action="store_true", help="print JSON instead of tables")
     info.add_argument("--verify", action="store_true", help="re-hash every file of a cache against its manifest")
 
 
 def _add_export_registry(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    exp = sub.add_parser("export", help="export a trained model to ONNX (float or dynamic int8)")
+    exp = _parser(sub, "export", "export a trained model to ONNX (float or dynamic int8)",
+                  ("neurorep export runs/grid/runs/supervised_cnn_s0_f0/supervised_1/export/best --out cnn.onnx",
+                   "neurorep export RUN/supervised_1/export/best --format int8 --out cnn.int8.onnx "
+                   "--eval-data heldout.npz",
+                   "python -m neurorep.export.heldout RUN --out heldout.npz   # makes the --eval-data file "
+                   "of a sleep-ssl run"))
     exp.add_argument("source", type=Path, help="run folder or saved-model folder (config.json + model.safetensors)")
-    exp.add_argument("--format", dest="fmt", choices=("onnx", "int8"), default="onnx")
+    exp.add_argument("--format", dest="fmt", choices=("onnx", "int8"), default="onnx",
+                     help="float ONNX (parity-checked) or dynamic int8 quantisation")
     exp.add_argument("--out", required=True, type=Path, help="output .onnx file")
     exp.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     exp.add_argument("--eval-data", type=Path, help="held-out windows (.npz with x[N, C, T] and y[N]) to measure "
-                                                    "the int8 output/accuracy change on")
-    exp.add_argument("--n-check", type=_count, default=64, help="random windows checked when no --eval-data (default 64)")
+                                                    "the int8 output/accuracy change on (default: none)")
+    exp.add_argument("--n-check", type=_count, default=64, help="random windows checked when no --eval-data")
 
-    reg = sub.add_parser("registry", help="local model registry: list, show, register")
-    rsub = reg.add_subparsers(dest="registry_cmd", required=True)
+    reg = _parser(sub, "registry", "local model registry: list, show, register",
+                  ("neurorep registry register RUN/supervised_1/export/best --name sleep-cnn",
+                   "neurorep registry list", "neurorep registry show sleep-cnn --version 1.0.0"))
+    rsub = reg.add_subparsers(dest="registry_cmd", required=True, metavar="{list,show,register}")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--registry", type=Path, help="registry folder (default: $NEUROREP_REGISTRY or ~/.neurorep/registry)")
-    lst = rsub.add_parser("list", parents=[where], help="list registered models and versions")
-    lst.add_argument("--json", action="store_true")
-    show = rsub.add_parser("show", parents=[where], help="print a model card")
-    show.add_argument("name")
-    show.add_argument("--version", default="latest")
+    lst = _parser(rsub, "list", "list registered models and versions",
+                  ("neurorep registry list", "neurorep registry list --json",
+                   "neurorep registry list --registry /shared/models"), parents=[where])
+    lst.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    show = _parser(rsub, "show", "print a model card",
+                   ("neurorep registry show sleep-cnn", "neurorep registry show sleep-cnn --version 1.0.0",
+                    "neurorep registry show sleep-cnn --json"), parents=[where])
+    show.add_argument("name", help="registered model name")
+    show.add_argument("--version", default="latest", help="semantic version, or latest")
     show.add_argument("--json", action="store_true", help="print card.json instead of card.md")
-    add = rsub.add_parser("register", parents=[where], help="add a saved model as a new version")
+    add = _parser(rsub, "register", "add a saved model as a new version",
+                  ("neurorep registry register RUN/supervised_1/export/best --name sleep-cnn",
+                   "neurorep registry register RUN/supervised_1/export/best --name sleep-cnn --version 2.0.0 "
+                   "--description 'CNN sleep stager'",
+                   "neurorep registry register RUN --name sleep-cnn --set preprocessing.sfreq=100"), parents=[where])
     add.add_argument("source", type=Path, help="run folder or saved-model folder")
-    add.add_argument("--name", required=True)
+    add.add_argument("--name", required=True, help="model name in the registry")
     add.add_argument("--version", help="semantic version MAJOR.MINOR.PATCH (default: next minor version)")
-    add.add_argument("--description", default="")
+    add.add_argument("--description", default="", help="one line for the model card")
     add.add_argument("--card", type=Path, help="JSON or YAML file with card fields to add (preprocessing, "
                                                  "training_data, metrics, ...)")
     add.add_argument("--set", dest="card_set", action="append", default=[], metavar="KEY=VALUE",
-                     help="a card field, e.g. --set preprocessing.sfreq=100")
+                     help="a card field (any number), e.g. --set preprocessing.sfreq=100")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``neurorep`` argument parser."""
     from neurorep import __version__
 
-    parser = _Parser(prog="neurorep", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neurorep", description=__doc__.splitlines()[0], formatter_class=HelpFormatter,
+                                     epilog=_examples("neurorep run configs/sleep-ssl/quick_sim_cnn_crl.yaml --out runs/crl",
+                                                      "neurorep benchmark sleep-ssl --out runs/grid --jobs 2",
+                                                      "neurorep list recipes"))
     parser.add_argument("--version", action="version", version=f"neurorep {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True)
     _add_data(sub)
 
-    run = sub.add_parser("run", help="run one experiment from a YAML config")
+    run = _parser(sub, "run", "run one experiment from a YAML config",
+                  ("neurorep run configs/sleep-ssl/quick_sim_cnn_crl.yaml pretrain.epochs=2 --out runs/crl_cnn",
+                   "neurorep run configs/sleep-ssl/quick_sim_cnn_crl.yaml --help-keys   # the keys you can override",
+                   "neurorep run --from runs/crl_cnn --resume   # continue an interrupted run"))
     run.add_argument("config", type=Path, nargs="?", help="YAML config (omit with --from)")
-    run.add_argument("overrides", nargs="*", help="key.sub=value overrides")
+    run.add_argument("overrides", nargs="*", help="key.sub=value overrides (see --help-keys)")
     run.add_argument("--set", dest="set_overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="an override given as an option (any number), e.g. --set pretrain.epochs=2")
     run.add_argument("--out", type=Path, help="run folder (default: the config's `out`)")
     run.add_argument("--from", dest="from_run", type=Path, help="repeat the run saved in this folder")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in its folder")
+    run.add_argument("--help-keys", action="store_true",
+                     help="list the config's keys with their types, values and defaults, and exit")
 
-    bench = sub.add_parser("benchmark", help="run a recipe's benchmark grid and write its report")
+    presets = "; ".join(f"{r}: {', '.join(p)}" for r, p in recipe_presets().items())
+    bench = _parser(sub, "benchmark", "run a recipe's benchmark grid and write its report",
+                    ("neurorep benchmark sleep-ssl --out runs/grid --jobs 2   # simulates its corpus into runs/grid/data",
+                     "neurorep benchmark sleep-ssl --preset quick --data data/sim --out runs/grid --seeds 1",
+                     "neurorep benchmark kd-sleep --out runs/kd --set train.epochs=2"))
     bench.add_argument("recipe", help="recipe name (see `neurorep list recipes`)")
-    bench.add_argument("--preset", default="quick", help="grid size: quick or full")
-    bench.add_argument("--data", type=Path, help="dataset folder (default: simulate one)")
+    bench.add_argument("--preset", default="quick", help=f"grid size, by recipe: {presets}")
+    bench.add_argument("--data", type=Path, help="existing dataset folder (default: simulate one into OUT/data)")
     bench.add_argument("--out", required=True, type=Path, help="output folder")
     bench.add_argument("--seeds", type=_count, help="number of seeds (default: the preset's)")
     bench.add_argument("--jobs", type=_count, default=1, help="grid rows run at once, each in its own process")
     bench.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     bench.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a preset setting, e.g. --set pretrain.epochs=5")
+                       help="override a preset setting (any number), e.g. --set pretrain.epochs=5")
 
-    ev = sub.add_parser("evaluate", help="latent-space benchmark and embedding map from stored embeddings")
+    ev = _parser(sub, "evaluate", "latent-space benchmark and embedding map from stored embeddings",
+                 ("neurorep evaluate runs/demo/runs/crl_cnn_attention_s0_f0",
+                  "neurorep evaluate runs/crl_cnn --out runs/crl_cnn/eval --k 5",
+                  "neurorep evaluate runs/crl_cnn/embeddings/test.safetensors --no-plots"))
     ev.add_argument("path", type=Path, help="a run folder or an embeddings .safetensors file")
     ev.add_argument("--out", type=Path, help="output folder (default: beside the embeddings)")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--seed", type=int, default=0, help="seed of the subsampling and the embedding map")
     ev.add_argument("--k", type=_count, default=10, help="neighbours for kNN accuracy")
-    ev.add_argument("--no-plots", action="store_true")
+    ev.add_argument("--no-plots", action="store_true", help="skip the embedding map")
 
     _add_export_registry(sub)
     add_published_parser(sub)
 
-    lst = sub.add_parser("list", help="list registered components")
-    lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes", "corpora"))
+    lst = _parser(sub, "list", "list registered components",
+                  ("neurorep list encoders", "neurorep list recipes", "neurorep list corpora"))
+    lst.add_argument("what", choices=("encoders", "objectives", "datasets", "recipes", "corpora"),
+                     help="which registry to list")
     return parser
 
 
@@ -224,7 +300,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
         cfg = prepare_config(args.dataset, args.source, settings)
         on_error = args.on_error or ("raise" if args.source.is_file() else "skip")
         report = prepare(args.source, args.out, dataset=args.dataset, cfg=cfg, jobs=args.jobs, on_error=on_error,
-                         progress=sys.stderr.isatty())
+                         progress=True)
         _print_summary(report.cache.summary())
         print(("reused" if report.reused else "wrote") + f" cache {report.cache.path}")
         for path, err in report.skipped:
@@ -312,15 +388,25 @@ def _cmd_list(args: argparse.Namespace) -> int:
         items = list_recipes()
     width = max((len(n) for n in items), default=0)
     for name, desc in items.items():
-        print(f"{name:<{width}}  {desc}")
+        print(f"{name:<{width}}  {plain_text(desc)}")
     return 0
+
+
+def plain_text(doc: str) -> str:
+    """A docstring line without reST markup: ``code`` and :role:`target` become plain words."""
+    import re
+
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return doc.replace("``", "").replace("`", "")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from neurorep.evaluation.stored import evaluate_stored
 
     result = evaluate_stored(args.path, args.out, seed=args.seed, k=args.k, plots=not args.no_plots)
+    written = result.pop("written")
     print(json.dumps(result, indent=1, default=float))
+    print("wrote " + ", ".join(written))
     return 0
 
 
@@ -370,9 +456,25 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.help_keys:
+        return _help_keys(args)
     from neurorep.runs import run_from_args
 
     return run_from_args(args)
+
+
+def _help_keys(args: argparse.Namespace) -> int:
+    """``run CONFIG --help-keys``: the keys an override can set, with types, values and defaults."""
+    from neurorep.config import load_config
+    from neurorep.config_keys import config_keys, format_keys
+
+    path = Path(args.from_run) / "config.yaml" if args.from_run is not None else args.config
+    if path is None:
+        raise ConfigError("--help-keys needs a CONFIG file or --from RUN_DIR")
+    cfg = load_config(path, list(args.overrides) + list(args.set_overrides))
+    print(f"keys of {path} (set any with key=value or --set key=value):")
+    print(format_keys(config_keys(cfg)))
+    return 0
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
@@ -382,14 +484,10 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def quiet_libraries() -> None:
-    """Keep library chatter (Lightning's hardware banner, known deprecation notices) off the console."""
-    import logging
-    import warnings
+    """Keep library chatter (Lightning's hardware banner, advice-only warnings) off the console."""
+    from neurorep.training.console import quiet_lightning
 
-    for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    quiet_lightning()
 
 
 COMMANDS = {"data": _cmd_data, "evaluate": _cmd_evaluate, "list": _cmd_list, "run": _cmd_run, "benchmark": _cmd_benchmark,

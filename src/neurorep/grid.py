@@ -23,9 +23,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from neurorep.config import apply_overrides, safe_yaml, validate
-from neurorep.errors import ConfigError, unknown_name_message
+from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.fileio import atomic_write_text
 from neurorep.processes import worker_pool
+from neurorep.progress import GridProgress
 
 G = TypeVar("G", bound=BaseModel)
 Row = dict[str, Any]
@@ -66,10 +67,12 @@ def resolve_preset(package: str, preset: str, overrides: list[str] | None, grid_
     return validate(grid_cls, apply_overrides(load_preset(package, preset), routed), source=f"preset {preset}")
 
 
-def run_settings(base: dict[str, Any], data: Path | str | None, out: Path, progress: bool) -> dict[str, Any]:
+def run_settings(base: dict[str, Any], data: Path | str | None, out: Path, progress: bool,
+                 corpus: str = "KIND") -> dict[str, Any]:
     """The settings every grid row starts from: a copy of the preset's ``base`` with its data folder set.
 
-    With ``data`` the rows read that folder (and simulate nothing when it exists); without it the
+    With ``data`` the rows read that folder and nothing is simulated: a folder the user named that
+    does not exist is an error (a typo must never be filled with generated data). Without it the
     simulated corpus goes to ``<out>/data``.
     """
     import copy
@@ -77,13 +80,25 @@ def run_settings(base: dict[str, Any], data: Path | str | None, out: Path, progr
     settings = copy.deepcopy(base)
     settings.setdefault("data", {})
     if data is not None:
+        check_data_exists(data, corpus)
         settings["data"]["source"] = str(data)
-        if Path(data).exists():
-            settings["data"]["simulate"] = None
+        settings["data"]["simulate"] = None
     else:
         settings["data"]["source"] = str(out / "data")
     settings["progress"] = progress
     return settings
+
+
+def check_data_exists(data: Path | str, corpus: str = "KIND") -> None:
+    """Refuse a data folder named by the user that does not exist, before anything is written.
+
+    ``corpus`` (the simulated corpus kind of the recipe) only shapes the hint of the message.
+    """
+    if Path(data).exists():
+        return
+    raise DataError(f"{data}: data folder does not exist; check the path, write a simulated corpus there with "
+                    f"`neurorep data simulate {corpus} --out {data}`, or leave out --data to simulate one "
+                    "into the output folder")
 
 
 def check_jobs(jobs: int) -> None:
@@ -106,22 +121,22 @@ def _run_one(worker: Worker, name: str, config: dict[str, Any], out: str, thread
 
 
 def run_tasks(tasks: list[Task], worker: Worker, out: Path, jobs: int = 1, progress: bool = True,
-              describe: Callable[[Row], str] | None = None) -> list[Row]:
+              describe: Callable[[Row], str] | None = None, counter: GridProgress | None = None) -> list[Row]:
     """Run every task through ``worker(name, config, out)``; rows come back in task order.
 
     With ``jobs > 1`` tasks run in that many spawned single-threaded processes (``worker`` must be
     a module-level function). Each row gains ``run`` (its folder, relative to ``out``) and
-    ``seconds``. A failing task stops the grid with its error.
+    ``seconds``. A failing task stops the grid with its error. Each finished row prints a line with
+    the overall count and ETA; a grid that runs its rows in stages passes one ``counter`` (made
+    with the total of all stages) to every call.
     """
     check_jobs(jobs)
+    counter = counter or GridProgress(len(tasks), enabled=progress)
     rows: list[Row | None] = [None] * len(tasks)
 
     def done(i: int, row: Row) -> None:
         rows[i] = row
-        if progress:
-            n = sum(r is not None for r in rows)
-            extra = f": {describe(row)}" if describe else ""
-            print(f"[{n}/{len(tasks)}] {tasks[i].name}{extra} ({row['seconds']:.0f} s)", flush=True)
+        counter.finished(tasks[i].name, describe(row) if describe else "", row["seconds"])
 
     if jobs == 1:
         for i, t in enumerate(tasks):

@@ -70,8 +70,8 @@ def test_learning_curves_from_dict_and_csv(tmp_path: Path) -> None:
     csv_path.write_text("epoch,step,train_loss,val_loss,val_bal_acc\n0,9,1.2,,\n0,9,,1.3,0.4\n1,19,0.9,,\n1,19,,1.0,0.6\n")
     fig = plots.learning_curves(csv_path, path=tmp_path / "lc.png")
     lines = {ln.get_label(): ln for ax in fig.axes for ln in ax.get_lines()}
-    assert list(lines["val_loss"].get_xdata()) == [9.0, 19.0]
-    assert list(lines["val_bal_acc"].get_ydata()) == [0.4, 0.6]
+    assert list(lines["val loss"].get_xdata()) == [9.0, 19.0]  # several rows per epoch: x is the step
+    assert list(lines["val bal acc"].get_ydata()) == [0.4, 0.6]
     with pytest.raises(DataError, match="not found"):
         plots.learning_curves(tmp_path / "missing.csv")
 
@@ -119,9 +119,10 @@ def test_report_is_self_contained(tmp_path: Path) -> None:
 
 def test_markdown_table_and_mean_sd() -> None:
     md = markdown_table([{"a": 1, "b": 0.5}, {"a": "x|y", "c": float("nan")}], floatfmt=".2f")
-    assert md.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.50 |  |", "| x\\|y |  | nan |"]
+    assert md.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1 | 0.50 |  |", "| x\\|y |  | — |"]
     assert markdown_table([{"a": 1, "b": 2}], columns=["b"]).splitlines()[0] == "| b |"
     assert mean_sd([0.8, 0.82, 0.816]) == f"{np.mean([0.8, 0.82, 0.816]):.3f} ± {np.std([0.8, 0.82, 0.816], ddof=1):.3f}"
     assert mean_sd([0.812, 0.812]) == "0.812 ± 0.000"
-    assert mean_sd([0.5]) == "0.500" and mean_sd([]) == "n/a"
+    assert mean_sd([0.5]) == "0.500" and mean_sd([]) == "—" and mean_sd([float("nan")]) == "—"
+    assert mean_sd([0.5, float("nan")]) == "0.500"  # a missing value is left out, never printed as nan
     assert mean_sd([1.0, 2.0], fmt=".1f") == "1.5 ± 0.7"

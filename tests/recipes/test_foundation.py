@@ -121,7 +121,7 @@ def test_bad_configs_fail_before_writing(hms: Path, tmp_path: Path) -> None:
     bad = config(hms, tmp_path, stage="finetune", init_from=str(tmp_path / "nothing"))
     with pytest.raises(DataError, match="no saved encoder here"):
         run_foundation(load_config(write(tmp_path, bad)), tmp_path / "y")
-    with pytest.raises(DataError, match="HMS folder not found"):
+    with pytest.raises(DataError, match="HMS folder does not exist"):
         d = config(hms, tmp_path)
         d["data"]["source"] = str(tmp_path / "missing")
         run_foundation(load_config(write(tmp_path, d)), tmp_path / "z")

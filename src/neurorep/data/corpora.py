@@ -21,10 +21,11 @@ SIMULATORS: Registry[Callable[..., Any]] = Registry("simulated corpus")
 
 @SIMULATORS.register("sleep", "Sleep-EDF-style PSG nights (EEG, EOG, EMG, ECG) with hypnograms")
 def _sleep(out: Path, n_subjects: int = 10, seed: int = 0, jobs: int = 1, nights: int = 1,
-           hours: float = 8.0) -> list[Any]:
+           hours: float = 8.0, progress: bool = True) -> list[Any]:
     from neurorep.data.simulate import simulate_sleep
 
-    return simulate_sleep(out, n_subjects=n_subjects, seed=seed, jobs=jobs, nights=nights, hours=hours)
+    return simulate_sleep(out, n_subjects=n_subjects, seed=seed, jobs=jobs, nights=nights, hours=hours,
+                          progress=progress)
 
 
 def _load_builtin() -> None:

@@ -50,12 +50,22 @@ class PreparedData:
         return self.cache.meta["subject"].astype(np.int64)
 
 
+def missing_source(source: str | Path, what: str = "data folder", hint: str = "") -> DataError:
+    """The error for a configured data folder that does not exist (nothing is simulated for it).
+
+    ``hint`` names where the real data comes from; the message never suggests simulating, since
+    a missing folder of real recordings is most often a wrong path.
+    """
+    return DataError(f"{source}: {what} does not exist; point data.source at it (e.g. --set data.source=PATH)"
+                     + (f"; {hint}" if hint else ""))
+
+
 def setup_data(cfg: DataConfig, progress: bool = True) -> PreparedData:
     """Simulate (if asked and missing), prepare or reuse the cache, and split by subject."""
     source = Path(cfg.source)
     if not source.exists():
         if cfg.simulate is None:
-            raise DataError(f"{source}: data folder not found (set data.simulate to write a simulated corpus there)")
+            raise missing_source(source)
         from neurorep.data.corpora import simulate
 
         sim = cfg.simulate

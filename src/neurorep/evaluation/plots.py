@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation._checks import (
@@ -119,10 +120,12 @@ def embedding_scatter(
         ax2.scatter(xy[m, 0], xy[m, 1], s=4, color=scols[s], label=str(subj[s]), alpha=0.7, linewidths=0)
     if len(subj) <= 20:
         ax2.legend(markerscale=3, fontsize=6, loc="best", ncol=2)
-    ax2.set_title(f"by subject ({len(subj)} subjects)")
+    ax2.set_title(f"by subject ({len(subj)} subject{'s' if len(subj) != 1 else ''})")
     for ax in (ax1, ax2):
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel(f"{'t-SNE' if method == 'tsne' else 'PC'} 1")
+        ax.set_ylabel(f"{'t-SNE' if method == 'tsne' else 'PC'} 2")
     fig.suptitle(f"{title} ({method.upper()}, {idx.size} points)")
     return _save(fig, path)
 
@@ -220,11 +223,11 @@ def hypnogram_plot(
     return _save(fig, path)
 
 
-def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str, list[float]], str]:
     """Read a metrics CSV (one row per log call, empty cells allowed, e.g. Lightning's CSVLogger).
 
-    Returns ``(values, xs)``: per metric column its non-empty values and the matching ``step``
-    (or ``epoch``, or row number) of each.
+    Returns ``(values, xs, xlabel)``: per metric column its non-empty values and the matching x of
+    each: ``epoch`` (counted from 1) when the file has one row per epoch, else ``step`` (or row number).
     """
     p = Path(path)
     if not p.is_file():
@@ -234,21 +237,60 @@ def _read_history_csv(path: PathLike) -> tuple[dict[str, list[float]], dict[str,
         if not reader.fieldnames:
             raise DataError(f"{p}: metrics CSV has no header row")
         rows = list(reader)
-    xkey = "step" if "step" in reader.fieldnames else ("epoch" if "epoch" in reader.fieldnames else None)
+    epochs = [row.get("epoch") for row in rows]
+    per_epoch = "epoch" in reader.fieldnames and "" not in epochs and len(set(epochs)) == len(epochs)
+    xkey = "epoch" if per_epoch else ("step" if "step" in reader.fieldnames else
+                                      ("epoch" if "epoch" in reader.fieldnames else None))
     values: dict[str, list[float]] = {}
     xs: dict[str, list[float]] = {}
+    shift = 1.0 if xkey == "epoch" else 0.0
     for r, row in enumerate(rows):
         for key, cell in row.items():
             if key in ("step", "epoch") or key is None or cell in (None, ""):
                 continue
             try:
                 v = float(cell)
-                x = float(row[xkey]) if xkey and row.get(xkey) not in (None, "") else float(r)
+                x = float(row[xkey]) + shift if xkey and row.get(xkey) not in (None, "") else float(r)
             except ValueError as exc:
                 raise DataError(f"{p}: row {r + 2}, column {key!r}: expected a number, got {cell!r}") from exc
             values.setdefault(key, []).append(v)
             xs.setdefault(key, []).append(x)
-    return values, xs
+    return values, xs, xkey or "row"
+
+
+#: parts of a metric name that mark a loss term (drawn with the losses, not with the scores).
+LOSS_WORDS = ("loss", "mse", "xent", "kl", "nll", "infonce", "distill", "clip")
+
+
+def _is_loss(key: str) -> bool:
+    name = key.lower().rsplit("/", 1)[-1]
+    return any(w in name for w in LOSS_WORDS)
+
+
+def _is_lr(key: str) -> bool:
+    name = key.lower().rsplit("/", 1)[-1]
+    return name == "lr" or name.startswith("lr_") or name.startswith("lr-") or "learning_rate" in name
+
+
+def curves_title(metrics_csv: PathLike) -> str:
+    """``Training curves: fine-tune`` from the stage folder that holds a ``metrics.csv``."""
+    stage = Path(metrics_csv).parent.name.replace("_", " ").replace("finetune", "fine-tuning")
+    return f"Training curves: {stage}" if stage else "Training curves"
+
+
+def pretty_metric(key: str) -> str:
+    """``train/loss`` -> ``train loss``, ``val/bal_acc`` -> ``val bal acc`` (legend and axis text)."""
+    return key.replace("/", " ").replace("_", " ").strip()
+
+
+def _integer_ticks(ax: Any, xs: list[float]) -> None:
+    """Epoch or step ticks at whole numbers only (every x when there are few, as with one epoch)."""
+    if xs and len(xs) <= 12 and all(float(x).is_integer() for x in xs):
+        ax.set_xticks(xs, [str(int(x)) for x in xs])
+        if len(xs) == 1:
+            ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def learning_curves(
@@ -258,29 +300,39 @@ def learning_curves(
 ) -> Figure:
     """Training curves from ``{metric: [value per epoch]}`` or the path of a metrics CSV.
 
-    Metrics whose name contains ``loss`` go to the left panel, the others (accuracy, F1, learning
-    rate ...) to the right panel. For a CSV the x axis is its ``step`` (or ``epoch``) column.
+    One panel per kind of quantity, each with its own y label: losses and loss terms (names with
+    ``loss``, ``mse``, ``xent``, ``kl`` ...), other metrics (accuracy, F1, similarity ...), and the learning rate (``lr``, ``lr_group<j>``;
+    log scale) on its own panel so that it never shares the loss axis. The x axis is the epoch
+    (or, for a CSV with several rows per epoch, its ``step`` column).
     """
     if isinstance(history, (str, Path)):
-        values, xs = _read_history_csv(history)
-        xlabel = "step"
+        values, xs, xlabel = _read_history_csv(history)
     else:
         values = {str(k): [float(v) for v in vs] for k, vs in history.items()}
-        xs = {k: [float(i) for i in range(len(v))] for k, v in values.items()}
+        xs = {k: [float(i + 1) for i in range(len(v))] for k, v in values.items()}
         xlabel = "epoch"
     if not values:
         raise DataError("learning_curves got no metric values")
-    groups = [sorted(k for k in values if "loss" in k.lower()), sorted(k for k in values if "loss" not in k.lower())]
-    groups = [g for g in groups if g]
-    fig = Figure(figsize=(5.5 * len(groups), 4))
-    axes = np.atleast_1d(fig.subplots(1, len(groups), squeeze=False)[0])
-    for ax, keys in zip(axes, groups):
+    lr = sorted(k for k in values if _is_lr(k))
+    loss = sorted(k for k in values if _is_loss(k) and k not in lr)
+    other = sorted(k for k in values if k not in lr and k not in loss)
+    panels = [(keys, label) for keys, label in ((loss, "loss"), (other, "metric value"), (lr, "learning rate")) if keys]
+    fig = Figure(figsize=(5.0 * len(panels), 3.8))
+    axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)[0])
+    for ax, (keys, ylabel) in zip(axes, panels):
         for key in keys:
-            ax.plot(xs[key], values[key], marker="o" if len(values[key]) < 30 else None, markersize=3, label=key)
+            ax.plot(xs[key], values[key], marker="o" if len(values[key]) < 30 else None, markersize=3,
+                    label=pretty_metric(key))
+        if ylabel == "learning rate" and all(v > 0 for k in keys for v in values[k]):
+            ax.set_yscale("log")
         ax.set_xlabel(xlabel)
+        _integer_ticks(ax, sorted({x for k in keys for x in xs[k]}))
+        ax.set_ylabel(ylabel)
+        ax.set_title(ylabel)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(title)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -293,11 +345,13 @@ def grid_heatmap(
     path: PathLike | None = None,
     cmap: str = "viridis",
     colorbar_label: str | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
 ) -> Figure:
     """Annotated heat map of a ``[R, C]`` grid (e.g. paradigm x encoder -> balanced accuracy).
 
     Each cell shows its value formatted with ``fmt``; NaN cells (runs that are missing) are grey
-    and marked "n/a".
+    and marked "n/a". ``xlabel``/``ylabel`` name what the columns and rows are.
     """
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2 or v.shape != (len(row_labels), len(col_labels)):
@@ -326,6 +380,8 @@ def grid_heatmap(
             ax.text(j, i, format(val, fmt), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     ax.set_xticks(range(v.shape[1]), [str(c) for c in col_labels], rotation=30, ha="right")
     ax.set_yticks(range(v.shape[0]), [str(r) for r in row_labels])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     return _save(fig, path)
 
@@ -341,7 +397,8 @@ def label_fraction_plot(
 
     ``rows`` are dicts with ``fraction`` and ``metric`` (as from
     :func:`neurorep.evaluation.probe.label_fraction_curve`), optionally a group column (``group_key``,
-    or the first of ``model``, ``encoder``, ``paradigm``, ``name`` present) for one line per group.
+    or the first of ``method``, ``model``, ``encoder``, ``paradigm``, ``name`` present) for one line
+    per group; a ``group_key`` that a row lacks is an error (the lines would silently merge).
     Rows repeating a (group, fraction) pair, e.g. several seeds, are drawn as mean +/- SD.
     """
     if not rows:
@@ -350,12 +407,14 @@ def label_fraction_plot(
         if "fraction" not in row or metric not in row:
             raise DataError(f"label_fraction_plot row {r} needs keys 'fraction' and {metric!r}; got {sorted(row)}")
     if group_key is None:
-        group_key = next((g for g in ("model", "encoder", "paradigm", "name") if g in rows[0]), None)
+        group_key = next((g for g in ("method", "model", "encoder", "paradigm", "name") if g in rows[0]), None)
+    elif any(group_key not in row for row in rows):
+        raise DataError(f"label_fraction_plot: group key {group_key!r} is missing from some rows")
     groups: dict[str, dict[float, list[float]]] = {}
     for row in rows:
         g = str(row.get(group_key, "")) if group_key else ""
         groups.setdefault(g, {}).setdefault(float(row["fraction"]), []).append(float(row[metric]))
-    fig = Figure(figsize=(6, 4.2))
+    fig = Figure(figsize=(6 if len(groups) <= 6 else 8, 4.2))
     ax = fig.subplots()
     all_fracs: set[float] = set()
     for (g, per_frac), colour in zip(groups.items(), _colours(len(groups))):
@@ -371,6 +430,9 @@ def label_fraction_plot(
     ax.set_xlabel("fraction of training labels")
     ax.set_ylabel(metric.replace("_", " "))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if len(groups) <= 6:
+        ax.legend(fontsize=8)
+    else:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title)
     return _save(fig, path)

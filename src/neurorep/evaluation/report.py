@@ -32,7 +32,8 @@ padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444;padding-bottom:.2em}
 h2{margin-top:1.8em;border-bottom:1px solid #ccc;padding-bottom:.15em}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}td{white-space:nowrap}
+.table-scroll{overflow-x:auto}
 th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -57,10 +58,13 @@ class Section:
     figures: list[Figure | str | Path] = field(default_factory=list)
 
 
+MISSING = "—"
+
+
 def _fmt(value: Any, floatfmt: str) -> str:
-    """Cell text: floats with ``floatfmt`` ("nan" for NaN), everything else with ``str``."""
+    """Cell text: floats with ``floatfmt`` ("—" for NaN: a value that could not be computed), the rest with ``str``."""
     if isinstance(value, (float, np.floating)):
-        return "nan" if math.isnan(float(value)) else format(float(value), floatfmt)
+        return MISSING if math.isnan(float(value)) else format(float(value), floatfmt)
     if value is None:
         return ""
     return str(value)
@@ -92,11 +96,13 @@ def markdown_table(
 def mean_sd(values: Iterable[float], fmt: str = ".3f") -> str:
     """``"mean ± sd"`` of ``values`` (sample SD, ``ddof=1``), e.g. ``"0.812 ± 0.013"``.
 
-    One value gives just the value; no values give ``"n/a"``. NaN values propagate ("nan").
+    One value gives just the value (no sd); no values, or only NaN, give ``"—"``; NaN values are
+    left out of the mean and sd.
     """
     v = np.asarray(list(values), dtype=np.float64)
+    v = v[~np.isnan(v)]
     if v.size == 0:
-        return "n/a"
+        return MISSING
     if v.size == 1:
         return format(float(v[0]), fmt)
     return f"{format(float(v.mean()), fmt)} ± {format(float(v.std(ddof=1)), fmt)}"
@@ -175,7 +181,7 @@ def _section_html(section: Section) -> str:
         if para:
             parts.append("<p>" + html.escape(para).replace("\n", "<br>") + "</p>")
     if section.table is not None and (section.table != [] and section.table != ""):
-        parts.append(_table_html(section.table))
+        parts.append('<div class="table-scroll">' + _table_html(section.table) + "</div>")
     for i, fig in enumerate(section.figures):
         b64 = base64.b64encode(figure_png_bytes(fig)).decode("ascii")
         alt = html.escape(f"{section.heading} figure {i + 1}")

@@ -51,7 +51,8 @@ def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int =
                     plots: bool = True) -> dict[str, Any]:
     """Compute the latent-space benchmark (and an embedding map) of stored embeddings.
 
-    Writes ``latent.json`` and ``embedding.png`` into ``out`` (default: beside the embeddings file).
+    Writes ``latent.json`` and ``embedding.png`` into ``out`` (default: beside the embeddings file);
+    the result lists those files under ``written``.
     """
     if k < 1:
         raise ConfigError(f"k: expected a number of neighbours >= 1, got {k}")
@@ -66,10 +67,11 @@ def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int =
     out_dir = Path(out) if out is not None else file.parent
     with removed_on_error(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(out_dir / "latent.json", result)
+        written = [write_json(out_dir / "latent.json", result)]
         if plots:
             from neurorep.evaluation import plots as P
 
             names = classes or [str(c) for c in range(int(y.max()) + 1)]
-            P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=out_dir / "embedding.png")
-    return result
+            written.append(out_dir / "embedding.png")
+            P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=written[-1])
+    return {**result, "written": [str(p) for p in written]}

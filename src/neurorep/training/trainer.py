@@ -37,6 +37,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from neurorep.errors import DataError
+from neurorep.progress import is_terminal, log_line
+from neurorep.training.console import EpochLog, quiet_lightning
 from neurorep.export.hub import save_pretrained
 from neurorep.fileio import atomic_write, atomic_write_text, json_text
 
@@ -213,7 +215,8 @@ def build_trainer(
       ``best.ckpt`` by ``monitor``/``mode`` (set ``monitor=None`` for runs without validation);
     - early stopping on ``monitor`` after ``patience`` epochs without improvement (off when
       ``patience`` or ``monitor`` is ``None``);
-    - a rich progress bar when ``progress`` and stdout is a terminal, otherwise no bar;
+    - with ``progress``, a rich progress bar on a terminal, or one plain line per epoch with the
+      metrics and the time left (:class:`~neurorep.training.console.EpochLog`) in a log;
     - random states saved in checkpoints (:class:`RngStateCheckpoint`) for exact resumes;
     - distributed data parallel training with ``strategy="ddp"`` (or ``"ddp_spawn"``),
       ``devices`` processes per node and ``num_nodes`` nodes; on CPU the process group uses gloo.
@@ -241,9 +244,12 @@ def build_trainer(
         )
     if patience is not None and monitor is not None:
         cbs.append(EarlyStopping(monitor=monitor, mode=mode, patience=int(patience)))
-    show_bar = bool(progress) and sys.stdout.isatty()
+    quiet_lightning()
+    show_bar = bool(progress) and sys.stdout.isatty() and is_terminal()
     if show_bar:
         cbs.append(RichProgressBar(leave=True))
+    elif progress:  # a log file or pipe: one plain line per epoch instead of a bar
+        cbs.append(EpochLog(EpochLog.label_for(out_dir)))
     cbs.extend(callbacks)
     return L.Trainer(
         default_root_dir=str(out_dir),
@@ -294,6 +300,18 @@ def _resolve_ckpt(trainer: L.Trainer, ckpt_path: str | Path | None) -> str | Non
     return str(path)
 
 
+def resume_message(ckpt: str | Path, max_epochs: int | None, label: str) -> str:
+    """What resuming from ``ckpt`` will do: continue training, or only recompute the evaluation."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    epochs = int(state.get("epoch", -1)) + 1
+    stopped = any(isinstance(v, dict) and v.get("stopped_epoch", 0) for k, v in state.get("callbacks", {}).items()
+                  if str(k).startswith("EarlyStopping"))
+    done = stopped or (max_epochs is not None and 0 < max_epochs <= epochs)
+    what = ("its training had finished, so only the evaluation is recomputed" if done
+            else f"training continues with epoch {epochs + 1}" + (f" of {max_epochs}" if max_epochs else ""))
+    return f"{label}: resuming from {ckpt} (saved after epoch {epochs}); {what}"
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` produced: checkpoint paths, exported weight folders and the best score."""
@@ -326,6 +344,8 @@ def fit(
     """
     out_dir = Path(trainer.default_root_dir)
     resolved = _resolve_ckpt(trainer, ckpt_path)
+    if resolved is not None:
+        log_line(resume_message(resolved, trainer.max_epochs, EpochLog.label_for(out_dir)))
     trainer.fit(module, train_loader, val_loader, ckpt_path=resolved, weights_only=True)
 
     cb = checkpoint_callback(trainer)

@@ -17,6 +17,7 @@ from neurorep.data.image_embeddings import ImageEmbeddings, make_provider
 from neurorep.data.readers.things_eeg2 import read_concept_categories, strip_concept_id
 from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.things_eeg2_cache import convert_things_eeg2
+from neurorep.data.setup import missing_source
 from neurorep.errors import ConfigError, DataError
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 
@@ -68,8 +69,8 @@ def _simulate_if_missing(cfg: EEGImageConfig, progress: bool) -> None:
         return
     sim = cfg.data.simulate
     if sim is None:
-        raise DataError(f"{src}: Things-EEG-2 folder not found (download it with `python -m "
-                        "neurorep.data.things_eeg2_download --out DIR`, or set data.simulate)")
+        raise missing_source(src, "Things-EEG-2 folder",
+                             "download it with `python -m neurorep.data.things_eeg2_download --out DIR`")
     from neurorep.data.corpora import simulate
 
     simulate("things-eeg2", src, n_subjects=sim.subjects, seed=sim.seed, jobs=sim.jobs,

@@ -26,6 +26,7 @@ from neurorep.grid import (
     run_tasks,
     write_results,
 )
+from neurorep.progress import GridProgress
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import load_cache_and_embeddings
 from neurorep.recipes.eeg_image.pipeline import run_eeg_image
@@ -65,7 +66,7 @@ def benchmark_eeg_image(preset: str = "quick", data: Path | None = None, out: Pa
     if any(not 0 < r <= 1 for r in grid.ratios):
         raise ConfigError(f"ratios must lie in (0, 1]; got {grid.ratios}")
     out = Path(out)
-    base = run_settings(grid.base, data, out, progress and jobs == 1)
+    base = run_settings(grid.base, data, out, progress and jobs == 1, corpus="things-eeg2")
     base["plots"] = False  # figures are drawn for the best intra-subject run only, from its stored arrays
     others = [s for s in grid.subjects if s != grid.target_subject]
     if grid.inter and not others:
@@ -83,7 +84,9 @@ def benchmark_eeg_image(preset: str = "quick", data: Path | None = None, out: Pa
             phase1.append(_task("inter", f"inter_sub{grid.target_subject:02d}_seed{seed}", base, seed,
                                 subject_id=others, test_subject=grid.target_subject))
     describe = lambda r: f"200-way top-1 {r.get('top1_200', float('nan')):.3f} top-5 {r.get('top5_200', float('nan')):.3f}"
-    rows = run_tasks(phase1, _run_one, out, jobs, progress, describe=describe)
+    n_phase2 = grid.seeds * len(grid.ratios) * (2 if grid.inter else 1)
+    counter = GridProgress(len(phase1) + n_phase2, enabled=progress)  # counts over both phases
+    rows = run_tasks(phase1, _run_one, out, jobs, progress, describe=describe, counter=counter)
     intra = [r for r in rows if r["kind"] == "intra"]
     if intra:
         from neurorep.recipes.eeg_image.plots import plots_from_run
@@ -99,7 +102,7 @@ def benchmark_eeg_image(preset: str = "quick", data: Path | None = None, out: Pa
                                     init_from=str(out / "runs" / f"inter_sub{grid.target_subject:02d}_seed{seed}")))
             phase2.append(_task("scratch", f"scratch_r{r:g}_seed{seed}", base, seed, subject_id=[grid.target_subject],
                                 test_subject=grid.target_subject, subj_training_ratio=r))
-    rows += run_tasks(phase2, _run_one, out, jobs, progress, describe=describe)
+    rows += run_tasks(phase2, _run_one, out, jobs, progress, describe=describe, counter=counter)
     write_results(out, rows, results_table(rows))
     from neurorep.recipes.eeg_image.report import write_grid_report
 

@@ -40,7 +40,7 @@ def retrieval_examples(sim: np.ndarray, concepts: list[str], categories: list[st
     """
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(sim), min(n, len(sim)), replace=False))
-    fig = Figure(figsize=(1.9 * (k + 1), 1.9 * len(pick)))
+    fig = Figure(figsize=(1.9 * (k + 1), 2.1 * len(pick)), layout="constrained")  # room for two-line captions
     axes = fig.subplots(len(pick), k + 1, squeeze=False)
     uniq = sorted(set(categories))
     colours = {c: plots._colours(len(uniq), "tab20")[i] for i, c in enumerate(uniq)}
@@ -97,6 +97,7 @@ def kway_figure(retrieval: dict[str, dict[str, float]], title: str = "k-way retr
         ax.hlines(chance, [x - width / 2 for x in xs], [x + width / 2 for x in xs], colors="black")
     ax.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(ways))], ways)
     ax.set_ylim(0, 1)
+    ax.set_xlabel("retrieval task (candidates per query)")
     ax.set_ylabel("accuracy (black line: chance)")
     ax.legend(fontsize=8)
     ax.set_title(title)
@@ -110,6 +111,7 @@ def category_figure(per_category: dict[str, dict[str, Any]], key: str = "top5") 
     ax = fig.subplots()
     ax.barh([f"{c} (n={m['n']})" for c, m in items], [m.get(key, 0.0) for _, m in items], color="tab:blue")
     ax.set_xlabel(f"{key} accuracy ({sum(m['n'] for _, m in items)}-way, all candidates)")
+    ax.set_ylabel("higher-level category (test concepts)")
     ax.set_title(f"retrieval {key} per higher-level category")
     ax.tick_params(axis="y", labelsize=7)
     return fig
@@ -150,7 +152,7 @@ def write_run_plots(folder: Path, metrics: dict[str, Any], arrays: dict[str, np.
     if metrics.get("repetition_curve"):
         figs["repetitions"] = repetition_figure(metrics["repetition_curve"], int(arrays["similarity"].shape[1]))
     if curves_csv.is_file():
-        figs["learning_curves"] = plots.learning_curves(curves_csv)
+        figs["learning_curves"] = plots.learning_curves(curves_csv, title="Training curves (CLIP alignment)")
     written = {}
     for name, fig in figs.items():
         fig.savefig(folder / f"{name}.png", dpi=100, bbox_inches="tight")

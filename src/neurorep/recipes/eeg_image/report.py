@@ -37,7 +37,7 @@ def finetune_curve_figure(rows: list[dict[str, Any]], key: str = "top1_200") -> 
     chance = next((r.get("chance_" + key) for r in rows if "chance_" + key in r), None)
     if chance is not None:
         ax.axhline(chance, color="grey", ls=":", label="chance")
-    ax.set_xlabel("subj_training_ratio (share of the target subject's training samples)")
+    ax.set_xlabel("share of the target subject's training samples")
     ax.set_ylabel(key.replace("_", " ").replace("top", "top-") + "-way accuracy")
     ax.set_title("fine-tuning on the target subject")
     ax.grid(alpha=0.3)

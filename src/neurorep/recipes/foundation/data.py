@@ -35,6 +35,7 @@ from neurorep.data.readers.hms import (
 )
 from neurorep.data.splits import Split, subject_split
 from neurorep.data.windows import bandpass, resample
+from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
 from neurorep.fileio import building_dir, ensure_writable_dir, json_text, read_json
 from neurorep.progress import progress_bar
@@ -97,7 +98,7 @@ def prepare_hms(cfg: HMSDataConfig, progress: bool = True) -> HMSCorpus:
     source = Path(cfg.source)
     if not source.exists():
         if cfg.simulate is None:
-            raise DataError(f"{source}: HMS folder not found (set data.simulate to write a simulated corpus there)")
+            raise missing_source(source, "HMS folder")
         from neurorep.data.simulate.hms import simulate_hms
 
         s = cfg.simulate

@@ -52,7 +52,7 @@ def benchmark_foundation(preset: str = "quick", data: Path | None = None, out: P
     if bad:
         raise _unknown_row(bad[0])
     out = Path(out)
-    base = run_settings(grid.base, data, out, progress and jobs == 1)
+    base = run_settings(grid.base, data, out, progress and jobs == 1, corpus="hms")
     base.update(recipe="foundation", plots=True)
     cfgs = {row: validate(FoundationConfig, {**copy.deepcopy(base), "stage": row}, source=f"preset {preset} row {row}")
             for row in grid.rows}

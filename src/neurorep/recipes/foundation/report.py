@@ -36,26 +36,36 @@ def write_run_plots(folder: Path, p_true: np.ndarray, probs: np.ndarray, y: np.n
     save(plots.confusion_matrix_plot(cm, classes, normalize=True, title="consensus vs predicted (test)"),
          "confusion.png")
     if curves_csv.is_file():
-        save(plots.learning_curves(curves_csv), "learning_curves.png")
+        save(plots.learning_curves(curves_csv, title=plots.curves_title(curves_csv)), "learning_curves.png")
     return written
 
 
 def _kl_by_seed(rows: list[dict[str, Any]]) -> Figure:
-    """Test KL divergence per seed, one line per method (lower is better)."""
+    """Test KL divergence per seed, one marker series per method (lower is better).
+
+    Seeds are categories (each is its own patient split), so the x axis has one tick per seed and
+    points are not joined across seeds.
+    """
     fig = Figure(figsize=(6, 3.8))
     ax = fig.subplots()
-    for label in dict.fromkeys(r["row"] for r in rows):
-        pts = sorted((r["seed"], r["kl_divergence"]) for r in rows if r["row"] == label and "kl_divergence" in r)
+    seeds = sorted({int(r["seed"]) for r in rows if "kl_divergence" in r})
+    pos = {s: i for i, s in enumerate(seeds)}
+    labels = list(dict.fromkeys(r["row"] for r in rows))
+    for j, label in enumerate(labels):
+        pts = sorted((int(r["seed"]), r["kl_divergence"]) for r in rows if r["row"] == label and "kl_divergence" in r)
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+            shift = (j - (len(labels) - 1) / 2) * 0.12
+            ax.plot([pos[p[0]] + shift for p in pts], [p[1] for p in pts], marker="o", linestyle="none", label=label)
     prior = [r["prior_kl_divergence"] for r in rows if "prior_kl_divergence" in r]
     if prior:
         ax.axhline(float(np.mean(prior)), color="grey", ls="--", lw=1, label="constant mean-vote prediction")
+    ax.set_xticks(range(len(seeds)), [f"seed {s}" for s in seeds])
+    ax.set_xlim(-0.5, len(seeds) - 0.5)
     ax.set_xlabel("seed (patient split and initialisation)")
     ax.set_ylabel("test KL divergence")
     ax.set_title("Pretrain -> fine-tune vs from scratch (same fine-tuning budget)")
     ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, axis="y")
     return fig
 
 

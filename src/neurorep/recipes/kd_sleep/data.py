@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, check_disjoint_subjects, subject_split
+from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
@@ -56,7 +57,8 @@ def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
     if source.exists():
         return
     if cfg.simulate is None:
-        raise DataError(f"{source}: data folder not found (set data.simulate to write a simulated corpus there)")
+        hint = "slpdb: see docs/kd_sleep.md for the listings it reads" if cfg.ecg.dataset == "slpdb" else ""
+        raise missing_source(source, hint=hint)
     from neurorep.data.corpora import simulate
 
     sim = cfg.simulate

@@ -22,9 +22,11 @@ from neurorep.grid import (
     check_jobs,
     grouped_table,
     resolve_preset,
+    run_settings,
     run_tasks,
     write_results,
 )
+from neurorep.progress import GridProgress
 from neurorep.recipes.kd_sleep.config import MODE_LABELS, KDSleepConfig
 from neurorep.recipes.kd_sleep.data import setup_kd_data
 from neurorep.recipes.kd_sleep.pipeline import run_kd_sleep
@@ -67,15 +69,9 @@ def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Pat
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
-    base = copy.deepcopy(grid.base)
-    base.setdefault("data", {})
-    if data is not None:
-        base["data"]["source"] = str(data)
-        if Path(data).exists():
-            base["data"]["simulate"] = None
-    else:
+    base = run_settings(grid.base, data, out, progress and jobs == 1, corpus="mass")
+    if data is None:
         base["data"]["source"] = str((out / "data").resolve())
-    base["progress"] = progress and jobs == 1
     base["plots"] = True
     first = validate(KDSleepConfig, {**base, "recipe": "kd-sleep", "mode": "ecg_base"}, source=f"preset {preset}")
     t0 = time.time()
@@ -86,15 +82,13 @@ def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Pat
                                               "split": first.data.split.model_copy(update={"seed": seed})})
             setup_kd_data(d, need_eeg=True, progress=progress)  # caches built once; runs reuse them
     rows: list[dict[str, Any]] = []
-    for stage in STAGES:
-        tasks = []
-        for seed in range(grid.seeds):
-            for scheme in grid.schemes:
-                for mode in stage:
-                    if mode in grid.modes:
-                        tasks.append(Task(run_name(mode, scheme, seed), _config(base, mode, scheme, seed, out)))
+    stages = [[Task(run_name(mode, scheme, seed), _config(base, mode, scheme, seed, out))
+               for seed in range(grid.seeds) for scheme in grid.schemes for mode in stage if mode in grid.modes]
+              for stage in STAGES]
+    counter = GridProgress(sum(map(len, stages)), enabled=progress)  # counts over all stages
+    for tasks in stages:
         if tasks:
-            rows += run_tasks(tasks, _worker, out, jobs=jobs, progress=progress,
+            rows += run_tasks(tasks, _worker, out, jobs=jobs, progress=progress, counter=counter,
                               describe=lambda r: f"weighted F1 {r['weighted_f1']:.3f}")
     order = {m: i for i, m in enumerate(grid.modes)}
     rows.sort(key=lambda r: (r["scheme"], order.get(r["mode"], 99), r["seed"]))

@@ -44,7 +44,8 @@ def write_run_plots(folder: Path, arrays: dict[str, np.ndarray], cache: WindowCa
     _save(plots.hypnogram_plot(arrays["y"][order], arrays["pred"][order], classes, title="test night"), folder,
           "hypnogram.png", written)
     if curves_csv is not None and curves_csv.is_file():
-        _save(plots.learning_curves(curves_csv), folder, "learning_curves.png", written)
+        _save(plots.learning_curves(curves_csv, title=plots.curves_title(curves_csv)), folder, "learning_curves.png",
+              written)
     return written
 
 
@@ -73,6 +74,8 @@ def tsne_side_by_side(runs: dict[str, dict[str, np.ndarray]], classes: list[str]
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel("t-SNE 1")
+        ax.set_ylabel("t-SNE 2")
     axes[0].legend(markerscale=3, fontsize=8)
     fig.suptitle("bottleneck features per test epoch (t-SNE), coloured by true stage")
     return fig

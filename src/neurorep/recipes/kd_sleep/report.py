@@ -85,7 +85,8 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
             figs.append(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"{title} ({scheme})"))
         sections.append(Section(f"{scheme}, seed {seed}: bottleneck features, disagreements, confusions", text=text,
                                 figures=figs))
-    per_class = [{k: v for k, v in r.items() if k in ("scheme", "mode", "seed") or k.startswith("f1_")} for r in rows]
+    per_class = [{("F1 " + k[3:] if k.startswith("f1_") else k): v for k, v in r.items()
+                  if k in ("scheme", "mode", "seed") or k.startswith("f1_")} for r in rows]
     sections.append(Section("Per-class F1 of every run", table=markdown_table(per_class, floatfmt=".3f")))
     return write_report(out / "report.html", "neurorep kd-sleep benchmark", sections)
 

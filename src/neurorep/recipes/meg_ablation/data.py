@@ -36,6 +36,7 @@ from neurorep.data.readers.meg_h5 import (
 )
 from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.windows import resample, scale
+from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
 from neurorep.fileio import building_dir, ensure_writable_dir, json_text
 from neurorep.processes import worker_pool
@@ -193,7 +194,7 @@ def setup_meg(cfg: MegDataConfig, setting: str, progress: bool = True) -> Window
     source = Path(cfg.source)
     if not source.exists():
         if cfg.simulate is None:
-            raise DataError(f"{source}: data folder not found (set data.simulate to write a simulated corpus there)")
+            raise missing_source(source, "MEG folder")
         from neurorep.data.corpora import simulate
 
         s = cfg.simulate

@@ -67,7 +67,7 @@ def benchmark_meg_ablation(preset: str = "quick", data: Path | None = None, out:
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
-    base = run_settings(grid.base, data, out, progress)
+    base = run_settings(grid.base, data, out, progress, corpus="meg")
     configs = {(s, r): _config(base, s, r) for s in grid.settings for r in grid.rows}  # validate all first
     out = prepare_run_dir(out, overwrite=overwrite)
     caches = {s: setup_meg(configs[(s, grid.rows[0])].data, s, progress=progress) for s in grid.settings}

@@ -26,9 +26,24 @@ def write_run_plots(out: Path, metrics: dict[str, Any], classes: list[str]) -> d
     written["confusion"] = "confusion.png"
     for csv in sorted(out.glob("*/metrics.csv")):
         name = f"curves_{csv.parent.name}.png"
-        plots.learning_curves(csv, title=csv.parent.name).savefig(folder / name, dpi=100, bbox_inches="tight")
+        plots.learning_curves(csv, title=stage_title(csv.parent.name)).savefig(folder / name, dpi=100,
+                                                                                bbox_inches="tight")
         written[name.removesuffix(".png")] = name
     return written
+
+
+STAGE_WORDS = {"denoising": "denoising", "masked_sensor": "masked MEG", "masked_sequence": "masked sequence"}
+
+
+def stage_title(folder: str) -> str:
+    """``pretrain_1_denoising+masked_sensor`` -> ``Pretraining stage 1: denoising + masked MEG``."""
+    if folder == "finetune":
+        return "Fine-tuning (classification)"
+    parts = folder.split("_", 2)
+    if parts[0] == "pretrain" and len(parts) == 3:
+        names = " + ".join(STAGE_WORDS.get(n, n.replace("_", " ")) for n in parts[2].split("+"))
+        return f"Pretraining stage {parts[1]}: {names}"
+    return folder.replace("_", " ")
 
 
 def sensor_grid_figure(grid: SensorGrid) -> Figure:

@@ -34,9 +34,11 @@ def f1_bars(rows: list[dict[str, Any]], setting: str) -> Figure:
     vals = [[r["macro_f1"] for r in sub if combo_label(r) == lab] for lab in labels]
     fig = Figure(figsize=(7, 3.6))
     ax = fig.subplots()
-    ax.bar(labels, [np.mean(v) for v in vals], yerr=[np.std(v) for v in vals], capsize=3, color="#4c72b0")
+    ax.bar(labels, [np.mean(v) for v in vals], yerr=[np.std(v, ddof=1) if len(v) > 1 else 0.0 for v in vals],
+           capsize=3, color="#4c72b0")
     for i, v in enumerate(vals):
         ax.scatter([i] * len(v), v, color="k", s=10, zorder=3)
+    ax.set_xlabel("pretraining combination")
     ax.set_ylabel("macro-F1 (test)")
     ax.set_ylim(0, 1.02)
     ax.set_title(f"{setting}: D = denoising, M = masked MEG, S = masked sequence")
@@ -111,7 +113,10 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 "of the Magnes 3600 layout shipped with MNE); empty cells are zero.", figures=figs))
     curves = sorted((out / rows[-1]["run"]).glob("plots/curves_*.png"))
     if curves:
-        sections.append(Section(f"Learning curves of {rows[-1]['run']}", figures=[str(p) for p in curves]))
+        last = rows[-1]
+        sections.append(Section(f"Learning curves: {last['Setting']}, pretraining {combo_label(last)}, "
+                                f"seed {last['seed']}", text=f"Run folder {last['run']}.",
+                                figures=[str(p) for p in curves]))
     return write_report(out / "report.html", "neurorep meg-ablation benchmark", sections)
 
 

@@ -61,7 +61,7 @@ def benchmark_sleep_ssl(preset: str = "quick", data: Path | None = None, out: Pa
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
-    base = run_settings(grid.base, data, out, progress)
+    base = run_settings(grid.base, data, out, progress, corpus="sleep")
     configs = _configs(grid, base)  # validates every run's config before anything is written
     out = prepare_run_dir(out, overwrite=overwrite)
     first = configs[0][2]

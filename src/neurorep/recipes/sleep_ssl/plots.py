@@ -37,15 +37,17 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
     if key is not None:
         y_pred = predictions[key]
         cm = np.asarray(classification_metrics(test["y"], y_pred, classes)["confusion"])
-        save(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"confusion ({key})"), "confusion.png")
+        what = prediction_title(key)
+        save(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"Confusion matrix: {what}"),
+             "confusion.png")
         rec = np.bincount(test["recording"]).argmax()
         sel = np.where(test["recording"] == rec)[0]
         order = sel[np.argsort(cache.meta["onset"][test["index"][sel]])]
         name = cache.info["recordings"][_rec_pos(cache, int(rec))]["source"]
         save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=cache.info["config"]["window_s"],
-                                  title=f"{Path(name).name}: true vs predicted ({key})"), "hypnogram.png")
+                                  title=f"{Path(name).name}: true vs predicted ({what})"), "hypnogram.png")
     if curves_csv.is_file():
-        save(plots.learning_curves(curves_csv), "learning_curves.png")
+        save(plots.learning_curves(curves_csv, title="Pretraining curves"), "learning_curves.png")
     return written
 
 
@@ -57,6 +59,19 @@ def plots_from_run(run_dir: Path, cache: WindowCache, seed: int) -> dict[str, st
     predictions = load_file(str(run_dir / "embeddings" / "test_predictions.safetensors"))
     return write_run_plots(run_dir / "plots", test, predictions, cache, cache.classes, seed,
                            run_dir / "pretrain" / "metrics.csv")
+
+
+PREDICTION_KINDS = {"probe": "linear probe", "supervised": "supervised from scratch", "finetune": "fine-tuned"}
+
+
+def prediction_title(key: str) -> str:
+    """``probe_1`` -> ``linear probe, 100% of the labels``; ``finetune_0.1`` -> ``fine-tuned, 10% of the labels``."""
+    kind, _, fraction = key.partition("_")
+    try:
+        share = f"{100 * float(fraction):g}% of the labels"
+    except ValueError:
+        return key.replace("_", " ")
+    return f"{PREDICTION_KINDS.get(kind, kind)}, {share}"
 
 
 def _main_prediction(predictions: dict[str, np.ndarray]) -> str | None:

@@ -26,6 +26,24 @@ def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[s
     return grid, methods, encoders
 
 
+LATENT_COLUMNS = {"knn_accuracy": "kNN accuracy", "silhouette": "silhouette", "davies_bouldin": "Davies-Bouldin",
+                  "alignment": "alignment", "uniformity": "uniformity", "rankme": "RankMe", "nmi": "NMI", "ari": "ARI",
+                  "subject_separability": "subject separability"}
+
+
+def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
+    """One label-fraction figure per encoder, one line per method (from the ``bal_acc@<fraction>`` columns)."""
+    figs = []
+    for encoder in dict.fromkeys(r["encoder"] for r in rows):
+        curve_rows = [{"method": r["row"], "fraction": float(k.split("@")[1]), "balanced_accuracy": v}
+                      for r in rows if r["encoder"] == encoder for k, v in r.items()
+                      if k.startswith("bal_acc@") and v is not None and np.isfinite(v)]
+        if curve_rows:
+            figs.append(plots.label_fraction_plot(curve_rows, group_key="method",
+                                                  title=f"Balanced accuracy vs label fraction: {encoder}"))
+    return figs
+
+
 def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
                       best: dict[str, Any] | None) -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
@@ -44,16 +62,14 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                        ("knn_accuracy", "kNN accuracy of test embeddings")):
         if any(key in r for r in rows):
             g, methods, encoders = _mean_grid(rows, key)
-            figs.append(plots.grid_heatmap(g, methods, encoders, title=title, fmt=".3f"))
+            figs.append(plots.grid_heatmap(g, methods, encoders, title=title, fmt=".3f", xlabel="encoder",
+                                           ylabel="method"))
     sections.append(Section("Benchmark grid", figures=figs))
-    curve_rows = []
-    for r in rows:
-        for k, v in r.items():
-            if k.startswith("bal_acc@"):
-                curve_rows.append({"method": f"{r['row']} / {r['encoder']}", "fraction": float(k.split("@")[1]),
-                                   "balanced_accuracy": v})
-    if curve_rows:
-        sections.append(Section("Label-fraction curves", figures=[plots.label_fraction_plot(curve_rows)]))
+    curves = label_fraction_figures(rows)
+    if curves:
+        sections.append(Section("Label-fraction curves", text="One panel per encoder, one line per method: "
+                                "balanced accuracy against the share of training labels (mean ± sd over seeds).",
+                                figures=curves))
     if best is not None:
         run_dir = out / best["run"]
         pngs = sorted((run_dir / "plots").glob("*.png"))
@@ -61,12 +77,12 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 text="Embedding map (t-SNE) coloured by stage and by subject, confusion matrix of "
                                      "the linear probe, one test night's hypnogram, and pretraining curves.",
                                 figures=[str(p) for p in pngs]))
-    latent_keys = ["knn_accuracy", "silhouette", "davies_bouldin", "alignment", "uniformity", "rankme", "nmi", "ari",
-                   "subject_separability"]
     lat_rows = [{"method": r["row"], "encoder": r["encoder"], "seed": r["seed"],
-                 **{k: r[k] for k in latent_keys if k in r}} for r in rows]
+                 **{header: r[k] for k, header in LATENT_COLUMNS.items() if k in r}} for r in rows]
     sections.append(Section("Latent-space benchmark (test embeddings)",
                             text="Subject separability is the balanced accuracy of a linear classifier predicting "
-                                 "the subject, divided by chance; lower means embeddings carry less subject identity.",
-                            table=markdown_table(lat_rows, ["method", "encoder", "seed", *latent_keys], floatfmt=".3f")))
+                                 "the subject, divided by chance; lower means embeddings carry less subject identity "
+                                 "(— where the test split holds a single subject).",
+                            table=markdown_table(lat_rows, ["method", "encoder", "seed", *LATENT_COLUMNS.values()],
+                                                 floatfmt=".3f")))
     return write_report(out / "report.html", "neurorep sleep-ssl benchmark", sections)
