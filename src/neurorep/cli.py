@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-plots", action="store_true", help="skip the embedding map")
 
     _add_export_registry(sub)
-    add_published_parser(sub)
+    add_published_parser(sub, _parser)
 
     lst = _parser(sub, "list", "list registered components",
                   ("neurorep list encoders", "neurorep list recipes", "neurorep list corpora"))

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 
-def add_published_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``published list`` and ``published load`` to the ``neurorep`` parser."""
-    pub = sub.add_parser("published", help="published EEG foundation models: list, load a checkpoint")
+def add_published_parser(sub: argparse._SubParsersAction, make: Callable[..., argparse.ArgumentParser]) -> None:  # type: ignore[type-arg]
+    """Add ``published list`` and ``published load`` to the ``neurorep`` parser; ``make(sub, name, help,
+    examples)`` builds each parser the way :mod:`neurorep.cli` builds its own (defaults and examples shown)."""
+    pub = make(sub, "published", "published EEG foundation models: list, load a checkpoint",
+               ("neurorep published list",
+                "neurorep published load cbramod cbramod.safetensors --n-channels 19 --n-times 2000 --sfreq 200"))
     psub = pub.add_subparsers(dest="published_cmd", required=True)
-    psub.add_parser("list", help="architectures that load published checkpoints")
-    load = psub.add_parser("load", help="load a checkpoint strictly, print what was loaded, optionally save it")
+    make(psub, "list", "architectures that load published checkpoints",
+         ("neurorep published list", "neurorep list encoders   # the published ones among all encoders"))
+    load = make(psub, "load", "load a checkpoint strictly, print what was loaded, optionally save it",
+                ("neurorep published load cbramod cbramod.safetensors --n-channels 19 --n-times 2000 --sfreq 200",
+                 "neurorep published load biot biot.pth --n-channels 16 --n-times 2000 --sfreq 200 --save biot_encoder"))
     load.add_argument("name", help="architecture (cbramod, biot, labram, ...)")
     load.add_argument("weights", help=".safetensors / .pth / .ckpt file, saved-model folder or hub id owner/name")
-    load.add_argument("--n-channels", type=int, required=True)
+    load.add_argument("--n-channels", type=int, required=True, help="channels of the windows")
     load.add_argument("--n-times", type=int, required=True, help="samples per window")
     load.add_argument("--sfreq", type=float, required=True, help="sampling rate of the windows (Hz)")
     load.add_argument("--n-outputs", type=int, help="load the checkpoint's classification head for this many classes")
