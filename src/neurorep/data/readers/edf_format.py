@@ -16,6 +16,7 @@ read as segments.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -129,12 +130,12 @@ def _field(raw: bytes) -> str:
 def _number(raw: bytes, what: str, path: Path, kind: type = float) -> float:
     text = _field(raw)
     try:
-        value = kind(float(text)) if kind is int else float(text)
+        value = float(text)
     except ValueError:
         raise DataError(f"{path}: corrupt EDF header ({what} {text!r} is not a number)") from None
-    if not np.isfinite(value):
+    if not math.isfinite(value) or abs(value) > 2.0**53:
         raise DataError(f"{path}: corrupt EDF header ({what} is {text!r})")
-    return value
+    return int(value) if kind is int else value
 
 
 def _start_time(date: str, time: str) -> dt.datetime | None:
