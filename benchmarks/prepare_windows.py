@@ -39,7 +39,7 @@ with tempfile.TemporaryDirectory() as tmp:
 print(json.dumps({{"seconds": time.perf_counter() - t, "windows": n}}))
 """
 
-MNE = """
+MNE_TEMPLATE = """
 import json, time, tempfile, numpy as np, mne
 from pathlib import Path
 mne.set_log_level("ERROR")
@@ -48,35 +48,12 @@ n = 0
 with tempfile.TemporaryDirectory() as tmp:
     for i, psg in enumerate(sorted(Path({src!r}).glob("*-PSG.edf"))):
         hyp = next(Path({src!r}).glob(psg.name[:6] + "*-Hypnogram.edf"))
-        raw = mne.io.read_raw_edf(psg, preload=True)
+        raw = {read}
         raw.set_annotations(mne.read_annotations(hyp))
         raw.pick(["EEG Fpz-Cz", "EEG Pz-Oz"])
-        raw.resample(100.0)
-        raw.filter(0.3, 35.0)
-        ids = {{"Sleep stage W": 1, "Sleep stage 1": 2, "Sleep stage 2": 3, "Sleep stage 3": 4,
-               "Sleep stage 4": 4, "Sleep stage R": 5}}
-        events, _ = mne.events_from_annotations(raw, event_id=ids, chunk_duration=30.0)
-        epochs = mne.Epochs(raw, events, tmin=0.0, tmax=30.0 - 1 / raw.info["sfreq"], baseline=None, preload=True)
-        x = epochs.get_data().astype(np.float32)
-        np.save(Path(tmp) / f"{{i}}.npy", x)
-        n += len(x)
-print(json.dumps({{"seconds": time.perf_counter() - t, "windows": n}}))
-"""
-
-MNE_FAIR = """
-import json, time, tempfile, numpy as np, mne
-from pathlib import Path
-mne.set_log_level("ERROR")
-t = time.perf_counter()
-n = 0
-with tempfile.TemporaryDirectory() as tmp:
-    for i, psg in enumerate(sorted(Path({src!r}).glob("*-PSG.edf"))):
-        hyp = next(Path({src!r}).glob(psg.name[:6] + "*-Hypnogram.edf"))
-        raw = mne.io.read_raw_edf(psg, include=["EEG Fpz-Cz", "EEG Pz-Oz"], preload=True)
-        raw.set_annotations(mne.read_annotations(hyp))
         if raw.info["sfreq"] != 100.0:
             raw.resample(100.0)
-        raw.filter(0.3, 35.0, method="iir", iir_params=dict(order=4, ftype="butter", output="sos"))
+        raw.filter(0.3, 35.0{filter_args})
         ids = {{"Sleep stage W": 1, "Sleep stage 1": 2, "Sleep stage 2": 3, "Sleep stage 3": 4,
                "Sleep stage 4": 4, "Sleep stage R": 5}}
         events, _ = mne.events_from_annotations(raw, event_id=ids, chunk_duration=30.0)
@@ -86,6 +63,12 @@ with tempfile.TemporaryDirectory() as tmp:
         n += len(x)
 print(json.dumps({{"seconds": time.perf_counter() - t, "windows": n}}))
 """
+#: The naive script: every channel decoded, MNE's default FIR band-pass.
+MNE = MNE_TEMPLATE.replace("{read}", "mne.io.read_raw_edf(psg, preload=True)").replace("{filter_args}", "")
+#: The fair script: only the two EEG channels decoded, the same Butterworth SOS band-pass as neurorep.
+MNE_FAIR = MNE_TEMPLATE.replace(
+    "{read}", 'mne.io.read_raw_edf(psg, include=["EEG Fpz-Cz", "EEG Pz-Oz"], preload=True)').replace(
+    "{filter_args}", ', method="iir", iir_params=dict(order=4, ftype="butter", output="sos")')
 
 FLOOR = """
 import json, time

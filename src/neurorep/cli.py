@@ -26,37 +26,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"neurorep: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
 
 
-def _count(text: str) -> int:
-    """An integer option that must be at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+def _bounded(cast: type, low: float, strict: bool, expected: str) -> Any:
+    """An argparse type: ``cast(text)``, finite, at least ``low`` (above it when ``strict``)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> float:
-    """A number option that must be finite and above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
-
-
-def _band_edge(text: str) -> float:
-    """A band-pass edge in Hz: a finite number >= 0 (0 for none)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 (0 for none), got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0 (0 for none), got {text!r}")
-    return value
+#: Option types: a whole number >= 1, a finite number > 0, a band-pass edge in Hz (0 for none).
+_count = _bounded(int, 1, False, "a whole number >= 1")
+_positive = _bounded(float, 0, True, "a finite number > 0")
+_band_edge = _bounded(float, 0, False, "a finite number >= 0 (0 for none)")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
