@@ -178,3 +178,19 @@ def test_export_weights_registered_and_not(tmp_path: Path) -> None:
 
     export_weights(Named(3, 2), tmp_path / "named", extra={"note": "x"})
     assert load_config(tmp_path / "named") == {"architecture": "named_linear", "kwargs": {}, "note": "x"}
+
+
+class NoProgress(Regressor):
+    """Logs a validation loss that never improves after the first epoch."""
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self.log("val/loss", torch.tensor(1.0))
+
+
+def test_last_checkpoint_follows_every_epoch_even_without_improvement(tmp_path: Path) -> None:
+    """``last.ckpt`` is the latest epoch (a resume continues from there); ``best.ckpt`` stays the best."""
+    trainer = build_trainer(tmp_path, max_epochs=3, monitor="val/loss", patience=None, progress=False)
+    fit(NoProgress(), _loader(0), _loader(1), trainer)
+    ck = tmp_path / "checkpoints"
+    assert torch.load(ck / "last.ckpt", weights_only=True)["epoch"] == 2
+    assert torch.load(ck / "best.ckpt", weights_only=True)["epoch"] == 0

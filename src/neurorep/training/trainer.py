@@ -231,7 +231,7 @@ def build_trainer(
     cbs: list[Callback] = [MetricsHistory(out_dir), RngStateCheckpoint()]
     if enable_checkpointing:
         cbs.append(
-            ModelCheckpoint(
+            EveryEpochLastCheckpoint(
                 dirpath=str(out_dir / CHECKPOINT_DIR),
                 filename="best",
                 monitor=monitor,
@@ -270,6 +270,29 @@ def build_trainer(
         limit_train_batches=limit_train_batches,
         gradient_clip_val=gradient_clip_val,
     )
+
+
+class EveryEpochLastCheckpoint(ModelCheckpoint):
+    """A :class:`ModelCheckpoint` whose ``last.ckpt`` follows every validation (or training epoch end).
+
+    Lightning 2.6 rewrites ``last.ckpt`` only when the top-k checkpoint changes, so after an epoch
+    that did not improve the monitored metric ``last.ckpt`` held an older epoch and a resume
+    repeated work (or retrained a finished run).
+    """
+
+    def _save_last_now(self, trainer: L.Trainer) -> None:
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_now(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._save_last_now(trainer)
 
 
 def checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint | None:
