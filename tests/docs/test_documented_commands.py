@@ -170,6 +170,13 @@ FRAGMENTS: dict[tuple[str, str], str] = {
 #: documented command -> why it is not run here (it is still parsed and its paths checked).
 NOT_RUN: dict[str, str] = {
     "python tests/data/edf_parity.py /path/to/folder": "a folder of the reader's own EDF/BDF files",
+    # docs/published_models.md: a published checkpoint file (downloaded from the authors' hub pages)
+    "neurorep published load cbramod cbramod.safetensors --n-channels 19 --n-times 2000 --sfreq 200 "
+    "--n-outputs 4 --save cbramod_encoder": "a published checkpoint file",
+    "neurorep export cbramod_encoder --format onnx --out cbramod.onnx": "the encoder saved from a published checkpoint",
+    "neurorep benchmark sleep-ssl --preset quick --data DIR --out grid --set 'encoders=[cnn,cbramod,biot,labram,eegpt]' "
+    "--set 'encoder_kwargs={\"cbramod\": {\"patch_size\": 100}, \"labram\": {\"patch_size\": 100}}'":
+        "a grid of minutes; tests/recipes/test_published_in_benchmark.py (slow) runs it on a tiny corpus",
     # docs/distributed.md, docs/*: the test suite and cluster launchers
     ".venv/bin/python -m pytest -q tests/training/test_ddp.py": "the test suite itself",
     "torchrun --nnodes 2 --nproc-per-node 4 --node-rank $NODE_RANK --rdzv-backend c10d --rdzv-endpoint $MASTER:29500 "
