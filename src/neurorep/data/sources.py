@@ -220,8 +220,10 @@ class Slpdb(Source):
 
     def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
         from neurorep.data.heart_rate import IHR_FS
+        from neurorep.data.readers.slpdb import read_slpdb_header
 
-        return [("IHR", IHR_FS, int(round(self.labels(item)[1] * IHR_FS)))]
+        rate, n = read_slpdb_header(item.path.with_suffix(".hea"))  # the header only: labels() checks it
+        return [("IHR", IHR_FS, int(round(n / rate * IHR_FS)))]
 
     def labels(self, item: SourceItem) -> tuple[Annotations | None, float]:
         from neurorep.data.readers.slpdb import read_slpdb_record

@@ -121,14 +121,16 @@ def _decode(ch: _Channels, ks: list[int], unknown: dict[str, str],
         if factor is None and ch.types[k] in VOLTAGE_TYPES:
             unknown[ch.names[k]] = unit
         factors.append(None if ch.types[k] == "stim" else factor or 1.0)
-    out = fmt.read_signals(h, [ch.index[k] for k in ks], factors, into=into)
-    stim = [j for j, k in enumerate(ks) if ch.types[k] == "stim"]
-    if stim:  # as MNE: BDF codes are the stored integers, EDF codes the physical values truncated
-        picks = [ch.index[ks[j]] for j in stim]
-        codes = fmt.read_signals(h, picks, [None] * len(picks)) if h.bdf else \
-            [x.astype(np.int64) for x in fmt.read_signals(h, picks, [1.0] * len(picks), np.float64)]
-        for j, c in zip(stim, codes, strict=True):
-            out[j][:] = c & STIM_MASK
+    out = fmt.read_signals(h, [ch.index[k] for k in ks], factors, into=into)  # stim rows: digital integers
+    for j, k in enumerate(ks):
+        if ch.types[k] != "stim":
+            continue
+        # as MNE: BDF codes are the stored integers, EDF codes the physical values truncated
+        codes = out[j].astype(np.int64)
+        if not h.bdf:
+            s = h.signals[ch.index[k]]
+            codes = (codes * s.gain + (s.physical_min - s.digital_min * s.gain)).astype(np.int64)
+        out[j][:] = codes & STIM_MASK
     return out
 
 
