@@ -29,10 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neurorep.data.arrow import table_from_numpy, table_to_numpy
-from neurorep.data.labels import get_scheme
 from neurorep.data.manifest import check_manifest, content_key, write_manifest
-from neurorep.data.sources import Source, SourceItem, get_source
-from neurorep.data.windows import PrepareConfig, make_windows
+from neurorep.data.sources import Source, SourceItem, get_source, prepare_config
+from neurorep.data.windows import PrepareConfig
 from neurorep.errors import DataError, NeurorepError
 from neurorep.fileio import building_dir, ensure_writable_dir, json_text, remove_stale_temps, removed_on_error
 from neurorep.processes import worker_pool
@@ -74,8 +73,11 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
         on_error: ``raise`` stops at the first bad recording; ``skip`` reports and skips it.
         progress: show a progress bar.
     """
-    src, items = get_source(dataset, Path(source))
-    cfg = cfg or PrepareConfig(**src.prepare_defaults)
+    if cfg is None:
+        if not Path(source).exists():
+            raise DataError(f"{source}: no such file or folder")
+        cfg = prepare_config(dataset, Path(source), {})
+    src, items = get_source(dataset, Path(source), cfg)
     root = Path(out)
     key = cache_key(src.name, items, cfg)
     final = root / key
@@ -107,7 +109,7 @@ def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path,
 def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) -> dict[str, Any]:
     try:
         rec = src.load(item, cfg.channels)
-        w = make_windows(rec, cfg)
+        w = src.windows(rec, cfg)
     except NeurorepError as exc:
         return {"error": str(exc)}
     np.save(dest, w.x)
@@ -144,7 +146,7 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
     sub_code = {s: k for k, s in enumerate(subjects)}
     cols: dict[str, list[np.ndarray]] = {"recording": [], "subject": [], "y": [], "onset": [], "local": []}
     recordings = []
-    classes = list(get_scheme(cfg.scheme).classes)
+    classes = src.classes(cfg)
     total: Counter[str] = Counter()
     for i in ok:
         r, it = results[i], items[i]

@@ -49,8 +49,24 @@ class Source:
     #: for this kind of data (e.g. heart rate is neither band-passed nor resampled to 100 Hz).
     prepare_defaults: dict[str, Any] = {}
 
+    def setup(self, cfg: Any) -> None:
+        """Take the preparation settings before :meth:`discover` (sources whose layout, labels or
+        windows depend on them, e.g. event mappings or path patterns, read them here)."""
+
     def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def classes(self, cfg: Any) -> list[str]:
+        """Class names, in the order of the integer labels :meth:`windows` gives."""
+        from neurorep.data.labels import get_scheme
+
+        return list(get_scheme(cfg.scheme).classes)
+
+    def windows(self, rec: Recording, cfg: Any) -> Any:
+        """The labelled windows of one loaded recording (:class:`~neurorep.data.windows.Windows`)."""
+        from neurorep.data.windows import make_windows
+
+        return make_windows(rec, cfg)
 
     def load(self, item: SourceItem, channels: list[str] | None) -> Recording:
         """The recording of ``item`` (``channels`` or the default ones) with its stage annotations,
@@ -262,14 +278,17 @@ def detect_dataset(root: Path) -> str:
     return "edf"
 
 
-def get_source(name: str, root: Path) -> tuple[Source, list[SourceItem]]:
-    """Resolve ``name`` (or ``auto``) and list the items under ``root``."""
+def get_source(name: str, root: Path, cfg: Any = None) -> tuple[Source, list[SourceItem]]:
+    """Resolve ``name`` (or ``auto``), give it the preparation settings ``cfg`` and list the items
+    under ``root``."""
     root = Path(root)
     if not root.exists():
         raise DataError(f"{root}: no such file or folder")
     if name == "auto":
         name = detect_dataset(root)
     source = DATASETS.create(name)
+    if cfg is not None:
+        source.setup(cfg)
     items = source.discover(root)
     if not items:
         raise DataError(f"{root}: found no recordings of the {name!r} layout")
