@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from neurorep.config import SplitConfig, Strict
-from neurorep.data.cache import WindowCache, prepare
+from neurorep.data.cache import COMPLETE, WindowCache, prepare
 from neurorep.data.splits import Split, subject_kfold, subject_split
 from neurorep.data.windows import PrepareConfig
 from neurorep.errors import DataError
@@ -29,7 +29,7 @@ class SimulateConfig(Strict):
 class DataConfig(Strict):
     """Where the recordings are, how they become windows, and how subjects are split."""
 
-    source: str = Field(..., description="folder of recordings")
+    source: str = Field(..., description="folder of recordings, or a cache made by `neurorep data prepare`")
     dataset: str = "auto"
     cache: str = Field(".cache/neurorep", description="window cache root")
     prepare: PrepareConfig = PrepareConfig()
@@ -71,9 +71,11 @@ def setup_data(cfg: DataConfig, progress: bool = True) -> PreparedData:
         sim = cfg.simulate
         simulate(sim.kind, source, n_subjects=sim.subjects, seed=sim.seed, nights=sim.nights, hours=sim.hours,
                  jobs=sim.jobs, progress=progress)
-    report = prepare(source, cfg.cache, dataset=cfg.dataset, cfg=cfg.prepare, jobs=cfg.jobs,
-                     on_error="skip", progress=progress)
-    cache = report.cache
+    if (source / COMPLETE).is_file():  # a cache prepared beforehand (`neurorep data prepare`) is used as it is
+        cache = WindowCache(source)
+    else:
+        cache = prepare(source, cfg.cache, dataset=cfg.dataset, cfg=cfg.prepare, jobs=cfg.jobs,
+                        on_error="skip", progress=progress).cache
     subjects = cache.meta["subject"].astype(np.int64)
     labelled = cache.meta["y"] >= 0
     if cfg.split.folds:
