@@ -9,7 +9,7 @@ from typing import Any
 
 from neurorep.cli_options import _positive
 
-FORMAT_CHOICES = ("auto", "edf", "bdf", "fif", "brainvision", "eeglab", "gdf", "cnt", "bids")
+FORMAT_CHOICES = ("auto", "edf", "bdf", "fif", "brainvision", "eeglab", "gdf", "cnt", "csv", "bids")
 
 
 def _seconds(text: str) -> float:
@@ -36,6 +36,8 @@ def add_recording_options(prep: argparse.ArgumentParser) -> None:
     prep.add_argument("--label-from-path", metavar="REGEX", help="label of each file: named group 'label'")
     prep.add_argument("--labels-csv", type=Path, metavar="FILE", help="CSV of file,label or file,onset,label rows")
     prep.add_argument("--subject-from-path", metavar="REGEX", help="subject of each file: named group 'subject'")
+    prep.add_argument("--csv-rate", type=_positive, metavar="HZ", help="--format csv: sampling rate of the tables")
+    prep.add_argument("--label-column", help="--format csv: the column holding each sample's label")
     prep.add_argument("--session-from-path", metavar="REGEX", help="session of each file: named group 'session'")
 
 
@@ -49,7 +51,8 @@ def recording_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         settings["events"] = parse_events(args.events)
     for key, opt in (("tmin", "tmin"), ("tmax", "tmax"), ("stride_s", "stride"), ("vote", "vote"),
                      ("label_from_path", "label_from_path"), ("subject_from_path", "subject_from_path"),
-                     ("session_from_path", "session_from_path")):
+                     ("session_from_path", "session_from_path"), ("csv_rate", "csv_rate"),
+                     ("label_column", "label_column")):
         if getattr(args, opt) is not None:
             settings[key] = getattr(args, opt)
     if args.labels_csv is not None:

@@ -97,6 +97,9 @@ class Files(Source):
         self.mapping: dict[str, int] | None = code_labels(cfg.events) if cfg.events else None
         self.class_list = class_names(cfg.events) if cfg.events else []
         self.events_column = "trial_type"
+        self.csv_options = (cfg.csv_rate, cfg.label_column) if cfg.csv_rate else None
+        if cfg.format == "csv" and cfg.csv_rate is None:
+            raise ConfigError("--format csv: give the sampling rate of the tables with --csv-rate")
 
     # ---- discovery and checks ------------------------------------------------------------------
     def find(self, root: Path) -> list[Path]:
@@ -133,7 +136,7 @@ class Files(Source):
             raise DataError(f"{root}: found no {what} recordings")
         base = root if root.is_dir() else root.parent
         items = [SourceItem(p, self.labels_file(p), *self.ids(p, base)) for p in files]
-        self.headers = {it.path: read_header(it.path) for it in items}
+        self.headers = {it.path: read_header(it.path, self.csv_options) for it in items}
         self._check_channels(items)
         self._check_lengths(items)
         self.base = base
@@ -238,7 +241,7 @@ class Files(Source):
             return ann
         if rec is None or "stim" not in rec.ch_types:
             stims = [n for n, t in zip(header.ch_names, header.ch_types, strict=True) if t == "stim"]
-            rec = read_mne(item.path, channels=stims)
+            rec = read_mne(item.path, channels=stims, csv=self.csv_options)
         return stim_events(rec)
 
     def annotations(self, item: SourceItem, rec: Recording) -> Annotations:
@@ -266,7 +269,7 @@ class Files(Source):
         stims = [n for n, t in zip(header.ch_names, header.ch_types, strict=True) if t == "stim"]
         need_stim = bool(self.cfg.events) and item.labels is None and not len(header.annotations) and stims
         rec = read_mne(item.path, channels=picks + [s for s in stims if s not in picks] if need_stim else picks,
-                       subject=item.subject, session=item.session)
+                       subject=item.subject, session=item.session, csv=self.csv_options)
         rec.annotations = self.annotations(item, rec)
         return rec.pick(picks) if need_stim else rec
 
@@ -276,7 +279,7 @@ class Files(Source):
         return fixed_windows(rec, cfg, self.mapping)
 
     def channels(self, item: SourceItem) -> list[tuple[str, float, int]]:
-        h = read_header(item.path)
+        h = self.headers[item.path] if hasattr(self, "headers") else read_header(item.path, self.csv_options)
         return [(n, h.sfreq, h.n_times) for n in h.ch_names]
 
 

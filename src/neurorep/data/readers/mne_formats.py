@@ -34,6 +34,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "nicolet": (".data",),
     "eximia": (".nxe",),
     "curry": (".cdt",),
+    "csv": (".csv",),  # a table of samples (readers/csv_samples.py); never chosen by auto
 }
 #: Formats tried by ``--format auto`` (endings shared with other formats' side files are left out:
 #: BrainVision's ``.eeg`` data file is not a Nihon Kohden recording).
@@ -93,9 +94,13 @@ def _mne_raw(path: Path, preload: bool = False) -> Any:
         raise DataError(f"{path}: unreadable recording ({detail[:200]})") from None
 
 
-def read_header(path: str | Path) -> Header:
-    """Channels, types, rate and number of samples of ``path`` (no samples decoded)."""
+def read_header(path: str | Path, csv: tuple[float, str | None] | None = None) -> Header:
+    """Channels, types, rate and number of samples of ``path`` (no samples decoded, except for a CSV of
+    samples, read at the rate and with the label column of ``csv``)."""
     path = Path(path)
+    if format_of(path) == "csv":
+        rec = _read_csv(path, csv, None)
+        return Header(rec.ch_names, rec.ch_types, rec.sfreq, rec.n_times, rec.annotations)
     if format_of(path) in ("edf", "bdf"):
         from neurorep.data.readers import edf_format
         from neurorep.data.readers.edf import _annotations, _Channels, _start
@@ -118,12 +123,24 @@ def read_header(path: str | Path) -> Header:
                   int(raw.first_samp))
 
 
+def _read_csv(path: Path, csv: tuple[float, str | None] | None, channels: list[str] | None,
+              subject: str | None = None, session: str = "0") -> Recording:
+    from neurorep.data.readers.csv_samples import read_csv_samples
+
+    if csv is None or not csv[0]:
+        raise DataError(f"{path}: a CSV of samples needs its sampling rate (--csv-rate)")
+    return read_csv_samples(path, csv[0], csv[1], channels=channels, subject=subject, session=session)
+
+
 def read_mne(path: str | Path, channels: list[str] | None = None, subject: str | None = None,
-             session: str = "0") -> Recording:
+             session: str = "0", csv: tuple[float, str | None] | None = None) -> Recording:
     """Read ``path`` (any format of :data:`FORMATS`) into a :class:`Recording` in volts with its
-    annotations (onsets from the first sample). ``channels`` picks and orders channels."""
+    annotations (onsets from the first sample). ``channels`` picks and orders channels; ``csv`` is
+    the rate and label column of a CSV of samples."""
     path = Path(path)
     subject = subject if subject is not None else path.stem
+    if format_of(path) == "csv":
+        return _read_csv(path, csv, channels, subject, session)
     if format_of(path) in ("edf", "bdf"):
         from neurorep.data.readers.edf import read_edf
 
