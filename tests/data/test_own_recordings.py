@@ -244,3 +244,24 @@ def test_unreadable_recording_and_bad_options(tmp_path: Path, capsys: pytest.Cap
     table = tmp_path / "l.csv"
     table.write_text("file,label\nnowhere.fif,a\n")
     assert "nowhere.fif" in _refused(capsys, tmp_path, src, "--labels-csv", str(table), "--window", "4")
+
+
+# ---- Sleep-EDF-style pairing for any prefix ----------------------------------------------------------
+
+def test_psg_hypnogram_pairing_for_any_prefix(tmp_path: Path) -> None:
+    from neurorep.data.readers.edf import pair_sleep_edf
+    from neurorep.errors import DataError
+
+    for name in ("XY7001E0-PSG.edf", "XY7001EC-Hypnogram.edf", "lab12a-PSG.edf", "lab12b-Hypnogram.edf",
+                 "N3-PSG.edf", "N3-Hypnogram.edf", "XY7002E0-PSG.edf", "XY7002EH-Hypnogram.edf"):
+        (tmp_path / name).write_bytes(b"")  # pairing reads names only
+    pairs = {p.name: h.name for p, h in pair_sleep_edf(tmp_path)}
+    assert pairs == {"XY7001E0-PSG.edf": "XY7001EC-Hypnogram.edf", "lab12a-PSG.edf": "lab12b-Hypnogram.edf",
+                     "N3-PSG.edf": "N3-Hypnogram.edf", "XY7002E0-PSG.edf": "XY7002EH-Hypnogram.edf"}
+    (tmp_path / "XY7003E0-PSG.edf").write_bytes(b"")  # differs from XY7001EC in its fourth-last character
+    with pytest.raises(DataError, match="no \\*-Hypnogram.edf for XY7003E0-PSG.edf"):
+        pair_sleep_edf(tmp_path)
+    (tmp_path / "XY7003E0-PSG.edf").unlink()
+    (tmp_path / "XY7001EJ-Hypnogram.edf").write_bytes(b"")
+    with pytest.raises(DataError, match="2 hypnograms match it equally"):
+        pair_sleep_edf(tmp_path)
