@@ -151,7 +151,20 @@ class Files(Source):
                                 f"recordings under {root}")
             self.class_list = sorted(found)
             self.mapping = {c: i for i, c in enumerate(self.class_list)}
+        if not self.cfg.keep_unlabelled:  # a recording without any label gives no window: leave it out
+            items = [it for it in items if self.has_labels(it)]
         return items
+
+    def has_labels(self, item: SourceItem) -> bool:
+        """Whether any label of the chosen source falls on ``item`` (known before reading its samples)."""
+        if self.cfg.events:
+            codes = list(self.mapping or {})
+            return len(missing_codes(codes, self.event_sets[item.path])) < len(codes)
+        if self.csv_rows is not None:
+            return item.path in self.csv_labels
+        if self.rx["label"] is not None:
+            return self.path_label(item.path) is not None
+        return True
 
     def _check_channels(self, items: list[SourceItem]) -> None:
         first = items[0]
@@ -197,9 +210,8 @@ class Files(Source):
 
     def _check_events(self, items: list[SourceItem]) -> None:
         assert self.mapping is not None
-        found: set[str] = set()
-        for it in items:
-            found.update(self.events(it, self.headers[it.path], None).description)
+        self.event_sets = {it.path: set(self.events(it, self.headers[it.path], None).description) for it in items}
+        found = set().union(*self.event_sets.values())
         unknown = missing_codes(list(self.mapping), found)
         if unknown:
             shown = ", ".join(sorted(found, key=_sort_key)[:40]) or "none"
