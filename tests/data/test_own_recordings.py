@@ -265,3 +265,28 @@ def test_psg_hypnogram_pairing_for_any_prefix(tmp_path: Path) -> None:
     (tmp_path / "XY7001EJ-Hypnogram.edf").write_bytes(b"")
     with pytest.raises(DataError, match="2 hypnograms match it equally"):
         pair_sleep_edf(tmp_path)
+
+
+def test_vote_coverage_and_majority() -> None:
+    from neurorep.data.events import vote_labels
+    from neurorep.data.recording import Annotations
+
+    ann = Annotations([0.0, 3.0, 5.0], [3.0, 2.0, 5.0], ["a", "b", "c"])
+    starts = np.array([0.0, 2.0, 4.0, 6.0])
+    codes = np.array([0, 1, -1])  # 'c' is not a class
+    # [2,6): a 1 s, b 2 s -> b (half the window); [4,8): b 1 s, c unmapped -> coverage: none, majority: b
+    assert vote_labels(ann, codes, starts, 4.0, "coverage", 0.5, 2).tolist() == [0, 1, -1, -1]
+    assert vote_labels(ann, codes, starts, 4.0, "majority", 0.5, 2).tolist() == [0, 1, 1, -1]
+
+
+def test_events_from_a_trigger_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "stim" / "s1"
+    src.mkdir(parents=True)
+    raw = _raw(0, annotate=False)
+    stim = np.zeros((1, raw.n_times))
+    for o, c in zip(ONSETS, CODES, strict=True):
+        stim[0, int(o * SFREQ): int(o * SFREQ) + 10] = c
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI 014"], SFREQ, "stim"))])
+    raw.save(src / "run_raw.fif")
+    info = _prepare(capsys, src.parent, tmp_path / "cache", "--events", "left=1,right=2", *EVENT_LOCKED)
+    _check_event_locked(info, ["s1"], n_subjects=1)  # the trigger channel is not among the prepared channels

@@ -8,7 +8,8 @@ Both kinds are cut from the continuous signal after the same preprocessing as ev
   ``[onset + tmin, onset + tmax)`` at the prepared rate: it starts at sample
   ``round((onset + tmin) * sfreq)`` and holds ``round((tmax - tmin) * sfreq)`` samples, the same for
   every event. Events whose window would leave the recording (or cross a gap of an EDF+D file) are
-  dropped and counted in :attr:`Windows.dropped`. With ``keep_unlabelled`` the stretches between
+  dropped and counted in :attr:`Windows.dropped`. A window's ``onset`` is its first sample's time
+  (``onset + tmin``, on the prepared rate's grid). With ``keep_unlabelled`` the stretches between
   event windows are also cut into fixed windows of ``tmax - tmin`` seconds (label -1), for
   pretraining; none of them overlaps an event window.
 * **Fixed.** Windows of ``window_s`` every ``stride_s`` seconds from the start of each contiguous
@@ -200,5 +201,5 @@ def vote_labels(ann: Annotations, codes: np.ndarray, starts: np.ndarray, window_
         cover[:, c] += np.clip(np.minimum(ends, o + d) - np.maximum(starts, o), 0, None)
     best = cover.argmax(axis=1)
     won = cover[np.arange(len(starts)), best]
-    need = min_coverage * window_s if vote == "coverage" else 1e-9
-    return np.where(won >= need - 1e-9, best, -1).astype(np.int64)
+    ok = won >= min_coverage * window_s - 1e-9 if vote == "coverage" else won > 1e-9
+    return np.where(ok, best, -1).astype(np.int64)
