@@ -58,7 +58,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     prep = _parser(dsub, "prepare", "cut recordings into windows and write the window cache",
                    ("neurorep data prepare data/sim --out .cache/neurorep --scheme aasm5 --jobs 2",
                     "neurorep data prepare data/sim --out .cache/neurorep --channels 'EEG Fpz-Cz' --sfreq 100",
-                    "neurorep data prepare data/sim/SC4001E0-PSG.edf --out .cache/one --window 30"))
+                    "neurorep data prepare my_fif_folder --out .cache/mine --events left=1,right=2 --tmin 0 --tmax 4"))
     prep.add_argument("source", type=Path, help="folder (or file) of recordings")
     prep.add_argument("--out", required=True, type=Path, help="cache root folder")
     prep.add_argument("--dataset", default="auto", help="source layout (see `neurorep list datasets`)")
