@@ -81,7 +81,7 @@ def test_header_claiming_more_records(tmp_path: Path) -> None:
 
 def test_dispatcher_names_known_formats(tmp_path: Path) -> None:
     (tmp_path / "x.xyz").write_text("x")
-    with pytest.raises(DataError, match=r"known formats are: \.bdf, \.edf"):
+    with pytest.raises(DataError, match=r"known formats are: \.bdf, \.cnt, \.edf, \.fif, \.gdf, .*\.set, .*\.vhdr"):
         read_recording(tmp_path / "x.xyz")
 
 

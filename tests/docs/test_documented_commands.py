@@ -143,6 +143,7 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
     "docs/export_registry.md": {"RUN/": "runs/demo/runs/supervised_cnn_s1_f0/",
                                 " RUN ": " runs/demo/runs/supervised_cnn_s1_f0 "},
     "docs/reading_data.md": {"../shared/data/": f"{SHARED_DATA}/"},  # the small real recordings beside the clone
+    "docs/your_own_data.md": {"../shared/data/": f"{SHARED_DATA}/"},
 }
 
 #: commands run before a document, standing for what its text says was done first.
@@ -170,6 +171,8 @@ FRAGMENTS: dict[tuple[str, str], str] = {
 #: documented command -> why it is not run here (it is still parsed and its paths checked).
 NOT_RUN: dict[str, str] = {
     "python tests/data/edf_parity.py /path/to/folder": "a folder of the reader's own EDF/BDF files",
+    "neurorep data prepare path/to/bids --out cache/bids --events left=left_hand,right=right_hand --tmin 0 --tmax 4":
+        "the reader's own BIDS folder (tests/data/test_own_recordings.py writes and prepares one)",
     # docs/published_models.md: a published checkpoint file (downloaded from the authors' hub pages)
     "neurorep published load cbramod cbramod.safetensors --n-channels 19 --n-times 2000 --sfreq 200 "
     "--n-outputs 4 --save cbramod_encoder": "a published checkpoint file",

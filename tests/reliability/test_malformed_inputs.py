@@ -15,6 +15,7 @@ import pytest
 import tests.reliability.malformed_config  # noqa: F401  (registers the config cases)
 import tests.reliability.malformed_bombs  # noqa: F401  (registers the resource-bomb cases)
 import tests.reliability.malformed_integrity  # noqa: F401  (registers the data-integrity cases)
+import tests.reliability.malformed_recordings  # noqa: F401  (registers the any-format recording cases)
 from tests.reliability.malformed import CASES
 from tests.reliability.sandbox import assert_clean_failure, run_in_sandbox
 
