@@ -105,14 +105,15 @@ class ChannelMapping:
     ``rename``: ``{data_name: model_name}``. ``reorder``: take the model's channels by name from
     wherever they are in the data. ``drop``: data channels to leave out, or ``"extra"`` for every
     channel the model does not know. ``interpolate``: make each model channel the data lack by
-    spherical-spline interpolation (MNE, ``montage`` positions, or the contract's positions).
+    spherical-spline interpolation (MNE; positions from the contract, else the ``montage``, by default MNE's
+    10-05 template ``colin27_1005``, formerly ``standard_1005``).
     """
 
     rename: dict[str, str] = field(default_factory=dict)
     reorder: bool = False
     drop: list[str] | Literal["extra"] = field(default_factory=list)
     interpolate: bool = False
-    montage: str = "standard_1005"
+    montage: str = "colin27_1005"
 
     @classmethod
     def parse(cls, spec: ChannelMapping | dict[str, Any] | None) -> ChannelMapping:
@@ -135,7 +136,7 @@ class ChannelMapping:
             raise ConfigError("channel_mapping.rename: expected {data_name: model_name}")
         return cls(rename={str(k): str(v) for k, v in rename.items()}, reorder=bool(spec.get("reorder", False)),
                    drop=drop if drop == "extra" else list(drop), interpolate=bool(spec.get("interpolate", False)),
-                   montage=str(spec.get("montage", "standard_1005")))
+                   montage=str(spec.get("montage", "colin27_1005")))
 
     @property
     def empty(self) -> bool:
@@ -169,7 +170,7 @@ def _selection(model_names: list[str], data_keys: list[str]) -> np.ndarray:
     return matrix
 
 
-def interpolation_matrix(data_names: list[str], targets: list[str], montage: str = "standard_1005",
+def interpolation_matrix(data_names: list[str], targets: list[str], montage: str = "colin27_1005",
                          positions: dict[str, list[float]] | None = None) -> np.ndarray:
     """``[len(targets), len(data_names)]`` spherical-spline weights that make ``targets`` from the data channels.
 
