@@ -192,7 +192,9 @@ def check_contract(cls: type[PublishedEncoder], n_channels: int, n_times: int, s
     :class:`~neurorep.export.contract.ChannelMapping`) renames, drops, reorders or interpolates
     channels when asked to. See :func:`neurorep.export.contract.plan_input`.
     """
-    contract = cls.contract_for({"n_channels": n_channels, "n_times": n_times, **(kwargs or {})})
+    # the channel count a checkpoint fixes is only known once it is read (a mis-shaped key then names it)
+    arch = {k: v for k, v in (kwargs or {}).items() if k != "n_channels"}
+    contract = cls.contract_for(arch)
     return plan_input(contract, n_channels, n_times, sfreq, ch_names, mapping, resample)
 
 

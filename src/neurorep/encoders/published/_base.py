@@ -165,7 +165,7 @@ class PublishedEncoder(Encoder):
         card, rule = cls.card, cls.channel_rule(kwargs)
         return CheckpointContract(
             architecture=cls.registry_name, sfreq=card.sfreq, n_times=None,
-            n_channels=int(kwargs["n_channels"]) if cls.count_is_fixed(kwargs) else None,
+            n_channels=int(kwargs["n_channels"]) if cls.count_is_fixed(kwargs) and "n_channels" in kwargs else None,
             channel_rule=rule,  # type: ignore[arg-type]
             ch_names=list(card.channels) if rule == "table" else None, patch_samples=card.patch_samples,
             units=card.units, normalisation=card.normalisation, licence=card.licence, source=source, sha256=sha256,
