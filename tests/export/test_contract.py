@@ -182,3 +182,18 @@ def test_neurorep_saved_model_contract_is_checked(tmp_path: Path) -> None:
     save_pretrained(create_encoder("cnn", n_channels=4, n_times=200), tmp_path / "bare")
     with pytest.raises(ConfigError, match="no checkpoint contract recorded"):
         encoder_with_weights("cnn", tmp_path / "bare", 4, 200, 100.0, MODEL)
+
+
+def test_attached_contract_survives_save_load_and_resave(tmp_path: Path) -> None:
+    from neurorep.export.contract import attach_contract
+
+    enc = create_encoder("cnn", n_channels=2, n_times=300, embed_dim=8, n_filters=4, n_convs=1)
+    with pytest.raises(ConfigError, match="3 channel names for an encoder of 2 channels"):
+        attach_contract(enc, 100.0, ["Fpz", "Pz", "Oz"])
+    attach_contract(enc, 100.0, ["Fpz", "Pz"], units="V", normalisation="robust", licence="CC-BY-4.0",
+                    source="sleep-ssl run 7")
+    save_pretrained(enc, tmp_path / "a")
+    back = from_pretrained(tmp_path / "a")
+    assert back.checkpoint_contract == enc.checkpoint_contract and back.checkpoint_contract.window_s == 3.0
+    save_pretrained(back, tmp_path / "b")
+    assert from_pretrained(tmp_path / "b").checkpoint_contract.licence == "CC-BY-4.0"

@@ -32,8 +32,8 @@ import numpy as np
 
 from neurorep.errors import ConfigError
 
-__all__ = ["CHANNEL_RULES", "ChannelMapping", "CheckpointContract", "InputPlan", "interpolation_matrix",
-           "norm_name", "plan_input", "resample_matrix"]
+__all__ = ["CHANNEL_RULES", "ChannelMapping", "CheckpointContract", "InputPlan", "attach_contract",
+           "interpolation_matrix", "norm_name", "plan_input", "resample_matrix"]
 
 CHANNEL_RULES = ("exact", "table", "position")
 #: the largest window (samples) resampled inside the model as a dense matrix
@@ -160,6 +160,27 @@ class InputPlan:
         """True when the data go into the model unchanged."""
         c = self.channel_matrix
         return self.time_matrix is None and c.shape[0] == c.shape[1] and bool(np.array_equal(c, np.eye(c.shape[0])))
+
+
+def attach_contract(encoder: Any, sfreq: float, ch_names: list[str] | None = None, units: str | None = None,
+                    normalisation: str | None = None, licence: str | None = None, source: str | None = None,
+                    **extra: Any) -> CheckpointContract:
+    """Record what a neurorep-trained ``encoder`` was trained on; saving it writes the contract to ``config.json``.
+
+    The channel count and window length come from the encoder's ``n_channels``/``n_times``;
+    with ``ch_names`` the model later takes exactly those channels in that order (``"exact"``).
+    """
+    config = getattr(encoder, "config", {}) or {}
+    n_channels, n_times = config.get("n_channels"), config.get("n_times")
+    if ch_names is not None and n_channels is not None and len(ch_names) != int(n_channels):
+        raise ConfigError(f"contract: {len(ch_names)} channel names for an encoder of {n_channels} channels")
+    contract = CheckpointContract(
+        architecture=getattr(encoder, "registry_name", "") or type(encoder).__name__, sfreq=float(sfreq),
+        n_times=int(n_times) if n_times is not None else None, n_channels=int(n_channels) if n_channels else None,
+        channel_rule="exact" if ch_names else "position", ch_names=list(ch_names) if ch_names else None,
+        units=units, normalisation=normalisation, licence=licence, source=source, extra=dict(extra))
+    encoder.checkpoint_contract = contract
+    return contract
 
 
 def _selection(model_names: list[str], data_keys: list[str]) -> np.ndarray:

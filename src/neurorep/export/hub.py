@@ -94,5 +94,10 @@ def from_pretrained(directory: str | Path) -> nn.Module:
     config = load_config(directory)
     model = create_encoder(config["architecture"], **config.get("kwargs", {}))
     load_strict(model, load_state(directory / WEIGHTS_NAME), source=str(directory / WEIGHTS_NAME))
+    if isinstance(config.get("contract"), dict):  # kept, so that a re-saved model still carries it
+        from neurorep.export.contract import CheckpointContract
+
+        model.checkpoint_contract = CheckpointContract.from_dict(config["contract"],
+                                                                 source=str(directory / CONFIG_NAME))
     return model.eval()
 
