@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from neurorep.encoders.base import Encoder
+from neurorep.encoders.cnn import check_input
 from neurorep.encoders.registry import create_encoder, register_encoder
 from neurorep.errors import ConfigError
 
@@ -30,14 +31,12 @@ class AdaptedEncoder(Encoder):
 
     def __init__(self, n_channels: int, n_times: int, inner: str = "cnn", inner_kwargs: dict[str, Any] | None = None,
                  notes: list[str] | None = None) -> None:
-        inner_kwargs = dict(inner_kwargs or {})
+        # by default the inner model takes the data's shape (the maps start as the identity)
+        inner_kwargs = {"n_channels": n_channels, "n_times": n_times, **(inner_kwargs or {})}
         super().__init__(n_channels=n_channels, n_times=n_times, inner=inner, inner_kwargs=inner_kwargs,
                          notes=list(notes or []))
         if inner == "adapted":
             raise ConfigError("adapted: the inner encoder cannot itself be 'adapted'")
-        for key in ("n_channels", "n_times"):
-            if key not in inner_kwargs:
-                raise ConfigError(f"adapted: inner_kwargs lack {key} (the model's input shape)")
         self.n_channels, self.n_times = int(n_channels), int(n_times)
         self.encoder = create_encoder(inner, **inner_kwargs)
         self.model_channels, self.model_times = int(inner_kwargs["n_channels"]), int(inner_kwargs["n_times"])
@@ -74,8 +73,7 @@ class AdaptedEncoder(Encoder):
 
     def adapt(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C_data, T_data] -> [B, C_model, T_model]``."""
-        if x.dim() != 3 or x.shape[1] != self.n_channels or x.shape[2] != self.n_times:
-            raise ConfigError(f"adapted: expected x[B, {self.n_channels}, {self.n_times}], got {tuple(x.shape)}")
+        check_input(self, x, self.n_channels, self.n_times)
         h = torch.matmul(self.channel_matrix, x)
         return h if self.time_matrix is None else torch.matmul(h, self.time_matrix)
 
