@@ -46,8 +46,8 @@ from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.export.contract import ChannelMapping, CheckpointContract, InputPlan, plan_input
 from neurorep.export.hub import WEIGHTS_NAME, load_state
 
-__all__ = ["HUB_FILES", "check_contract", "encoder_with_weights", "load_published", "published_names", "read_checkpoint",
-           "resolve_weights"]
+__all__ = ["HUB_FILES", "check_contract", "encoder_with_weights", "load_published", "published_names",
+           "read_checkpoint", "resolve_weights"]
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 #: files tried, in order, in a hub repository

@@ -55,8 +55,8 @@ def cmd_published(args: argparse.Namespace) -> int:
 
         for name in published_names():
             cls = ENCODERS.get(name)
-            card = cls.card  # type: ignore[attr-defined]
-            print(f"{name:10s} {cls.reference_class:8s} {card.sfreq:g} Hz  licence: {card.licence}")  # type: ignore[attr-defined]
+            card, ref = cls.card, cls.reference_class  # type: ignore[attr-defined]
+            print(f"{name:10s} {ref:8s} {card.sfreq:g} Hz  licence: {card.licence}")
         return 0
     from neurorep.config import parse_override
     from neurorep.export.contract import CheckpointContract
@@ -69,6 +69,11 @@ def cmd_published(args: argparse.Namespace) -> int:
         overrides[".".join(key)] = value
     ch_names = [c.strip() for c in args.ch_names.split(",")] if args.ch_names else None
     mapping = _mapping(args)
+    if _adapting(args) and args.n_outputs is not None:
+        from neurorep.errors import ConfigError
+
+        raise ConfigError("--n-outputs loads the checkpoint's head for the model's own input; it cannot be combined "
+                          "with --drop, --reorder, --interpolate or --resample (the saved encoder has no head)")
     model = load_published(args.name, args.weights, args.n_channels, args.n_times, args.sfreq,
                            n_outputs=args.n_outputs, ch_names=ch_names, model_kwargs=overrides,
                            channel_map=mapping["rename"]) if not _adapting(args) else None

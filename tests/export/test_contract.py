@@ -136,7 +136,8 @@ def test_published_weights_through_a_mapping_give_the_model_on_the_mapped_input(
         torch.testing.assert_close(enc(x), direct(x[:, [0, 2, 3]]))
     contract = enc.checkpoint_contract
     assert contract.ch_names == data and contract.sfreq == 200 and contract.licence.startswith("MIT")
-    assert contract.extra["weights_contract"]["sha256"] and contract.extra["weights_contract"]["channel_rule"] == "table"
+    weights_contract = contract.extra["weights_contract"]
+    assert weights_contract["sha256"] and weights_contract["channel_rule"] == "table"
 
 
 def test_resampled_published_model_saves_loads_and_exports(tmp_path: Path) -> None:

@@ -305,7 +305,8 @@ def _plan_channels(contract: CheckpointContract, ch_names: list[str] | None, n_c
     targets = list(contract.ch_names or [])
     missing = [t for t in targets if norm_name(t) not in kept_keys]
     if extra or missing:
-        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"extra {', '.join(extra)}"] if extra else [])
+        parts = [f"missing {', '.join(missing)}"] if missing else []
+        parts += [f"extra {', '.join(extra)}"] if extra else []
         fixes = (["interpolate the missing ones (channel_mapping.interpolate)"] if missing and not mapping.interpolate
                  else []) + (["drop the extra ones (channel_mapping.drop)"] if extra else [])
         if extra or not mapping.interpolate:

@@ -257,7 +257,8 @@ def _contract_table(contract: dict[str, Any] | None) -> str:
     for key in keys:
         value = contract.get(key)
         if isinstance(value, list):
-            value = ", ".join(map(str, value)) if len(value) <= 40 else f"{len(value)} names: {', '.join(value[:8])}, ..."
+            shown = ", ".join(map(str, value[:8]))
+            value = ", ".join(map(str, value)) if len(value) <= 40 else f"{len(value)} names: {shown}, ..."
         rows.append(f"| {key} | {'-' if value is None else value} |")
     return "| field | value |\n|---|---|\n" + "\n".join(rows) + "\n"
 
