@@ -335,6 +335,12 @@ def _saved_with_contract(name: str, folder: Path, n_channels: int, n_times: int,
                           "model was trained on are unknown); record one with neurorep.export.contract")
     contract = CheckpointContract.from_dict(config["contract"], source=str(folder / "config.json"))
     plan = plan_input(contract, n_channels, n_times, sfreq, ch_names, mapping, resample)
+    built = config.get("kwargs", {})
+    want = (plan.channel_matrix.shape[0], plan.model_n_times)
+    have = (built.get("n_channels", want[0]), built.get("n_times", want[1]))
+    if tuple(map(int, have)) != want:
+        raise ConfigError(f"{folder}: the saved encoder was built for {have[0]} channels x {have[1]} samples, the "
+                          f"data give {want[0]} x {want[1]}; load the original checkpoint for this shape instead")
     encoder = from_pretrained(folder)
     if not plan.identity:
         encoder = _adapted(encoder, plan, n_channels, n_times)

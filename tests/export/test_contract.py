@@ -198,3 +198,11 @@ def test_attached_contract_survives_save_load_and_resave(tmp_path: Path) -> None
     assert back.checkpoint_contract == enc.checkpoint_contract and back.checkpoint_contract.window_s == 3.0
     save_pretrained(back, tmp_path / "b")
     assert from_pretrained(tmp_path / "b").checkpoint_contract.licence == "CC-BY-4.0"
+
+
+def test_saved_encoder_of_another_window_length_is_refused(tmp_path: Path) -> None:
+    enc = create_encoder("cnn", n_channels=4, n_times=200, embed_dim=16, n_filters=8, n_convs=1)
+    enc.checkpoint_contract = exact(n_times=None)  # weights for any length, but this encoder was built for 200
+    save_pretrained(enc, tmp_path / "m")
+    with pytest.raises(ConfigError, match="built for 4 channels x 200 samples, the data give 4 x 300"):
+        encoder_with_weights("cnn", tmp_path / "m", 4, 300, 100.0, MODEL)
