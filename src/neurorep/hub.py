@@ -183,17 +183,21 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
 
 def check_contract(cls: type[PublishedEncoder], n_channels: int, n_times: int, sfreq: float,
                    ch_names: list[str] | None, kwargs: dict[str, Any] | None = None,
-                   mapping: ChannelMapping | dict[str, Any] | None = None, resample: bool = False) -> InputPlan:
+                   mapping: ChannelMapping | dict[str, Any] | None = None, resample: bool = False,
+                   checkpoint_channels: int | None = None) -> InputPlan:
     """Check data against the contract of ``cls``'s published weights; returns the input plan.
 
     The sampling rate must be the pretraining rate unless ``resample``; a model that looks
     electrodes up by name needs ``ch_names`` that are all in its table (the unknown ones are
     listed), a checkpoint that fixes the channel count needs that count. ``mapping`` (a
     :class:`~neurorep.export.contract.ChannelMapping`) renames, drops, reorders or interpolates
-    channels when asked to. See :func:`neurorep.export.contract.plan_input`.
+    channels when asked to. ``checkpoint_channels``: the count the checkpoint fixes, when known
+    (otherwise a mismatch shows up as a mis-shaped key when the weights are loaded). See
+    :func:`neurorep.export.contract.plan_input`.
     """
-    # the channel count a checkpoint fixes is only known once it is read (a mis-shaped key then names it)
     arch = {k: v for k, v in (kwargs or {}).items() if k != "n_channels"}
+    if checkpoint_channels is not None:
+        arch["n_channels"] = checkpoint_channels
     contract = cls.contract_for(arch)
     return plan_input(contract, n_channels, n_times, sfreq, ch_names, mapping, resample)
 
@@ -308,7 +312,9 @@ def encoder_with_weights(
         if ch_names is not None and "ch_names" in inspect.signature(cls).parameters:
             kwargs["ch_names"] = list(ch_names)
         return create_encoder(cls.registry_name, n_channels=n_channels, n_times=n_times, sfreq=sfreq, **kwargs)
-    plan = check_contract(cls, n_channels, n_times, sfreq, ch_names, kwargs, channel_mapping, resample)
+    fixed = cls.channels_in_checkpoint(read_checkpoint(resolve_weights(weights, cache_dir))) \
+        if cls.count_is_fixed(kwargs) else None
+    plan = check_contract(cls, n_channels, n_times, sfreq, ch_names, kwargs, channel_mapping, resample, fixed)
     model_channels = plan.channel_matrix.shape[0]
     model_names = plan.model_ch_names if cls.channel_rule({"n_channels": model_channels, **kwargs}) == "table" else None
     model = load_published(cls.registry_name, weights, model_channels, plan.model_n_times, plan.model_sfreq,

@@ -206,3 +206,18 @@ def test_saved_encoder_of_another_window_length_is_refused(tmp_path: Path) -> No
     save_pretrained(enc, tmp_path / "m")
     with pytest.raises(ConfigError, match="built for 4 channels x 200 samples, the data give 4 x 300"):
         encoder_with_weights("cnn", tmp_path / "m", 4, 300, 100.0, MODEL)
+
+
+def test_a_checkpoint_that_fixes_the_channel_count_is_checked_before_loading(tmp_path: Path) -> None:
+    ref = load_file(str(FIXTURES / "biot.safetensors"))  # 3 channels
+    save_file(state_of(ref), str(tmp_path / "biot.safetensors"))
+    arch = {"embed_dim": 32, "n_heads": 4, "n_layers": 2}
+    with pytest.raises(ConfigError, match="the weights take 3 channels, the data have 4"):
+        encoder_with_weights("biot", tmp_path / "biot.safetensors", 4, 600, 200, ["a", "b", "c", "d"],
+                             model_kwargs=arch)
+    enc = encoder_with_weights("biot", tmp_path / "biot.safetensors", 4, 600, 200, ["a", "EOG", "b", "c"],
+                               channel_mapping={"drop": ["EOG"]}, model_kwargs=arch)
+    direct = load_published("biot", tmp_path / "biot.safetensors", 3, 600, 200, model_kwargs=arch).encoder
+    x = torch.randn(2, 4, 600)
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x), direct(x[:, [0, 2, 3]]))

@@ -157,6 +157,11 @@ class PublishedEncoder(Encoder):
         return False
 
     @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """The channel count a checkpoint's weights fix (``None`` when they fix none or it cannot be told)."""
+        return None
+
+    @classmethod
     def contract_for(cls, kwargs: dict[str, Any], source: str | None = None, sha256: str | None = None) -> Any:
         """The :class:`~neurorep.export.contract.CheckpointContract` of published weights for a model built
         with ``kwargs`` (this class's argument names)."""

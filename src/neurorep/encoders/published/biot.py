@@ -223,6 +223,12 @@ class BIOT(PublishedEncoder):
         """The learned channel-token table has one row per channel."""
         return True
 
+    @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """Rows of the checkpoint's channel-token table."""
+        table = state.get("encoder.channel_tokens.weight")
+        return int(table.shape[0]) if table is not None and table.dim() == 2 else None
+
     def layer_groups(self) -> list[nn.Module]:
         """Token embeddings, then each transformer block."""
         enc = self.encoder

@@ -261,6 +261,14 @@ class EEGPT(PublishedEncoder):
         """The channel projection's weight has one column per data channel."""
         return kwargs.get("channel_projection", "conv") != "none"
 
+    @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """Input channels of the checkpoint's channel projection (convolution or linear)."""
+        for key in ("chan_proj.proj.parametrizations.weight.original", "chan_proj.proj.weight"):
+            if key in state and state[key].dim() >= 2:
+                return int(state[key].shape[1])
+        return None
+
     def reference_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> features[B, n_patches, embed_num * d_model]``."""
         check_input(self, x, self.n_channels, self.n_times)
