@@ -43,9 +43,11 @@ import torch
 from neurorep.encoders import ENCODERS, create_encoder, list_encoders
 from neurorep.encoders.published import PublishedEncoder, PublishedModel
 from neurorep.errors import ConfigError, DataError, unknown_name_message
+from neurorep.export.contract import ChannelMapping, CheckpointContract, InputPlan, plan_input
 from neurorep.export.hub import WEIGHTS_NAME, load_state
 
-__all__ = ["HUB_FILES", "check_contract", "load_published", "published_names", "read_checkpoint", "resolve_weights"]
+__all__ = ["HUB_FILES", "check_contract", "encoder_with_weights", "load_published", "published_names",
+           "read_checkpoint", "resolve_weights"]
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 #: files tried, in order, in a hub repository
@@ -179,30 +181,25 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     return _unwrap(obj, str(path))
 
 
-def check_contract(cls: type[PublishedEncoder], n_channels: int, sfreq: float, ch_names: list[str] | None) -> None:
-    """Refuse data that do not fit the published checkpoints of ``cls`` (:class:`ConfigError`).
+def check_contract(cls: type[PublishedEncoder], n_channels: int, n_times: int, sfreq: float,
+                   ch_names: list[str] | None, kwargs: dict[str, Any] | None = None,
+                   mapping: ChannelMapping | dict[str, Any] | None = None, resample: bool = False,
+                   checkpoint_channels: int | None = None) -> InputPlan:
+    """Check data against the contract of ``cls``'s published weights; returns the input plan.
 
-    The sampling rate must be the pretraining rate (resample the windows first; a rate is never
-    silently accepted). A model that looks electrodes up by name needs ``ch_names`` (unless the
-    data hold its whole table in order), and every name must be in its table: the unknown ones
-    are listed, to be renamed (``channel_map``) or dropped.
+    The sampling rate must be the pretraining rate unless ``resample``; a model that looks
+    electrodes up by name needs ``ch_names`` that are all in its table (the unknown ones are
+    listed), a checkpoint that fixes the channel count needs that count. ``mapping`` (a
+    :class:`~neurorep.export.contract.ChannelMapping`) renames, drops, reorders or interpolates
+    channels when asked to. ``checkpoint_channels``: the count the checkpoint fixes, when known
+    (otherwise a mismatch shows up as a mis-shaped key when the weights are loaded). See
+    :func:`neurorep.export.contract.plan_input`.
     """
-    card, name = cls.card, cls.registry_name
-    if abs(float(sfreq) - card.sfreq) > 1e-6:
-        raise ConfigError(f"{name}: the published weights expect {card.sfreq:g} Hz windows, the data are at "
-                          f"{float(sfreq):g} Hz; resample the windows to {card.sfreq:g} Hz first")
-    if not card.channels:
-        return
-    if ch_names is None:
-        if n_channels != len(card.channels):
-            raise ConfigError(f"{name}: the model looks its {len(card.channels)} electrodes up by name; "
-                              f"pass ch_names for the {n_channels} channels")
-        return
-    known = {c.upper() for c in card.channels}
-    unknown = [c for c in ch_names if str(c).upper().strip(".") not in known]
-    if unknown:
-        raise ConfigError(f"{name}: channels not in the model's electrode table: {', '.join(unknown)}; rename them "
-                          f"(channel_map) or drop them")
+    arch = {k: v for k, v in (kwargs or {}).items() if k != "n_channels"}
+    if checkpoint_channels is not None:
+        arch["n_channels"] = checkpoint_channels
+    contract = cls.contract_for(arch)
+    return plan_input(contract, n_channels, n_times, sfreq, ch_names, mapping, resample)
 
 
 def load_published(
@@ -230,26 +227,129 @@ def load_published(
     ``model.metadata`` records the source, its sha256, the shape arguments and the card.
     """
     cls = _published_class(name)
-    if ch_names is not None and channel_map:
-        ch_names = [channel_map.get(c, c) for c in ch_names]
-    if weights is not None:
-        check_contract(cls, n_channels, sfreq, ch_names)
     kwargs: dict[str, Any] = {"n_channels": n_channels, "n_times": n_times, "sfreq": sfreq, **(model_kwargs or {})}
-    if ch_names is not None:
-        if len(ch_names) != n_channels:
-            raise ConfigError(f"{len(ch_names)} ch_names given for n_channels={n_channels}")
-        if "ch_names" in inspect.signature(cls).parameters:
-            kwargs["ch_names"] = list(ch_names)
+    if ch_names is not None and len(ch_names) != n_channels:
+        raise ConfigError(f"{len(ch_names)} ch_names given for n_channels={n_channels}")
+    if weights is not None:
+        plan = check_contract(cls, n_channels, n_times, sfreq, ch_names, kwargs, {"rename": dict(channel_map or {})})
+        ch_names = plan.model_ch_names if ch_names is not None else None
+    elif ch_names is not None and channel_map:
+        ch_names = [channel_map.get(c, c) for c in ch_names]
+    if ch_names is not None and "ch_names" in inspect.signature(cls).parameters:
+        kwargs["ch_names"] = list(ch_names)
     model = PublishedModel(create_encoder(cls.registry_name, **kwargs), n_outputs=n_outputs)
     meta: dict[str, Any] = {"architecture": cls.registry_name, "reference": f"braindecode 1.8.1 {cls.reference_class}",
                             "n_channels": n_channels, "n_times": n_times, "sfreq": sfreq,
                             "ch_names": list(ch_names) if ch_names is not None else None, "n_outputs": n_outputs,
                             "card": cls.card.as_dict()}
     if weights is None:
-        meta.update(source=None, sha256=None)
+        meta.update(source=None, sha256=None, contract=None)
     else:
         path = resolve_weights(weights, cache_dir)
         model.load_reference_state(read_checkpoint(path), source=str(path))
-        meta.update(source=str(weights), file=str(path), sha256=sha256(path))
+        digest = sha256(path)
+        meta.update(source=str(weights), file=str(path), sha256=digest,
+                    contract=cls.contract_for(kwargs, source=str(weights), sha256=digest).as_dict())
     model.metadata = meta
     return model.eval()
+
+
+def _adapted(encoder: Any, plan: InputPlan, n_channels: int, n_times: int) -> Any:
+    """``encoder`` behind the plan's input maps (an ``adapted`` encoder holding the same weights)."""
+    from neurorep.encoders.published.adapter import AdaptedEncoder
+
+    wrapped = AdaptedEncoder(n_channels, n_times, inner=encoder.registry_name, inner_kwargs=dict(encoder.config),
+                             notes=plan.notes)
+    wrapped.encoder.load_state_dict(encoder.state_dict(), strict=True)
+    return wrapped.set_maps(plan.channel_matrix, plan.time_matrix)
+
+
+def _data_contract(inner: CheckpointContract, plan: InputPlan, n_channels: int, n_times: int, sfreq: float,
+                   ch_names: list[str] | None, architecture: str) -> CheckpointContract:
+    """The contract of the model as it now stands: the data's channels, rate and window (the maps are inside)."""
+    return CheckpointContract(
+        architecture=architecture, sfreq=float(sfreq), n_times=int(n_times), n_channels=int(n_channels),
+        channel_rule="exact" if ch_names is not None else "position", ch_names=list(ch_names) if ch_names else None,
+        patch_samples=inner.patch_samples, units=inner.units, normalisation=inner.normalisation,
+        licence=inner.licence, source=inner.source, sha256=inner.sha256,
+        extra={"input_maps": plan.notes, "weights_contract": inner.as_dict()})
+
+
+def encoder_with_weights(
+    name: str,
+    weights: str | Path | None,
+    n_channels: int,
+    n_times: int,
+    sfreq: float,
+    ch_names: list[str] | None = None,
+    channel_mapping: ChannelMapping | dict[str, Any] | None = None,
+    resample: bool = False,
+    model_kwargs: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
+) -> Any:
+    """An encoder for data windows ``[B, n_channels, n_times]`` at ``sfreq``, with ``weights`` loaded.
+
+    ``name`` is a published architecture (``cbramod``, ``labram``, ...) and ``weights`` a
+    checkpoint (file, hub id, see :func:`load_published`), or ``None`` for random initialisation
+    (architecture-only; no contract to check). ``name`` may also be any registered encoder with
+    ``weights`` a neurorep saved-model folder: its recorded contract is checked the same way.
+
+    The data are checked against the checkpoint's contract (:func:`neurorep.export.contract.plan_input`):
+    channels that do not fit and another rate are refused (:class:`ConfigError`) unless
+    ``channel_mapping`` (rename / reorder / drop / interpolate) or ``resample=True`` asks for a
+    mapping. When a mapping is needed the encoder comes wrapped in an ``adapted`` encoder that
+    applies it (fixed matrices, saved with the weights). The result is an ordinary
+    :class:`~neurorep.encoders.Encoder` (``forward``, ``forward_features``, ``embed_dim``,
+    ``layer_groups``) for probes, fine-tuning, SSL and export; ``encoder.checkpoint_contract`` is
+    the contract of its input as it now stands, written into ``config.json`` when it is saved.
+    """
+    kwargs = dict(model_kwargs or {})
+    folder = Path(weights) if weights is not None else None
+    if folder is not None and folder.is_dir() and (folder / "config.json").is_file():
+        return _saved_with_contract(name, folder, n_channels, n_times, sfreq, ch_names, channel_mapping, resample)
+    cls = _published_class(name)
+    if weights is None:
+        if ch_names is not None and "ch_names" in inspect.signature(cls).parameters:
+            kwargs["ch_names"] = list(ch_names)
+        return create_encoder(cls.registry_name, n_channels=n_channels, n_times=n_times, sfreq=sfreq, **kwargs)
+    fixed = cls.channels_in_checkpoint(read_checkpoint(resolve_weights(weights, cache_dir))) \
+        if cls.count_is_fixed(kwargs) else None
+    plan = check_contract(cls, n_channels, n_times, sfreq, ch_names, kwargs, channel_mapping, resample, fixed)
+    model_channels = plan.channel_matrix.shape[0]
+    model_names = plan.model_ch_names if cls.channel_rule({"n_channels": model_channels, **kwargs}) == "table" else None
+    model = load_published(cls.registry_name, weights, model_channels, plan.model_n_times, plan.model_sfreq,
+                           ch_names=model_names, model_kwargs=kwargs, cache_dir=cache_dir)
+    inner = CheckpointContract.from_dict(model.metadata["contract"])
+    encoder = model.encoder if plan.identity else _adapted(model.encoder, plan, n_channels, n_times)
+    encoder.checkpoint_contract = _data_contract(inner, plan, n_channels, n_times, sfreq, ch_names,
+                                                 encoder.registry_name)
+    encoder.eval()
+    return encoder
+
+
+def _saved_with_contract(name: str, folder: Path, n_channels: int, n_times: int, sfreq: float,
+                         ch_names: list[str] | None, mapping: ChannelMapping | dict[str, Any] | None,
+                         resample: bool) -> Any:
+    """A neurorep saved model checked against (and, when asked, mapped onto) the data."""
+    from neurorep.export.hub import from_pretrained, load_config
+
+    config = load_config(folder)
+    if name not in (config["architecture"], "saved"):
+        raise ConfigError(f"{folder}: holds a {config['architecture']!r} encoder, not {name!r}")
+    if "contract" not in config:
+        raise ConfigError(f"{folder / 'config.json'}: no checkpoint contract recorded (the channels and rate the "
+                          "model was trained on are unknown); record one with neurorep.export.contract")
+    contract = CheckpointContract.from_dict(config["contract"], source=str(folder / "config.json"))
+    plan = plan_input(contract, n_channels, n_times, sfreq, ch_names, mapping, resample)
+    built = config.get("kwargs", {})
+    want = (plan.channel_matrix.shape[0], plan.model_n_times)
+    have = (built.get("n_channels", want[0]), built.get("n_times", want[1]))
+    if tuple(map(int, have)) != want:
+        raise ConfigError(f"{folder}: the saved encoder was built for {have[0]} channels x {have[1]} samples, the "
+                          f"data give {want[0]} x {want[1]}; load the original checkpoint for this shape instead")
+    encoder = from_pretrained(folder)
+    if not plan.identity:
+        encoder = _adapted(encoder, plan, n_channels, n_times)
+    encoder.checkpoint_contract = _data_contract(contract, plan, n_channels, n_times, sfreq, ch_names,
+                                                 encoder.registry_name)
+    return encoder.eval()

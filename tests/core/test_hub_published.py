@@ -131,10 +131,10 @@ def test_contract_rate_and_electrode_names_are_checked(tmp_path: Path) -> None:
     save_file(state_of(ref), str(tmp_path / "labram.safetensors"))
     arch = {"patch_size": 64, "conv_channels": 4, "n_layers": 2, "n_heads": 4, "qkv_bias": True}
     shape = {"n_channels": 3, "n_times": 256}
-    with pytest.raises(ConfigError, match="expect 200 Hz windows, the data are at 250 Hz; resample"):
+    with pytest.raises(ConfigError, match="expect 200 Hz, the data are at 250 Hz; resample"):
         load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=250, ch_names=["C3", "Cz", "C4"],
                        model_kwargs=arch)
-    with pytest.raises(ConfigError, match="pass ch_names for the 3 channels"):
+    with pytest.raises(ConfigError, match="pass ch_names for the 3 data channels"):
         load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=200, model_kwargs=arch)
     with pytest.raises(ConfigError, match="not in the model's electrode table: EKG, Resp; rename them"):
         load_published("labram", tmp_path / "labram.safetensors", **shape, sfreq=200, ch_names=["C3", "EKG", "Resp"],

@@ -95,3 +95,25 @@ def test_failed_registration_leaves_nothing(run_dir: Path, tmp_path: Path, monke
         mr.register_model(run_dir, "m", registry=tmp_path)
     assert not (tmp_path / "m").exists()  # the name folder this registration created is removed too
     assert mr.list_models(tmp_path) == []
+
+
+def test_card_shows_the_checkpoint_contract(run_dir: Path, tmp_path: Path) -> None:
+    card = mr.register_model(run_dir, "m", registry=tmp_path, card={"contract": {"licence": "CC-BY-NC-4.0"}})
+    contract = card["contract"]
+    assert contract["ch_names"] == ["Fpz", "Pz"] and contract["sfreq"] == 100.0 and contract["n_times"] == T
+    assert contract["channel_rule"] == "exact" and contract["licence"] == "CC-BY-NC-4.0"
+    assert contract["normalisation"] == "robust" and len(contract["sha256"]) == 64
+    md = (tmp_path / "m" / "1.0.0" / "card.md").read_text()
+    assert "## Checkpoint contract" in md and "| ch_names | Fpz, Pz |" in md and "| licence | CC-BY-NC-4.0 |" in md
+
+
+def test_published_model_card_carries_its_licence_and_source(tmp_path: Path) -> None:
+    from tests.export.test_published_export import saved_published
+
+    folder, _ = saved_published("labram", tmp_path)
+    card = mr.register_model(folder, "labram-tiny", registry=tmp_path / "reg")
+    contract = card["contract"]
+    assert contract["architecture"] == "labram" and contract["licence"].startswith("MIT")
+    assert contract["channel_rule"] == "table" and "C3" in contract["ch_names"] and contract["sfreq"] == 200.0
+    assert contract["source"].endswith("labram.safetensors") and len(contract["sha256"]) == 64
+    assert "licence | MIT" in mr.card_text("labram-tiny", registry=tmp_path / "reg")

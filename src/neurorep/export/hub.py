@@ -21,7 +21,9 @@ WEIGHTS_NAME = "model.safetensors"
 def save_pretrained(model: nn.Module, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``directory`` as ``config.json`` + ``model.safetensors``.
 
-    The model must carry ``registry_name`` and ``config`` (every registered encoder does). Files
+    The model must carry ``registry_name`` and ``config`` (every registered encoder does). A
+    ``model.checkpoint_contract`` (:class:`~neurorep.export.contract.CheckpointContract`) is
+    written under ``"contract"`` (``extra`` may give one instead). Files
     are written to a temporary name and renamed, so an interrupted save leaves no half file.
     """
     directory = Path(directory)
@@ -30,6 +32,9 @@ def save_pretrained(model: nn.Module, directory: str | Path, extra: dict[str, An
     if not name:
         raise ValueError(f"{type(model).__name__} has no registry_name; register it before saving")
     config = {"architecture": name, "kwargs": getattr(model, "config", {}), **(extra or {})}
+    contract = getattr(model, "checkpoint_contract", None)
+    if contract is not None and "contract" not in config:  # what the weights expect of their input
+        config["contract"] = contract.as_dict() if hasattr(contract, "as_dict") else dict(contract)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     atomic_write(directory / WEIGHTS_NAME, lambda p: save_file(state, str(p), metadata={"format": "pt"}))
     atomic_write_text(directory / CONFIG_NAME, json_text(config, indent=2, default=str))
@@ -89,5 +94,10 @@ def from_pretrained(directory: str | Path) -> nn.Module:
     config = load_config(directory)
     model = create_encoder(config["architecture"], **config.get("kwargs", {}))
     load_strict(model, load_state(directory / WEIGHTS_NAME), source=str(directory / WEIGHTS_NAME))
+    if isinstance(config.get("contract"), dict):  # kept, so that a re-saved model still carries it
+        from neurorep.export.contract import CheckpointContract
+
+        model.checkpoint_contract = CheckpointContract.from_dict(config["contract"],
+                                                                 source=str(directory / CONFIG_NAME))
     return model.eval()
 

@@ -14,8 +14,10 @@ A *saved model* is an encoder written by :func:`neurorep.export.hub.save_pretrai
   lists them.
 
 A *model card* (``card.json`` + ``card.md``) records the architecture and its arguments, the
-input it expects (channels, samples, sampling rate, window length, scaling), the training data
-(description and fingerprint), metrics, and the files' SHA-256.
+input it expects (channels, samples, sampling rate, window length, scaling), the checkpoint
+contract (:mod:`neurorep.export.contract`: the one saved with the weights, else one derived
+from the run's preprocessing), the training data (description and fingerprint), metrics, and the
+files' SHA-256.
 """
 
 from __future__ import annotations
@@ -187,6 +189,25 @@ def _run_dir_of(saved: SavedModel) -> Path | None:
     return None
 
 
+def _contract(saved: SavedModel, prep: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved model's checkpoint contract, or one derived from its run's preprocessing (``None`` if neither)."""
+    from neurorep.export.contract import CheckpointContract
+
+    if isinstance(saved.config.get("contract"), dict):
+        return dict(saved.config["contract"])
+    if not prep.get("sfreq"):
+        return None
+    c, t = saved.input_shape
+    names = prep.get("channels")
+    names = [str(n) for n in names] if isinstance(names, list) and len(names) == c else None
+    return CheckpointContract(
+        architecture=str(saved.config["architecture"]), sfreq=float(prep["sfreq"]), n_times=t, n_channels=c,
+        channel_rule="exact" if names else "position", ch_names=names, units=prep.get("units"),
+        normalisation=str(prep["scaling"]) if prep.get("scaling") is not None else None,
+        source=str(saved.path), sha256=sha256(saved.path / WEIGHTS_NAME),
+        extra={"derived_from": "the run's config.yaml (no contract was saved with the weights)"}).as_dict()
+
+
 def build_card(saved: SavedModel, name: str, version: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The card of ``saved`` registered as ``name``/``version``.
 
@@ -212,6 +233,7 @@ def build_card(saved: SavedModel, name: str, version: str, extra: dict[str, Any]
         "source": str(saved.path),
         "neurorep_version": __version__,
     }
+    card["contract"] = None
     for key, value in (extra or {}).items():
         if isinstance(value, dict) and isinstance(card.get(key), dict):
             card[key] = {**card[key], **value}
@@ -220,7 +242,25 @@ def build_card(saved: SavedModel, name: str, version: str, extra: dict[str, Any]
     prep = card["preprocessing"]
     if "sfreq" in prep and "window_s" not in prep and prep.get("sfreq"):
         prep["window_s"] = t / float(prep["sfreq"])
+    derived = _contract(saved, prep)
+    card["contract"] = {**derived, **(card["contract"] or {})} if derived else card["contract"]
     return card
+
+
+def _contract_table(contract: dict[str, Any] | None) -> str:
+    """The contract as a field/value table (the channel list on one line)."""
+    if not contract:
+        return "_none recorded: the channels, rate and licence the weights expect are unknown_\n"
+    keys = ("architecture", "sfreq", "n_times", "window_s", "n_channels", "channel_rule", "ch_names", "patch_samples",
+            "units", "normalisation", "licence", "source", "sha256")
+    rows = []
+    for key in keys:
+        value = contract.get(key)
+        if isinstance(value, list):
+            shown = ", ".join(map(str, value[:8]))
+            value = ", ".join(map(str, value)) if len(value) <= 40 else f"{len(value)} names: {shown}, ..."
+        rows.append(f"| {key} | {'-' if value is None else value} |")
+    return "| field | value |\n|---|---|\n" + "\n".join(rows) + "\n"
 
 
 def card_markdown(card: dict[str, Any]) -> str:
@@ -246,6 +286,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         "## Preprocessing needed", "", table(card.get("preprocessing", {})),
         "## Training data", "", table(card.get("training_data", {})),
         "## Metrics", "", table(card.get("metrics", {})),
+        "## Checkpoint contract", "", _contract_table(card.get("contract")),
         "## Architecture arguments", "", table(card.get("config", {})),
         "## Files", "", table(card.get("files", {})),
     ]

@@ -168,8 +168,8 @@ def export_model(source: str | Path, out: str | Path, fmt: str = "onnx", overwri
     """Export the saved model in ``source`` (run folder or saved-model folder) to ``out``.
 
     ``fmt="onnx"``: float32 ONNX, checked against PyTorch (max difference must be ``<= atol``).
-    ``fmt="int8"``: the float export quantised by :func:`quantize_onnx`, compared with the float
-    model by :func:`compare_onnx` on ``eval_data`` (held-out ``.npz`` with ``x`` and ``y``) or on
+    ``fmt="int8"``: the float export (itself checked against PyTorch, ``float_max_abs_diff``)
+    quantised by :func:`quantize_onnx`, compared with the float model by :func:`compare_onnx` on ``eval_data`` (held-out ``.npz`` with ``x`` and ``y``) or on
     ``n_check`` seeded Gaussian windows. Nothing is written unless the export succeeds; an existing
     ``out`` is refused without ``overwrite``. Returns a summary dict.
     """
@@ -196,7 +196,8 @@ def export_model(source: str | Path, out: str | Path, fmt: str = "onnx", overwri
         y = None
     output = "logits" if saved.kind == "classifier" else "embedding"
     summary: dict[str, Any] = {"source": str(saved.path), "kind": saved.kind, "format": fmt, "out": str(out),
-                               "input_shape": ["B", c, t], "output": output}
+                               "input_shape": ["B", c, t], "output": output,
+                               "contract": saved.config.get("contract")}
     example = torch.from_numpy(x[:2])
     with removed_on_error(out.parent), temp_dir_beside(out) as tmp:
         float_path = Path(tmp) / "float.onnx"
@@ -208,6 +209,8 @@ def export_model(source: str | Path, out: str | Path, fmt: str = "onnx", overwri
             summary["bytes"] = out.stat().st_size
         else:
             export_onnx(model, float_path, example, output_name=output)
+            summary["float_max_abs_diff"] = check_onnx_parity(model, float_path,
+                                                              torch.from_numpy(x[: min(len(x), 16)]), atol)
             staged = quantize_onnx(float_path, Path(tmp) / "int8.onnx")
             summary.update(compare_onnx(float_path, staged, x, y, classifier=saved.kind == "classifier"))
             atomic_write(out, lambda p: p.write_bytes(staged.read_bytes()))

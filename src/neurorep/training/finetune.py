@@ -7,7 +7,9 @@ frozen for the first ``freeze_epochs`` epochs, then unfrozen from the top block 
 (:class:`GradualUnfreezing`); pretrained layers learn at a lower rate, decaying layer by layer
 (``lr * encoder_lr_scale * layer_decay**depth``). The head standardises the embedding over the
 batch before its linear layer (:class:`~neurorep.encoders.foundation_blocks.ClassifierHead`).
-Configured by :class:`FineTuningConfig`.
+With ``lora`` set, the encoder stays frozen and LoRA adapters on its linear layers train
+instead (:mod:`neurorep.training.lora`, through ``peft``); the exported encoder has them folded
+into its weights. Configured by :class:`FineTuningConfig`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from neurorep.config import Strict
 from neurorep.encoders.base import Encoder
 from neurorep.encoders.foundation_blocks import ClassifierHead
 from neurorep.errors import ConfigError
+from neurorep.training.lora import LoraSettings, add_lora, lora_parameters, merged_copy
 from neurorep.training.pretrain import _plain
 from neurorep.training.schedules import build_optimizer, scheduler_config
 from neurorep.training.trainer import export_weights
@@ -58,6 +61,8 @@ class FineTuningConfig(Strict):
     patience: int | None = Field(4, ge=1, description="early stopping on validation KL")
     max_windows: int | None = Field(None, ge=1, description="cap on training samples per epoch")
     num_workers: int = Field(0, ge=0)
+    lora: LoraSettings | None = Field(
+        None, description="train LoRA adapters (peft) instead of unfreezing the encoder; e.g. {rank: 8}")
 
 
 def smooth_targets(target: torch.Tensor, eps: float) -> torch.Tensor:
@@ -158,6 +163,8 @@ class FineTuneModule(L.LightningModule):
         if n_classes < 2:
             raise ConfigError(f"n_classes must be >= 2, got {n_classes}")
         self.encoder = encoder
+        # LoRA: adapters go into the encoder in place; peft's wrapper is kept outside the module tree
+        object.__setattr__(self, "_lora", add_lora(encoder, cfg.lora) if cfg.lora is not None else None)
         self.head = ClassifierHead(int(encoder.embed_dim), int(n_classes), cfg.head_dropout)
         self.cfg, self.pretrained = cfg, bool(pretrained)
         self.generator = torch.Generator().manual_seed(int(seed))
@@ -182,6 +189,8 @@ class FineTuneModule(L.LightningModule):
         return kl
 
     def configure_callbacks(self) -> list[Callback]:
+        if self._lora is not None:  # the encoder stays frozen; only its adapters (and the head) train
+            return []
         return [GradualUnfreezing(self.cfg.freeze_epochs, self.cfg.unfreeze_per_epoch)] if self.pretrained else []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -229,9 +238,13 @@ class FineTuneModule(L.LightningModule):
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Head at ``lr``; encoder layer groups at ``lr * encoder_lr_scale * layer_decay**depth``
-        (depth 0 = top group) when pretrained, all at ``lr`` otherwise."""
+        (depth 0 = top group) when pretrained, all at ``lr`` otherwise; with LoRA, the head and the
+        adapters (``lr * lora.lr_scale``) only."""
         lr = float(self.cfg.lr)
         groups: list[dict[str, Any]] = [{"params": list(self.head.parameters()), "lr": lr, "name": "head"}]
+        if self._lora is not None and self.cfg.lora is not None:
+            return groups + [{"params": lora_parameters(self.encoder), "lr": lr * self.cfg.lora.lr_scale,
+                              "name": "lora"}]
         layers = encoder_layer_groups(self.encoder)
         for depth, module in enumerate(reversed(layers)):
             params = list(module.parameters())
@@ -250,6 +263,7 @@ class FineTuneModule(L.LightningModule):
     def export(self, directory: str | Path) -> Path:
         """Write ``directory/encoder`` and ``directory/head`` (``config.json`` + ``model.safetensors``)."""
         directory = Path(directory)
-        export_weights(self.encoder, directory / "encoder")
+        encoder = merged_copy(self._lora) if self._lora is not None else self.encoder  # adapters folded in
+        export_weights(encoder, directory / "encoder")
         export_weights(self.head, directory / "head", extra={"class_names": list(self.hparams["class_names"])})
         return directory

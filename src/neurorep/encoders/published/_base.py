@@ -70,8 +70,10 @@ class PublishedCard:
     ``sfreq``: the rate the published weights were pretrained at (data at another rate are
     refused when weights are loaded). ``channels``: the electrode names the model looks up by
     name (empty when it does not use names). ``units``/``normalisation``: how the authors scaled
-    the input (``None`` where not recorded here). ``licence``: ``None`` where not recorded here:
-    read the source repository's licence before use. ``hub_ids``: braindecode hub repositories.
+    the input (``None`` where not recorded here). ``licence``: the weights' licence as stated by
+    their publishers (``licence_source`` says where it was read; check it again before use).
+    ``hub_ids``: braindecode hub repositories. ``channel_rule``: how the model takes channels
+    (see :mod:`neurorep.export.contract`).
     """
 
     paper: str
@@ -81,7 +83,9 @@ class PublishedCard:
     units: str | None = None
     normalisation: str | None = None
     licence: str | None = None
+    licence_source: str | None = None
     hub_ids: tuple[str, ...] = ()
+    channel_rule: str = "position"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -141,6 +145,36 @@ class PublishedEncoder(Encoder):
     def layer_groups(self) -> list[nn.Module]:
         """Layer groups from the input upwards, for gradual unfreezing."""
         return [self]
+
+    @classmethod
+    def channel_rule(cls, kwargs: dict[str, Any]) -> str:
+        """How a model built with ``kwargs`` takes channels (the card's rule; subclasses refine it)."""
+        return cls.card.channel_rule
+
+    @classmethod
+    def count_is_fixed(cls, kwargs: dict[str, Any]) -> bool:
+        """True when a checkpoint fixes the channel count (a parameter's shape depends on it)."""
+        return False
+
+    @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """The channel count a checkpoint's weights fix (``None`` when they fix none or it cannot be told)."""
+        return None
+
+    @classmethod
+    def contract_for(cls, kwargs: dict[str, Any], source: str | None = None, sha256: str | None = None) -> Any:
+        """The :class:`~neurorep.export.contract.CheckpointContract` of published weights for a model built
+        with ``kwargs`` (this class's argument names)."""
+        from neurorep.export.contract import CheckpointContract
+
+        card, rule = cls.card, cls.channel_rule(kwargs)
+        return CheckpointContract(
+            architecture=cls.registry_name, sfreq=card.sfreq, n_times=None,
+            n_channels=int(kwargs["n_channels"]) if cls.count_is_fixed(kwargs) and "n_channels" in kwargs else None,
+            channel_rule=rule,  # type: ignore[arg-type]
+            ch_names=list(card.channels) if rule == "table" else None, patch_samples=card.patch_samples,
+            units=card.units, normalisation=card.normalisation, licence=card.licence, source=source, sha256=sha256,
+            extra={"paper": card.paper, "hub_ids": list(card.hub_ids), "licence_source": card.licence_source})
 
 
 class PublishedModel(nn.Module):

@@ -151,7 +151,11 @@ class BIOT(PublishedEncoder):
         paper="Yang et al., BIOT: Biosignal Transformer for Cross-data Learning in the Wild, NeurIPS 2023",
         sfreq=200.0, patch_samples=200, normalisation="each channel divided by its 95th percentile of |x|",
         hub_ids=("braindecode/biot-pretrained-prest-16chs", "braindecode/biot-pretrained-shhs-prest-18chs",
-                 "braindecode/biot-pretrained-six-datasets-18chs"))
+                 "braindecode/biot-pretrained-six-datasets-18chs"),
+        licence="MIT (the authors' repository ycq091044/BIOT, which ships the weights); BSD-3-Clause on the "
+                "braindecode hub copies",
+        licence_source="github.com/ycq091044/BIOT/LICENSE; huggingface.co/braindecode/"
+                       "biot-pretrained-six-datasets-18chs (model-card metadata)")
     reference_names = {**PublishedEncoder.reference_names, "embed_dim": "embed_dim", "num_heads": "n_heads",
                        "num_layers": "n_layers", "hop_length": "hop_length", "drop_prob": "dropout",
                        "att_layer_drop_prob": "attn_dropout"}
@@ -213,6 +217,17 @@ class BIOT(PublishedEncoder):
         head.add_module("activation_layer", nn.ELU())
         head.add_module("classification_head", nn.Linear(self.embed_dim, n_outputs))
         return head
+
+    @classmethod
+    def count_is_fixed(cls, kwargs: dict[str, Any]) -> bool:
+        """The learned channel-token table has one row per channel."""
+        return True
+
+    @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """Rows of the checkpoint's channel-token table."""
+        table = state.get("encoder.channel_tokens.weight")
+        return int(table.shape[0]) if table is not None and table.dim() == 2 else None
 
     def layer_groups(self) -> list[nn.Module]:
         """Token embeddings, then each transformer block."""

@@ -139,7 +139,11 @@ class CBraMod(PublishedEncoder):
     card = PublishedCard(
         paper="Wang et al., CBraMod: A Criss-Cross Brain Foundation Model for EEG Decoding, ICLR 2025",
         sfreq=200.0, patch_samples=200, units="100 uV (signals in uV divided by 100)",
-        hub_ids=("braindecode/cbramod-pretrained",))
+        hub_ids=("braindecode/cbramod-pretrained",),
+        licence="BSD-3-Clause on the braindecode/cbramod-pretrained hub copy; the authors' release "
+                "(weighting666/CBraMod) states no licence",
+        licence_source="huggingface.co/braindecode/cbramod-pretrained (model-card metadata); "
+                       "github.com/wjq-learning/CBraMod README (no licence file found)")
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size", "dim_feedforward": "d_ff",
                        "n_layer": "n_layers", "nhead": "n_heads", "emb_dim": "emb_dim", "drop_prob": "dropout",
                        "channels_kernel_stride_padding_norm": "conv_stages"}

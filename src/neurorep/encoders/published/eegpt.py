@@ -168,7 +168,10 @@ class EEGPT(PublishedEncoder):
     card = PublishedCard(
         paper="Wang et al., EEGPT: Pretrained Transformer for Universal and Reliable Representation of EEG "
               "Signals, NeurIPS 2024",
-        sfreq=256.0, patch_samples=64, channels=EEGPT_CHANNELS, hub_ids=("braindecode/eegpt-pretrained",))
+        sfreq=256.0, patch_samples=64, channels=EEGPT_CHANNELS, hub_ids=("braindecode/eegpt-pretrained",),
+        licence="none stated: the authors' repository BINE022/EEGPT has no licence file, so no reuse licence "
+                "is granted; the hub copy's licence was not checked",
+        licence_source="github.com/BINE022/EEGPT (file list: no LICENSE)")
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size", "patch_stride": "patch_stride",
                        "embed_num": "embed_num", "embed_dim": "d_model", "depth": "n_layers", "num_heads": "n_heads",
                        "mlp_ratio": "mlp_ratio", "qkv_bias": "qkv_bias", "drop_prob": "dropout",
@@ -248,6 +251,24 @@ class EEGPT(PublishedEncoder):
         return {"n_channels": n_channels, "n_times": n_times, "patch_size": 200, "patch_stride": 200,
                 "embed_num": 2, "d_model": 8, "n_layers": 1, "n_heads": 2}
 
+    @classmethod
+    def channel_rule(cls, kwargs: dict[str, Any]) -> str:
+        """By name through the electrode table without the projection; by position through it."""
+        return "table" if kwargs.get("channel_projection", "conv") == "none" else "position"
+
+    @classmethod
+    def count_is_fixed(cls, kwargs: dict[str, Any]) -> bool:
+        """The channel projection's weight has one column per data channel."""
+        return kwargs.get("channel_projection", "conv") != "none"
+
+    @classmethod
+    def channels_in_checkpoint(cls, state: dict[str, torch.Tensor]) -> int | None:
+        """Input channels of the checkpoint's channel projection (convolution or linear)."""
+        for key in ("chan_proj.proj.parametrizations.weight.original", "chan_proj.proj.weight"):
+            if key in state and state[key].dim() >= 2:
+                return int(state[key].shape[1])
+        return None
+
     def reference_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> features[B, n_patches, embed_num * d_model]``."""
         check_input(self, x, self.n_channels, self.n_times)
@@ -260,6 +281,12 @@ class EEGPT(PublishedEncoder):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> tokens[B, n_patches, embed_num * d_model]``."""
         return self.reference_features(x)
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Channel projection with the patch and electrode embeddings and summary tokens, each block, the norm."""
+        enc = self.target_encoder
+        tokens = nn.ModuleList([self.chan_proj, enc.patch_embed, enc.chan_embed, nn.ParameterList([enc.summary_token])])
+        return [tokens, *enc.blocks, enc.norm]
 
     def build_head(self, n_outputs: int) -> nn.Module:
         """Max-norm linear probe per patch (16 wide), dropout 0.5, max-norm linear over all patches."""

@@ -136,7 +136,10 @@ class Labram(PublishedEncoder):
         paper="Jiang et al., Large Brain Model for Learning Generic Representations with Tremendous EEG Data "
               "in BCI, ICLR 2024",
         sfreq=200.0, patch_samples=200, channels=LABRAM_CHANNELS, units="0.1 mV (signals in uV divided by 100)",
-        hub_ids=("braindecode/labram-pretrained",))
+        hub_ids=("braindecode/labram-pretrained",), channel_rule="table",
+        licence="MIT (the authors' repository 935963004/LaBraM, which ships the weights); the hub copy's "
+                "licence was not checked",
+        licence_source="github.com/935963004/LaBraM/LICENSE")
     reference_names = {**PublishedEncoder.reference_names, "patch_size": "patch_size",
                        "conv_out_channels": "conv_channels", "num_layers": "n_layers", "num_heads": "n_heads",
                        "mlp_ratio": "mlp_ratio", "qkv_bias": "qkv_bias", "drop_prob": "dropout",
@@ -240,3 +243,11 @@ class Labram(PublishedEncoder):
     def build_head(self, n_outputs: int) -> nn.Module:
         """Linear on the class token (the reference's ``final_layer``)."""
         return nn.Linear(self.embed_dim, n_outputs)
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Patch embedding with the class token and the electrode/time tables, each block, the final norm.
+
+        The groups are views built on each call (they share the parameters, nothing is copied).
+        """
+        tables = nn.ParameterList([self.cls_token, self.position_embedding, self.temporal_embedding])
+        return [nn.ModuleList([self.patch_embed, tables]), *self.blocks, self.norm]
