@@ -175,8 +175,8 @@ def test_one_bad_eeg_is_skipped_and_listed(tmp_path: Path, capsys: pytest.Captur
     bad.write_bytes(b"not parquet")
     cfg = HMSDataConfig(source=str(tmp_path / "hms"), cache=str(tmp_path / "cache"), sfreq=50.0)
     corpus = prepare_hms(cfg, progress=False)
-    assert corpus.info["skipped"] and corpus.info["skipped"][0][0] == str(bad)
-    assert len(corpus.info["recordings"]) == len(files) - 1
+    assert corpus.info.skipped and corpus.info.skipped[0][0] == str(bad)
+    assert len(corpus.info.recordings) == len(files) - 1
     assert int(bad.stem) not in set(corpus.rows["eeg_id"].tolist())
     err = capsys.readouterr().err
     assert f"skipped {bad}" in err and "1 recording(s) skipped" in err

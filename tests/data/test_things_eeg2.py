@@ -88,8 +88,8 @@ def test_not_a_dict_and_bad_metadata(tmp_path: Path) -> None:
 
 def test_convert_to_safe_cache_once(things_root: Path, tmp_path: Path) -> None:
     cache = convert_things_eeg2(things_root, tmp_path / "cache", progress=False)
-    assert cache.info["subjects"] == ["sub-01", "sub-02"] and cache.info["sfreq"] == 100.0
-    assert [r["split"] for r in cache.info["recordings"]] == ["train", "test", "train", "test"]
+    assert cache.info.subjects == ["sub-01", "sub-02"] and cache.info.sfreq == 100.0
+    assert [r.split for r in cache.info.recordings] == ["train", "test", "train", "test"]
     ds = WindowDataset(cache)
     assert len(ds) == 2 * (6 + 3)
     x0 = ds[0]["x"].numpy()

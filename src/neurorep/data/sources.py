@@ -48,6 +48,8 @@ class Source:
     #: Preparation settings that differ from :class:`~neurorep.data.windows.PrepareConfig`'s defaults
     #: for this kind of data (e.g. heart rate is neither band-passed nor resampled to 100 Hz).
     prepare_defaults: dict[str, Any] = {}
+    #: what ``y`` holds: ``class`` (an index into :meth:`classes`) or ``condition`` (a stimulus index)
+    label_kind: str = "class"
 
     def setup(self, cfg: Any) -> None:
         """Take the preparation settings before :meth:`discover` (sources whose layout, labels or
@@ -55,6 +57,10 @@ class Source:
 
     def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def describe(self, item: SourceItem) -> dict[str, Any]:
+        """Further fields of ``item``'s entry in the cache's recordings list (e.g. the folder it came from)."""
+        return {}
 
     def classes(self, cfg: Any) -> list[str]:
         """Class names, in the order of the integer labels :meth:`windows` gives."""
@@ -304,3 +310,7 @@ def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: s
     name = detect_dataset(Path(root)) if dataset == "auto" else dataset
     defaults = dict(DATASETS.create(name).prepare_defaults)
     return validate(PrepareConfig, {**defaults, **settings}, source=source)
+
+
+# Sources defined in their own modules register on import.
+from neurorep.data import sources_hms, sources_meg  # noqa: E402,F401

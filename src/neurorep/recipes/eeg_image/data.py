@@ -102,7 +102,7 @@ def categories_for(cfg: EEGImageConfig, concepts: list[str]) -> list[str]:
 
 
 def _subject_code(cache: WindowCache, number: int, field: str) -> int:
-    numbers = list(cache.info["subject_numbers"])
+    numbers = list(cache.info.subject_numbers)
     if number not in numbers:
         raise ConfigError(f"{field}: subject {number} is not in {cache.path} (subjects: {', '.join(map(str, numbers))})")
     return numbers.index(number)
