@@ -155,8 +155,9 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
     for i in ok:
         if results[i]["ch_names"] != first["ch_names"] or results[i]["sfreq"] != first["sfreq"]:
             raise DataError(f"{items[i].path}: channels or rate differ from {items[ok[0]].path}")
-        if (results[i]["extra"], results[i]["whole"]) != (first["extra"], first["whole"]):
-            raise DataError(f"{items[i].path}: further arrays differ from {items[ok[0]].path}")
+        if results[i]["extra"] != first["extra"]:
+            raise DataError(f"{items[i].path}: per-window arrays {results[i]['extra']} differ from "
+                            f"{items[ok[0]].path}'s {first['extra']}")
     subjects = sorted({items[i].subject for i in ok})
     sub_code = {s: k for k, s in enumerate(subjects)}
     cols: dict[str, list[np.ndarray]] = {"recording": [], "subject": [], "y": [], "onset": [], "local": []}
@@ -171,7 +172,8 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
         cols["y"].append(r["y"].astype(np.int64))
         cols["onset"].append(r["onset"].astype(np.float64))
         cols["local"].append(np.arange(n, dtype=np.int32))
-        counts = Counter((classes[c] if classes else str(c)) if c >= 0 else "unlabelled" for c in r["y"].tolist())
+        counts = (Counter(classes[c] if c >= 0 else "unlabelled" for c in r["y"].tolist())
+                  if src.label_kind == "class" else Counter())
         total.update(counts)
         recordings.append({"id": i, "source": str(it.path), "labels": str(it.labels) if it.labels else None,
                            "subject": it.subject, "session": it.session, "n_windows": n,
@@ -182,9 +184,10 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
     info = {"version": CACHE_VERSION, "key": key, "dataset": src.name, "config": cfg.model_dump(),
             "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
             "classes": classes, "label_kind": src.label_kind, "extra_arrays": first["extra"],
-            "recording_arrays": first["whole"], "subjects": subjects, "recordings": recordings,
+            "recording_arrays": sorted({n for i in ok for n in results[i]["whole"]}), "subjects": subjects,
+            "recordings": recordings,
             "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total),
-            "skipped": [list(x) for x in skipped]}
+            "skipped": [list(x) for x in skipped], **src.info_extra()}
     (tmp / "info.json").write_text(json_text(info, indent=1))
 
 

@@ -62,6 +62,10 @@ class Source:
         """Further fields of ``item``'s entry in the cache's recordings list (e.g. the folder it came from)."""
         return {}
 
+    def info_extra(self) -> dict[str, Any]:
+        """Further dataset-level fields of the cache's ``info.json`` (after :meth:`discover`)."""
+        return {}
+
     def classes(self, cfg: Any) -> list[str]:
         """Class names, in the order of the integer labels :meth:`windows` gives."""
         from neurorep.data.labels import get_scheme
@@ -313,4 +317,4 @@ def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: s
 
 
 # Sources defined in their own modules register on import.
-from neurorep.data import sources_hms, sources_meg  # noqa: E402,F401
+from neurorep.data import sources_hms, sources_meg, sources_things  # noqa: E402,F401
