@@ -21,6 +21,7 @@ Opening a cache checks its files' sizes and quick hashes against the manifest an
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
@@ -60,6 +61,13 @@ class PrepareReport:
     cache: WindowCache
     reused: bool
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def print_skipped(self) -> None:
+        """List the skipped recordings and their errors on stderr, then how many were skipped."""
+        for path, err in self.skipped:
+            print(f"skipped {path}: {err}", file=sys.stderr)
+        if self.skipped:
+            print(f"{len(self.skipped)} recording(s) skipped", file=sys.stderr)
 
 
 def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: PrepareConfig | None = None,

@@ -48,6 +48,8 @@ class Source:
     #: Preparation settings that differ from :class:`~neurorep.data.windows.PrepareConfig`'s defaults
     #: for this kind of data (e.g. heart rate is neither band-passed nor resampled to 100 Hz).
     prepare_defaults: dict[str, Any] = {}
+    #: the preparation settings' class, when the layout needs more than PrepareConfig's (None: PrepareConfig)
+    config_class: type | None = None
     #: what ``y`` holds: ``class`` (an index into :meth:`classes`) or ``condition`` (a stimulus index)
     label_kind: str = "class"
 
@@ -312,8 +314,8 @@ def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: s
     from neurorep.data.windows import PrepareConfig
 
     name = detect_dataset(Path(root)) if dataset == "auto" else dataset
-    defaults = dict(DATASETS.create(name).prepare_defaults)
-    return validate(PrepareConfig, {**defaults, **settings}, source=source)
+    layout = DATASETS.create(name)
+    return validate(layout.config_class or PrepareConfig, {**layout.prepare_defaults, **settings}, source=source)
 
 
 # Sources defined in their own modules register on import.

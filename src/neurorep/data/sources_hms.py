@@ -59,6 +59,7 @@ class HMS(Source):
     """HMS EEGs, one window per label row (its segment), with the vote counts and the whole signal kept."""
 
     name = "hms"
+    config_class = HMSPrepareConfig
     prepare_defaults = {"sfreq": 200.0, "l_freq": 0.5, "h_freq": 40.0, "window_s": 50.0}
 
     def __init__(self) -> None:
@@ -67,8 +68,8 @@ class HMS(Source):
         self.rows: dict[int, dict[str, np.ndarray]] = {}
 
     def setup(self, cfg: Any) -> None:
-        self.max_rows = getattr(cfg, "max_rows_per_eeg", None)
-        self.include_ekg = bool(getattr(cfg, "include_ekg", False))
+        self.max_rows = cfg.max_rows_per_eeg
+        self.include_ekg = cfg.include_ekg
 
     def discover(self, root: Path) -> list[SourceItem]:
         labels = root / "train.csv"
@@ -114,10 +115,3 @@ class HMS(Source):
             x[k, :, :part.shape[1]] = part
         return Windows(x, rows["y"], rows["offset_s"], rate, names, extra={"votes": rows["votes"]},
                        whole={"signal": data})
-
-
-def hms_prepare_config(**settings: Any) -> HMSPrepareConfig:
-    """Validated HMS preparation settings over the source's defaults."""
-    from neurorep.config import validate
-
-    return validate(HMSPrepareConfig, {**HMS.prepare_defaults, **settings}, source="HMS prepare options")

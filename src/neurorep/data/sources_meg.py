@@ -50,11 +50,12 @@ class HcpMeg(Source):
     """One HCP-style setting folder; the class of a recording is its task (rest, motor, story_math, working_memory)."""
 
     name = "hcp-meg"
+    config_class = MegWindowConfig
     prepare_defaults = {"sfreq": 100.0, "l_freq": None, "h_freq": None, "window_s": 1.0, "scaling": "zscore"}
     sfreq_in: float = HCP_SFREQ
 
     def setup(self, cfg: Any) -> None:
-        self.sfreq_in = float(getattr(cfg, "sfreq_in", HCP_SFREQ))
+        self.sfreq_in = float(cfg.sfreq_in)
 
     def discover(self, root: Path) -> list[SourceItem]:
         return [SourceItem(f.path, None, f.subject, str(f.chunk)) for fs in setting_parts(root).values() for f in fs]
@@ -82,7 +83,7 @@ class HcpMeg(Source):
             raise DataError(f"{rec.source}: channel {rec.ch_names[int(flat[0])]} is flat (constant)")
         data, sfreq = resample(rec.data, rec.sfreq, cfg.sfreq)
         data = scale(data, cfg.scaling)
-        stride_s = float(getattr(cfg, "stride_s", None) or cfg.window_s)
+        stride_s = float(cfg.stride_s)
         win, step = int(round(cfg.window_s * sfreq)), max(1, int(round(stride_s * sfreq)))
         if data.shape[1] < win:
             raise DataError(f"{rec.source}: recording ({rec.duration:.2f} s) is shorter than one window "
@@ -92,10 +93,3 @@ class HcpMeg(Source):
         y = np.full(len(starts), MEG_CLASSES.index(rec.annotations.description[0]), np.int64)
         return Windows(np.ascontiguousarray(x, dtype=np.float32), y, np.arange(len(starts)) * stride_s, sfreq,
                        list(rec.ch_names))
-
-
-def meg_window_config(**settings: Any) -> MegWindowConfig:
-    """Validated MEG preparation settings over the source's defaults (no band-pass, z-scored, 1-s windows)."""
-    from neurorep.config import validate
-
-    return validate(MegWindowConfig, {**HcpMeg.prepare_defaults, **settings}, source="MEG prepare options")

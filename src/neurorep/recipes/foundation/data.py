@@ -12,7 +12,6 @@ crops of the same length from the training patients' whole recordings (unlabelle
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from torch.utils.data import Dataset
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.setup import simulate_missing
-from neurorep.data.sources_hms import hms_prepare_config
+from neurorep.data.sources import prepare_config
 from neurorep.data.splits import Split, SplitTable, make_splits
 from neurorep.errors import DataError
 from neurorep.recipes.foundation.config import HMSDataConfig
@@ -91,12 +90,10 @@ def prepare_hms(cfg: HMSDataConfig, progress: bool = True) -> HMSCorpus:
         "n_subjects": s.subjects, "seed": s.seed, "jobs": s.jobs, "eegs_per_patient": s.eegs_per_patient,
         "duration_s": s.duration_s, "labels_per_eeg": s.labels_per_eeg, "nan_fraction": s.nan_fraction},
         what="HMS folder", progress=progress)
-    prep = hms_prepare_config(window_s=cfg.segment_s, **{k: getattr(cfg, k) for k in _PREP_KEYS})
+    prep = prepare_config("hms", source, {"window_s": cfg.segment_s, **{k: getattr(cfg, k) for k in _PREP_KEYS}},
+                          source="data")
     report = prepare(source, cfg.cache, dataset="hms", cfg=prep, on_error=cfg.on_error, progress=progress)
-    for path, reason in report.skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
-    if report.skipped:
-        print(f"{len(report.skipped)} recording(s) skipped", file=sys.stderr)
+    report.print_skipped()
     return HMSCorpus(report.cache)
 
 

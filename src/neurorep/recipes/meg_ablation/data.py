@@ -15,7 +15,7 @@ from pathlib import Path
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.readers.meg_h5 import MEG_CLASSES
 from neurorep.data.setup import simulate_missing
-from neurorep.data.sources_meg import meg_window_config
+from neurorep.data.sources import prepare_config
 from neurorep.data.splits import Split, make_splits
 from neurorep.errors import DataError
 from neurorep.recipes.meg_ablation.config import SETTING_FOLDER, MegDataConfig, MegPrepareConfig
@@ -27,8 +27,8 @@ def prepare_meg(root: str | Path, cache_root: str | Path, cfg: MegPrepareConfig,
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: MEG setting folder not found (expected Intra/ or Cross/ with train/ and test*/)")
-    return prepare(root, cache_root, dataset="hcp-meg", cfg=meg_window_config(**cfg.model_dump()), jobs=jobs,
-                   progress=progress).cache
+    prep = prepare_config("hcp-meg", root, cfg.model_dump(), source="data.prepare")
+    return prepare(root, cache_root, dataset="hcp-meg", cfg=prep, jobs=jobs, progress=progress).cache
 
 
 def split_windows(cache: WindowCache, val_fraction: float, seed: int, cross: bool) -> Split:
