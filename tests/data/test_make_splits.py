@@ -109,6 +109,10 @@ def test_split_file_is_read_and_validated(sleep_folder: Path, tmp_path: Path) ->
     rec = tmp_path / "rec.json"
     rec.write_text(json.dumps({"train": [0, 1], "test": [2]}))
     assert set(cache.meta["recording"][make_splits(cache, by="recording", split_file=rec, val=0)[0].test]) == {2}
+    rec.write_text(json.dumps({"0": "train", "1": "test", "2": "train"}))
+    assert set(cache.meta["recording"][make_splits(cache, by="recording", split_file=rec, val=0)[0].test]) == {1}
+    with pytest.raises(ConfigError, match="exclude each other"):
+        make_splits(cache, by="recording", split_file=rec, folds=3)
     for body, err, match in (
             ({"train": ["SC400"], "test": ["SC400"]}, LeakageError, "SC400.*train and the test"),
             ({"train": ["SC400"], "test": ["SC499"]}, DataError, "subject 'SC499' is not in the data"),
@@ -131,3 +135,19 @@ def test_keep_apart_refuses_a_subject_on_the_training_and_test_side() -> None:
     make_splits(table, by="recording", parts=parts, val=0)  # recordings never straddle
     with pytest.raises(LeakageError, match="subject a is in both the train and the test split"):
         make_splits(table, by="recording", parts=parts, val=0, keep_apart=("subject",))
+
+
+def test_config_split_section_reaches_make_splits(sleep_folder: Path, tmp_path: Path) -> None:
+    from neurorep.config import validate
+    from neurorep.data.setup import DataConfig, setup_data
+
+    base = {"source": str(sleep_folder), "cache": str(tmp_path / "c"), "prepare": {"trim_wake_min": None}}
+    prepared = setup_data(validate(DataConfig, {**base, "split": {"by": "recording", "folds": 3, "val": 0}}),
+                          progress=False)
+    assert len(prepared.splits) == 3 and all(len(s.val) == 0 for s in prepared.splits)
+    f = tmp_path / "split.json"
+    f.write_text(json.dumps({"train": ["SC400", "SC401"], "test": ["SC402"]}))
+    one = setup_data(validate(DataConfig, {**base, "split": {"file": str(f), "val": 0}}), progress=False).splits
+    assert split_groups(prepared.cache, one[0]) == {"train": ["SC400", "SC401"], "val": [], "test": ["SC402"]}
+    with pytest.raises(ConfigError, match="split.by"):
+        validate(DataConfig, {**base, "split": {"by": "night"}})

@@ -88,6 +88,8 @@ class SplitTable:
     def code_of(self, by: str, name: Any, path: Path) -> Any:
         """The group code of ``name`` as a split file spells it (the group's name, or its code)."""
         names = self.names.get(by)
+        if by == "recording" and isinstance(name, str) and name.isdigit():  # a JSON object key
+            name = int(name)
         if names is not None and name in names:
             return names.index(name) if by != "recording" else name
         if names is None and name in set(self.groups(by).tolist()):
@@ -116,6 +118,8 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
     table = data if isinstance(data, SplitTable) else (
         SplitTable.of_subjects(data) if isinstance(data, np.ndarray) else SplitTable.of_cache(data))
     groups = table.groups(by)
+    if folds and (split_file is not None or parts is not None):
+        raise ConfigError("split.folds and a given split (split.file) exclude each other; set one of them")
     if split_file is not None:
         path = Path(split_file)
         parts = {table.code_of(by, k, path): v for k, v in read_split_file(path).items()}
