@@ -117,7 +117,7 @@ def test_split_file_is_read_and_validated(sleep_folder: Path, tmp_path: Path) ->
             ({"train": ["SC400"], "test": ["SC400"]}, LeakageError, "SC400.*train and the test"),
             ({"train": ["SC400"], "test": ["SC499"]}, DataError, "subject 'SC499' is not in the data"),
             ({"train": ["SC400"], "holdout": ["SC401"]}, DataError, "unknown part 'holdout'"),
-            ({"train": ["SC400"], "val": ["SC401"]}, ConfigError, "needs a train and a test part"),
+            ({"train": ["SC400"], "val": ["SC401"]}, DataError, "split.json: a split file needs a train and a test"),
             ({"train": 3}, DataError, "expected")):
         f.write_text(json.dumps(body))
         with pytest.raises(err, match=match):

@@ -109,7 +109,8 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
             from the groups outside the test fold; with a split file or ``parts`` that has no ``val``
             part, ``val`` is the share of the training groups held out (per stratum of ``stratify``).
         folds: k-fold over groups instead of one split (returns k splits).
-        split_file: a JSON split file (read and validated); it fixes the split, ``seed`` is unused.
+        split_file: a JSON split file (read and validated); it fixes the sides (``seed`` only draws ``val``
+            when the file has no ``val`` part).
         parts: the same as a split file's content, given in memory (group code -> part name).
         stratify: group code -> stratum, for drawing ``val`` from training groups per stratum.
         keep_apart: further groups (``subject``, ``session``) that may not be on both the training side
@@ -123,6 +124,9 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
     if split_file is not None:
         path = Path(split_file)
         parts = {table.code_of(by, k, path): v for k, v in read_split_file(path).items()}
+        named = set(parts.values())
+        if "train" not in named or not any(p.startswith("test") for p in named):
+            raise DataError(f"{path}: a split file needs a train and a test part; got {', '.join(sorted(named))}")
     if parts is not None:
         splits = [_assigned(groups, parts, val, seed, stratify)]
     elif folds:
