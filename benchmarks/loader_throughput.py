@@ -103,7 +103,7 @@ def main() -> int:
         simulate_sleep(Path(tmp) / "sim", n_subjects=args.nights, seed=0, hours=8.0, progress=False)
         cache = prepare(Path(tmp) / "sim", Path(tmp) / "cache", cfg=PrepareConfig(trim_wake_min=None),
                         progress=False).cache
-        n, shape = len(cache), (len(cache.info["ch_names"]), cache.info["n_times"])
+        n, shape = len(cache), (cache.info.n_channels, cache.info.n_times)
         rows = []
         for workers in (0, 2):
             runs: dict[str, list[dict[str, float]]] = {"numpy": [], "cache": []}

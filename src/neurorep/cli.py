@@ -246,10 +246,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
                          progress=True)
         _print_summary(report.cache.summary())
         print(("reused" if report.reused else "wrote") + f" cache {report.cache.path}")
-        for path, err in report.skipped:
-            print(f"skipped {path}: {err}", file=sys.stderr)
-        if report.skipped:
-            print(f"{len(report.skipped)} recording(s) skipped", file=sys.stderr)
+        report.print_skipped()
         return 0
     from neurorep.data.info import describe_path
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -82,11 +82,14 @@ class ModelSpec(Strict):
 
 
 class SplitConfig(Strict):
-    """Subject-wise split shares and seed."""
+    """How windows are split: by subject, session or recording; shares, k folds or a split file."""
 
+    by: Literal["subject", "session", "recording"] = Field(
+        "subject", description="whole subjects, sessions or recordings go to one side")
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.2, ge=0, lt=1)
-    folds: int | None = Field(None, ge=2, description="k-fold over subjects instead of one split")
+    folds: int | None = Field(None, ge=2, description="k-fold over groups instead of one split")
+    file: str | None = Field(None, description="JSON split file: {part: [ids]} or {id: part}; fixes the split")
     seed: int = 0
 
 

@@ -19,6 +19,10 @@ class DataError(NeurorepError):
     """A file or dataset on disk is missing, malformed or inconsistent."""
 
 
+class LabelFileError(DataError):
+    """A label file that many recordings share is wrong; preparing stops even where bad recordings are skipped."""
+
+
 class ConfigError(NeurorepError):
     """A configuration value or name is invalid."""
 

@@ -10,7 +10,7 @@ import torch
 from neurorep.data import cache as cache_mod
 from neurorep.data.cache import COMPLETE, WindowCache, prepare
 from neurorep.data.dataset import WindowDataset
-from neurorep.data.splits import check_disjoint_subjects, subject_kfold, subject_split
+from neurorep.data.splits import check_disjoint_subjects, make_splits
 from neurorep.data.windows import PrepareConfig
 from neurorep.errors import DataError, LeakageError
 from tests.conftest import write_hypnogram, write_psg
@@ -20,7 +20,7 @@ def test_prepare_then_reuse(sleep_folder: Path, tmp_path: Path, monkeypatch: pyt
     rep = prepare(sleep_folder, tmp_path / "cache", cfg=PrepareConfig(trim_wake_min=None), progress=False)
     assert not rep.reused and len(rep.cache) > 0
     info = rep.cache.info
-    assert info["ch_names"] == ["EEG Fpz-Cz", "EEG Pz-Oz"] and info["subjects"] == ["SC400", "SC401", "SC402"]
+    assert info.ch_names == ["EEG Fpz-Cz", "EEG Pz-Oz"] and info.subjects == ["SC400", "SC401", "SC402"]
     # second call must not read any EDF
     monkeypatch.setattr(cache_mod, "_run_all", lambda *a, **k: pytest.fail("re-read the EDF files"))
     again = prepare(sleep_folder, tmp_path / "cache", cfg=PrepareConfig(trim_wake_min=None), progress=False)
@@ -78,7 +78,7 @@ def test_bad_recording_skip_or_raise(sleep_folder: Path, tmp_path: Path) -> None
         prepare(sleep_folder, tmp_path / "c", on_error="raise", progress=False)
     rep = prepare(sleep_folder, tmp_path / "c", on_error="skip", progress=False)
     assert len(rep.skipped) == 1 and "SC4091E0" in rep.skipped[0][0]
-    assert len(rep.cache.info["recordings"]) == 3
+    assert len(rep.cache.info.recordings) == 3
 
 
 def test_parallel_prepare_equals_serial(sleep_folder: Path, tmp_path: Path) -> None:
@@ -104,12 +104,12 @@ def test_readonly_cache_root(sleep_folder: Path, tmp_path: Path) -> None:
 
 def test_subject_split_and_kfold_disjoint() -> None:
     subjects = np.repeat(np.arange(10), 7)
-    sp = subject_split(subjects, val=0.2, test=0.2, seed=3)
+    sp = make_splits(subjects, val=0.2, test=0.2, seed=3)[0]
     parts = [set(subjects[i]) for i in (sp.train, sp.val, sp.test)]
     assert all(not (a & b) for a, b in [(parts[0], parts[1]), (parts[0], parts[2]), (parts[1], parts[2])])
     assert len(sp.train) + len(sp.val) + len(sp.test) == len(subjects)
-    assert subject_split(subjects, seed=3).test.tolist() == subject_split(subjects, seed=3).test.tolist()
-    folds = subject_kfold(subjects, k=5, seed=0)
+    assert make_splits(subjects, seed=3)[0].test.tolist() == make_splits(subjects, seed=3)[0].test.tolist()
+    folds = make_splits(subjects, folds=5, seed=0)
     tested = np.concatenate([f.test for f in folds])
     assert sorted(tested.tolist()) == list(range(len(subjects)))
 

@@ -225,9 +225,9 @@ def test_info_and_prepare_agree_on_real_layouts(tmp_path: Path) -> None:
         info = describe_path(SHARED_DATA / name)
         counts = info["windows (30 s, as prepare makes them)"]
         cache = prepare(SHARED_DATA / name, tmp_path / name, progress=False).cache
-        assert cache.info["label_counts"] == counts, name
+        assert cache.info.label_counts == counts, name
     slp = prepare(SHARED_DATA / "slpdb", tmp_path / "slpdb", progress=False).cache
-    assert slp.info["sfreq"] == 4.0 and slp.info["n_times"] == 120  # heart rate: not resampled to 100 Hz
+    assert slp.info.sfreq == 4.0 and slp.info.n_times == 120  # heart rate: not resampled to 100 Hz
 
 
 def test_dreams_text_export_is_read(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_info_and_prepare_agree_on_simulated_layouts(tmp_path: Path, sleep_folde
     else:
         expected = describe_path(folder)["windows (30 s, as prepare makes them)"]
     cache = prepare(folder, tmp_path / "cache", dataset=layout, progress=False).cache
-    assert cache.info["label_counts"] == expected and sum(expected.values()) > 0
+    assert cache.info.label_counts == expected and sum(expected.values()) > 0
 
 
 @pytest.mark.real_data

@@ -175,10 +175,31 @@ def test_one_bad_eeg_is_skipped_and_listed(tmp_path: Path, capsys: pytest.Captur
     bad.write_bytes(b"not parquet")
     cfg = HMSDataConfig(source=str(tmp_path / "hms"), cache=str(tmp_path / "cache"), sfreq=50.0)
     corpus = prepare_hms(cfg, progress=False)
-    assert corpus.info["skipped"] and corpus.info["skipped"][0][0] == str(bad)
-    assert len(corpus.info["recordings"]) == len(files) - 1
+    assert corpus.info.skipped and corpus.info.skipped[0][0] == str(bad)
+    assert len(corpus.info.recordings) == len(files) - 1
     assert int(bad.stem) not in set(corpus.rows["eeg_id"].tolist())
     err = capsys.readouterr().err
     assert f"skipped {bad}" in err and "1 recording(s) skipped" in err
     with pytest.raises(DataError, match=str(bad.name)):
         prepare_hms(cfg.model_copy(update={"on_error": "raise", "cache": str(tmp_path / "cache2")}), progress=False)
+
+
+def test_hms_source_prepares_windows_votes_and_whole_signals(tmp_path: Path) -> None:
+    from neurorep.data.cache import prepare
+    from neurorep.data.dataset import WindowDataset
+    from neurorep.data.simulate.hms import simulate_hms
+    from neurorep.data.sources import prepare_config
+
+    simulate_hms(tmp_path / "hms", n_subjects=2, seed=0, eegs_per_patient=1, duration_s=52.0, labels_per_eeg=2,
+                 progress=False)
+    cfg = prepare_config("hms", tmp_path / "hms", {"sfreq": 25.0})
+    cache = prepare(tmp_path / "hms", tmp_path / "cache", dataset="hms", cfg=cfg, progress=False).cache
+    assert cache.info.extra_arrays == ["votes"] and cache.info.recording_arrays == ["signal"]
+    assert cache.info.n_times == 50 * 25 and len(cache) == 4
+    sample = WindowDataset(cache)[1]
+    assert sample["x"].shape == (19, 1250) and sample["votes"].shape == (6,) and float(sample["votes"].sum()) > 0
+    signal = cache.array("signal", 0)
+    start = int(round(cache.meta["onset"][1] * 25.0))
+    np.testing.assert_array_equal(sample["x"].numpy()[:, : signal.shape[1] - start], signal[:, start:start + 1250])
+    with pytest.raises(DataError, match="no array 'nope'"):
+        cache.array("nope", 0)

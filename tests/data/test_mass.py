@@ -156,7 +156,7 @@ def test_mass_sources_pair_up(mass_folder: Path, tmp_path: Path) -> None:
     ihr = prepare(mass_folder, tmp_path, "mass-ihr", PrepareConfig(channels=["ECG"], sfreq=None, l_freq=None,
                                                                    h_freq=None, keep_unlabelled=True, scheme="3class"),
                   progress=False).cache
-    assert ihr.info["n_times"] == 120 and eeg.info["n_times"] == 1500
+    assert ihr.info.n_times == 120 and eeg.info.n_times == 1500
     check_paired(eeg, ihr)
     assert eeg.classes == ["W", "NREM", "REM"]
 

@@ -31,14 +31,14 @@ def test_real_hypnogram_with_written_psg(shared_data: Path, tmp_path: Path, name
     (folder / hyp.name).symlink_to(hyp)
     cfg = PrepareConfig(sfreq=None, l_freq=None, h_freq=None, trim_wake_min=None)
     cache = prepare(folder, tmp_path / "cache", cfg=cfg, progress=False).cache
-    assert cache.info["label_counts"] == EXPECTED[name]
-    rec = cache.info["recordings"][0]
-    assert rec["subject"] == name[:5] and rec["session"] == name[5]
+    assert cache.info.label_counts == EXPECTED[name]
+    rec = cache.info.recordings[0]
+    assert rec.subject == name[:5] and rec.session == name[5]
     # with the default 30 minutes of wake kept around sleep, most of the 24-h wake is trimmed
     trimmed = prepare(folder, tmp_path / "cache", cfg=PrepareConfig(sfreq=None, l_freq=None, h_freq=None),
                       progress=False).cache
-    assert trimmed.info["label_counts"]["W"] < 400
-    assert {k: v for k, v in trimmed.info["label_counts"].items() if k != "W"} == {
+    assert trimmed.info.label_counts["W"] < 400
+    assert {k: v for k, v in trimmed.info.label_counts.items() if k != "W"} == {
         k: v for k, v in EXPECTED[name].items() if k != "W"}
 
 
@@ -46,9 +46,9 @@ def test_real_dreams_prepare(shared_data: Path, tmp_path: Path) -> None:
     cache = prepare(shared_data / "dreams", tmp_path / "c", cfg=PrepareConfig(sfreq=50.0, h_freq=20.0,
                                                                               trim_wake_min=None),
                     progress=False).cache
-    assert cache.info["dataset"] == "dreams" and cache.info["ch_names"] == ["C3-A1", "O1-A1"]
+    assert cache.info.dataset == "dreams" and cache.info.ch_names == ["C3-A1", "O1-A1"]
     # 360 codes of 5 s = 60 windows of 30 s, each labelled by the stage covering most of it
-    assert sum(cache.info["label_counts"].values()) == 60
-    assert set(cache.info["label_counts"]) <= {"W", "N1", "N2", "N3"}
+    assert sum(cache.info.label_counts.values()) == 60
+    assert set(cache.info.label_counts) <= {"W", "N1", "N2", "N3"}
     x = cache.windows(0)
     assert x.shape == (60, 2, 1500) and np.isfinite(x).all()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.corpora import simulate
 from neurorep.data.dataset import WindowDataset
 from neurorep.data.image_embeddings import ImageEmbeddings, load_embeddings, save_embeddings
@@ -17,8 +17,14 @@ from neurorep.data.readers.things_eeg2 import (
     read_image_metadata,
     read_things_eeg2_file,
 )
-from neurorep.data.things_eeg2_cache import convert_things_eeg2, single_repetitions
+from neurorep.data.sources_things import single_repetitions
 from neurorep.errors import ConfigError, DataError
+
+
+def convert_things_eeg2(root: Path, out: Path, progress: bool = False) -> WindowCache:
+    """Prepare the things-eeg2 source (the one cache path) and return the cache."""
+    return prepare(root, out, dataset="things-eeg2", progress=progress).cache
+
 
 CH = ["Pz", "P3", "O1", "Oz"]
 TIMES = np.round(np.arange(-0.2, 0.8, 0.01), 3)
@@ -88,15 +94,15 @@ def test_not_a_dict_and_bad_metadata(tmp_path: Path) -> None:
 
 def test_convert_to_safe_cache_once(things_root: Path, tmp_path: Path) -> None:
     cache = convert_things_eeg2(things_root, tmp_path / "cache", progress=False)
-    assert cache.info["subjects"] == ["sub-01", "sub-02"] and cache.info["sfreq"] == 100.0
-    assert [r["split"] for r in cache.info["recordings"]] == ["train", "test", "train", "test"]
+    assert cache.info.subjects == ["sub-01", "sub-02"] and cache.info.sfreq == 100.0
+    assert [r.split for r in cache.info.recordings] == ["train", "test", "train", "test"]
     ds = WindowDataset(cache)
     assert len(ds) == 2 * (6 + 3)
     x0 = ds[0]["x"].numpy()
     np.testing.assert_allclose(x0, _eeg(6, 4, 1)["preprocessed_eeg_data"][0].mean(0), rtol=1e-5, atol=1e-6)
     reps = single_repetitions(cache, 1)
     assert reps.shape == (3, 80, 4, 100)
-    images = json.loads((cache.path / "images.json").read_text())
+    images = cache.info.images
     assert images["test_img_files"] == ["t0_01b.jpg", "t1_01b.jpg", "t2_01b.jpg"]
     again = convert_things_eeg2(things_root, tmp_path / "cache", progress=False)
     assert again.path == cache.path and len(list((tmp_path / "cache").iterdir())) == 1

@@ -90,14 +90,15 @@ def test_cache_is_reused_and_holds_the_windows(meg_corpus: Path, tmp_path: Path)
     b = prepare_meg(meg_corpus / "Cross", tmp_path, cfg, progress=False)
     assert a.path == b.path and (b.path / "info.json").stat().st_mtime_ns == mtime
     assert not list(tmp_path.glob(".*partial*"))
-    assert a.info["parts"] == ["test1", "train"] and a.info["n_times"] == 50
+    assert sorted({r.part for r in a.info.recordings}) == ["test1", "train"] and a.info.n_times == 50
     # 2-s files at 50 Hz, 1-s windows every 0.5 s -> 3 windows per file
     assert len(a) == 3 * 8 and (a.windows(0).shape == (3, 248, 50))
     x = a.windows(0)
     assert isinstance(x, np.memmap) or isinstance(getattr(x, "base", None), np.memmap)
     np.testing.assert_allclose(x[1, :, :25], x[0, :, 25:], atol=1e-6)  # overlapping windows agree
     split = split_windows(a, 0.5, 0, cross=True)
-    assert set(a.meta["part"][split.test]) == {0}
+    assert {a.info.recording(int(r)).part for r in a.meta["recording"][split.test]} == {"test1"}
+    assert list(split.test_parts) == ["test1"] and np.array_equal(split.test_parts["test1"], split.test)
     assert len(split.val) == 0 and len(split.train) == 12  # one recording per class: none can be held out
     intra = prepare_meg(meg_corpus / "Intra", tmp_path, cfg, progress=False)
     s = split_windows(intra, 0.5, 0, cross=False)
@@ -114,7 +115,12 @@ def test_cross_split_refuses_a_test_subject_seen_in_training(meg_corpus: Path, t
     cache = prepare_meg(root, tmp_path / "cache", MegPrepareConfig(sfreq_in=SFREQ, sfreq=50.0), progress=False)
     with pytest.raises(LeakageError, match="both the train and the test split"):
         split_windows(cache, 0.0, 0, cross=True)
-    split_windows(cache, 0.0, 0, cross=False)  # Intra-style use is allowed
+    # Intra-style use allows a subject on both sides, but not the same recording (content) on both
+    with pytest.raises(LeakageError, match=r"same recording content.*train/rest_.*test1/rest_"):
+        split_windows(cache, 0.0, 0, cross=False)
+    (root / "test1" / train_file.name.replace("_1.h5", "_9.h5")).unlink()
+    other = prepare_meg(root, tmp_path / "cache", MegPrepareConfig(sfreq_in=SFREQ, sfreq=50.0), progress=False)
+    split_windows(other, 0.0, 0, cross=False)
 
 
 def test_data_and_config_errors(meg_corpus: Path, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_killed_preparation_is_rebuilt(sleep_folder: Path, tmp_path: Path) -> No
     assert any((p / "x" / "00000.npy").exists() for p in leftovers)  # it really was killed mid-way
 
     report = prepare(sleep_folder, root, progress=False)
-    assert not report.reused and report.cache.info["n_windows"] > 0
-    assert len(report.cache.info["recordings"]) == 3
+    assert not report.reused and report.cache.info.n_windows > 0
+    assert len(report.cache.info.recordings) == 3
     assert [p.name for p in root.iterdir()] == [report.cache.path.name]  # the dead partial is gone
     assert prepare(sleep_folder, root, progress=False).reused

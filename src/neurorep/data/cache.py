@@ -2,9 +2,12 @@
 
 Layout of one cache (a folder named by the hash of the preparation settings and source files)::
 
-    <root>/<key>/info.json          settings, channels, rate, classes, recordings, label counts
+    <root>/<key>/info.json          settings, channels, rate, classes, recordings (with each source file's
+                                    content fingerprint), label counts; read as a typed CacheInfo
     <root>/<key>/meta.parquet       one row per window: recording, subject, y, onset, local index
     <root>/<key>/x/00000.npy        windows of recording 0, float32 (n, C, T), memory-mapped on read
+    <root>/<key>/x_<name>/00000.npy further arrays of recording 0 a source gives: per window (n, ...), named
+                                    in info.extra_arrays, or per recording, named in info.recording_arrays
     <root>/<key>/manifest.json      size and SHA-256 of every file above (see neurorep.data.manifest)
     <root>/<key>/COMPLETE           written last
 
@@ -18,6 +21,7 @@ Opening a cache checks its files' sizes and quick hashes against the manifest an
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
@@ -29,26 +33,25 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neurorep.data.arrow import table_from_numpy, table_to_numpy
-from neurorep.data.manifest import check_manifest, content_key, write_manifest
+from neurorep.data.cache_info import INFO_VERSION, CacheInfo, load_info
+from neurorep.data.manifest import check_manifest, content_key, source_fingerprint, write_manifest
 from neurorep.data.sources import Source, SourceItem, get_source, prepare_config
 from neurorep.data.windows import PrepareConfig
-from neurorep.errors import DataError, NeurorepError
+from neurorep.errors import DataError, LabelFileError, NeurorepError
 from neurorep.fileio import building_dir, ensure_writable_dir, json_text, remove_stale_temps, removed_on_error
 from neurorep.processes import worker_pool
 from neurorep.progress import progress_bar
 
-CACHE_VERSION = 2
+CACHE_VERSION = INFO_VERSION
 COMPLETE = "COMPLETE"
-#: info.json keys a cache must have, with their types.
-INFO_SCHEMA: dict[str, type | tuple[type, ...]] = {
-    "version": int, "key": str, "dataset": str, "ch_names": list, "sfreq": (int, float), "n_times": int,
-    "classes": list, "subjects": list, "recordings": list, "n_windows": int, "label_counts": dict}
 
 
-def cache_key(dataset: str, items: list[SourceItem], cfg: PrepareConfig) -> str:
-    """Hash of the settings and of every source file's path and content fingerprint."""
+def cache_key(dataset: str, items: list[SourceItem], cfg: PrepareConfig,
+              fingerprints: dict[Path, str] | None = None) -> str:
+    """Hash of the settings and of every source file's path and content fingerprint (``fingerprints``:
+    those already computed, by path)."""
     files = [(f"{it.subject}|{it.session}", p) for it in items for p in (it.path, it.labels) if p is not None]
-    return content_key({"v": CACHE_VERSION, "dataset": dataset, "cfg": cfg.model_dump()}, files)
+    return content_key({"v": CACHE_VERSION, "dataset": dataset, "cfg": cfg.model_dump()}, files, fingerprints)
 
 
 @dataclass
@@ -58,6 +61,13 @@ class PrepareReport:
     cache: WindowCache
     reused: bool
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def print_skipped(self) -> None:
+        """List the skipped recordings and their errors on stderr, then how many were skipped."""
+        for path, err in self.skipped:
+            print(f"skipped {path}: {err}", file=sys.stderr)
+        if self.skipped:
+            print(f"{len(self.skipped)} recording(s) skipped", file=sys.stderr)
 
 
 def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: PrepareConfig | None = None,
@@ -79,19 +89,20 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
         cfg = prepare_config(dataset, Path(source), {})
     src, items = get_source(dataset, Path(source), cfg)
     root = Path(out)
-    key = cache_key(src.name, items, cfg)
+    fingerprints = {p: source_fingerprint(p) for it in items for p in (it.path, it.labels) if p is not None}
+    key = cache_key(src.name, items, cfg, fingerprints)
     final = root / key
     if (final / COMPLETE).is_file():
         return PrepareReport(WindowCache(final), reused=True)
     with removed_on_error(root):
         ensure_writable_dir(root, "cache folder")
         remove_stale_temps(root, f".{key}.partial-*")
-        skipped = _build(src, items, cfg, root, key, jobs, on_error, progress, source)
+        skipped = _build(src, items, cfg, root, key, jobs, on_error, progress, source, fingerprints)
     return PrepareReport(WindowCache(final), reused=False, skipped=skipped)
 
 
 def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path, key: str, jobs: int,
-           on_error: str, progress: bool, source: str | Path) -> list[tuple[str, str]]:
+           on_error: str, progress: bool, source: str | Path, fingerprints: dict[Path, str]) -> list[tuple[str, str]]:
     """Build cache ``root/key`` in a ``.partial-<pid>`` folder and rename it when complete."""
     with building_dir(root / key, COMPLETE) as tmp:
         (tmp / "x").mkdir()
@@ -101,7 +112,7 @@ def _build(src: Source, items: list[SourceItem], cfg: PrepareConfig, root: Path,
             raise DataError(skipped[0][1])
         if len(skipped) == len(items):
             raise DataError(f"{source}: every recording failed; first error: {skipped[0][1]}")
-        _write_tables(tmp, src, items, cfg, results, key)
+        _write_tables(tmp, src, items, cfg, results, key, fingerprints, skipped)
         write_manifest(tmp)
     return skipped
 
@@ -110,11 +121,20 @@ def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) 
     try:
         rec = src.load(item, cfg.channels)
         w = src.windows(rec, cfg)
+    except LabelFileError:
+        raise
     except NeurorepError as exc:
         return {"error": str(exc)}
     np.save(dest, w.x)
+    for name, arr in {**w.extra, **w.whole}.items():
+        if name in w.extra and len(arr) != len(w.y):
+            raise DataError(f"{item.path}: per-window array {name!r} has {len(arr)} rows for {len(w.y)} windows")
+        folder = dest.parent.parent / f"x_{name}"
+        folder.mkdir(exist_ok=True)
+        np.save(folder / dest.name, np.ascontiguousarray(arr), allow_pickle=False)
     return {"n": len(w.y), "y": w.y, "onset": w.onset, "sfreq": w.sfreq, "ch_names": w.ch_names,
-            "dropped": dict(w.dropped), "n_times": int(w.x.shape[-1]) if len(w.y) else 0}
+            "dropped": dict(w.dropped), "n_times": int(w.x.shape[-1]) if len(w.y) else 0,
+            "extra": sorted(w.extra), "whole": sorted(w.whole)}
 
 
 def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path, jobs: int,
@@ -136,12 +156,16 @@ def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path
 
 
 def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareConfig,
-                  results: list[dict[str, Any]], key: str) -> None:
+                  results: list[dict[str, Any]], key: str, fingerprints: dict[Path, str],
+                  skipped: list[tuple[str, str]]) -> None:
     ok = [i for i, r in enumerate(results) if "error" not in r]
     first = results[ok[0]]
     for i in ok:
         if results[i]["ch_names"] != first["ch_names"] or results[i]["sfreq"] != first["sfreq"]:
             raise DataError(f"{items[i].path}: channels or rate differ from {items[ok[0]].path}")
+        if results[i]["extra"] != first["extra"]:
+            raise DataError(f"{items[i].path}: per-window arrays {results[i]['extra']} differ from "
+                            f"{items[ok[0]].path}'s {first['extra']}")
     subjects = sorted({items[i].subject for i in ok})
     sub_code = {s: k for k, s in enumerate(subjects)}
     cols: dict[str, list[np.ndarray]] = {"recording": [], "subject": [], "y": [], "onset": [], "local": []}
@@ -156,17 +180,22 @@ def _write_tables(tmp: Path, src: Source, items: list[SourceItem], cfg: PrepareC
         cols["y"].append(r["y"].astype(np.int64))
         cols["onset"].append(r["onset"].astype(np.float64))
         cols["local"].append(np.arange(n, dtype=np.int32))
-        counts = Counter(classes[c] if c >= 0 else "unlabelled" for c in r["y"].tolist())
+        counts = (Counter(classes[c] if c >= 0 else "unlabelled" for c in r["y"].tolist())
+                  if src.label_kind == "class" else Counter())
         total.update(counts)
         recordings.append({"id": i, "source": str(it.path), "labels": str(it.labels) if it.labels else None,
                            "subject": it.subject, "session": it.session, "n_windows": n,
-                           "label_counts": dict(counts), "dropped": r["dropped"]})
+                           "label_counts": dict(counts), "dropped": r["dropped"],
+                           "fingerprint": fingerprints[it.path], **src.describe(it)})
     table = table_from_numpy({k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()})
     pq.write_table(table, tmp / "meta.parquet")
     info = {"version": CACHE_VERSION, "key": key, "dataset": src.name, "config": cfg.model_dump(),
             "ch_names": first["ch_names"], "sfreq": first["sfreq"], "n_times": first["n_times"],
-            "classes": classes, "subjects": subjects, "recordings": recordings,
-            "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total)}
+            "classes": classes, "label_kind": src.label_kind, "extra_arrays": first["extra"],
+            "recording_arrays": sorted({n for i in ok for n in results[i]["whole"]}), "subjects": subjects,
+            "recordings": recordings,
+            "n_windows": int(sum(r["n_windows"] for r in recordings)), "label_counts": dict(total),
+            "skipped": [list(x) for x in skipped], **src.info_extra()}
     (tmp / "info.json").write_text(json_text(info, indent=1))
 
 
@@ -178,11 +207,11 @@ class WindowCache:
         if not (self.path / COMPLETE).is_file():
             raise DataError(f"{self.path}: not a complete neurorep cache (no {COMPLETE} marker)")
         try:
-            self.info: dict[str, Any] = json.loads((self.path / "info.json").read_text())
+            body = json.loads((self.path / "info.json").read_text())
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"{self.path / 'info.json'}: corrupt cache metadata ({exc}); delete the cache folder "
                             "to rebuild it") from None
-        _check_info(self.path / "info.json", self.info)
+        self.info: CacheInfo = load_info(self.path / "info.json", body)
         check_manifest(self.path)
         try:
             table = pq.ParquetFile(self.path / "meta.parquet").read()
@@ -190,10 +219,11 @@ class WindowCache:
             raise DataError(f"{self.path / 'meta.parquet'}: corrupt cache table ({exc}); delete the cache folder "
                             "to rebuild it") from None
         self.meta = table_to_numpy(table, str(self.path / "meta.parquet"))
-        if len(self.meta.get("y", ())) != self.info["n_windows"]:
+        if len(self.meta.get("y", ())) != self.info.n_windows:
             raise DataError(f"{self.path / 'meta.parquet'}: {len(self.meta.get('y', ()))} rows but info.json says "
-                            f"{self.info['n_windows']} windows; delete the cache folder to rebuild it")
+                            f"{self.info.n_windows} windows; delete the cache folder to rebuild it")
         self._maps: dict[int, np.ndarray] = {}
+        self._extra: dict[tuple[str, int], np.ndarray] = {}
 
     def verify(self) -> None:
         """Re-hash every file of the cache against its manifest (:class:`DataError` on any difference)."""
@@ -204,11 +234,11 @@ class WindowCache:
 
     @property
     def classes(self) -> list[str]:
-        return list(self.info["classes"])
+        return list(self.info.classes)
 
     @property
     def subjects(self) -> list[str]:
-        return list(self.info["subjects"])
+        return list(self.info.subjects)
 
     def windows(self, recording: int) -> np.ndarray:
         """Memory-mapped ``(n, C, T)`` windows of one recording (opened once per process)."""
@@ -223,26 +253,34 @@ class WindowCache:
             self._maps[recording] = arr
         return arr
 
+    def array(self, name: str, recording: int) -> np.ndarray:
+        """Memory-mapped further array ``name`` of one recording (see ``info.extra_arrays`` and
+        ``info.recording_arrays``)."""
+        if name not in (*self.info.extra_arrays, *self.info.recording_arrays):
+            raise DataError(f"{self.path}: the cache has no array {name!r}")
+        key = (name, recording)
+        arr = self._extra.get(key)
+        if arr is None:
+            path = self.path / f"x_{name}" / f"{recording:05d}.npy"
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{path}: unreadable cache array ({exc}); delete the cache folder to rebuild "
+                                "it") from None
+            self._extra[key] = arr
+        return arr
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_maps"] = {}  # memmaps are reopened in each loader worker
+        state["_maps"], state["_extra"] = {}, {}  # memmaps are reopened in each loader worker
         return state
 
     def summary(self) -> dict[str, Any]:
         """Plain-data description for ``neurorep data info``."""
         i = self.info
-        return {"cache": str(self.path), "dataset": i["dataset"], "windows": i["n_windows"],
-                "recordings": len(i["recordings"]), "subjects": len(i["subjects"]), "channels": i["ch_names"],
-                "sfreq": i["sfreq"], "window_samples": i["n_times"], "label_counts": i["label_counts"]}
-
-
-def _check_info(path: Path, info: Any) -> None:
-    """Refuse an ``info.json`` without the keys and types a cache needs."""
-    if not isinstance(info, dict):
-        raise DataError(f"{path}: expected a JSON object of cache metadata; delete the cache folder to rebuild it")
-    for key, kind in INFO_SCHEMA.items():
-        if not isinstance(info.get(key), kind) or isinstance(info.get(key), bool):
-            raise DataError(f"{path}: cache metadata lacks a valid {key!r}; delete the cache folder to rebuild it")
+        return {"cache": str(self.path), "dataset": i.dataset, "windows": i.n_windows,
+                "recordings": len(i.recordings), "subjects": len(i.subjects), "channels": i.ch_names,
+                "sfreq": i.sfreq, "window_samples": i.n_times, "label_counts": i.label_counts}
 
 
 def find_caches(root: str | Path) -> list[WindowCache]:

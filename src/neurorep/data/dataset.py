@@ -13,7 +13,8 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
     """Windows of a :class:`WindowCache`, optionally restricted to ``indices``.
 
     A sample is ``{"x": float32 (C, T), "y": int64 (-1 if unlabelled), "subject": int64,
-    "recording": int64, "index": int64}``; ``index`` is the row in the cache's metadata, so
+    "recording": int64, "index": int64}``, plus one key per further per-window array of the cache
+    (``cache.info.extra_arrays``, e.g. soft labels); ``index`` is the row in the cache's metadata, so
     embeddings and predictions can be joined back to recordings and onsets.
     """
 
@@ -25,6 +26,7 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
         self._local = m["local"].astype(np.int64)
         self._y = m["y"].astype(np.int64)
         self._subject = m["subject"].astype(np.int64)
+        self._extra = list(cache.info.extra_arrays)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -38,11 +40,15 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
             "subject": torch.tensor(self._subject[j]),
             "recording": torch.tensor(self._rec[j]),
             "index": torch.tensor(j),
+            **{k: torch.from_numpy(np.array(self.cache.array(k, int(self._rec[j]))[self._local[j]]))
+               for k in self._extra},
         }
 
     def __getitems__(self, items: list[int]) -> list[dict[str, torch.Tensor]]:
         """A whole batch at once (the DataLoader's batched fetch): one memory-map read per recording
         instead of one per window; the samples equal ``[self[i] for i in items]``."""
+        if self._extra:  # per-window arrays beside the windows: read item by item
+            return [self[int(i)] for i in items]
         rows = self.indices[np.asarray(items, dtype=np.int64)]
         rec, local = self._rec[rows], self._local[rows]
         first = self.cache.windows(int(rec[0])) if len(rows) else None

@@ -68,12 +68,15 @@ def source_fingerprint(path: str | Path) -> str:
     return _sampled_hash(path, size, [i * step for i in range(SAMPLES)], SAMPLE_BYTES)
 
 
-def content_key(settings: Any, files: Iterable[tuple[str, str | Path]]) -> str:
+def content_key(settings: Any, files: Iterable[tuple[str, str | Path]],
+                fingerprints: dict[Path, str] | None = None) -> str:
     """A 16-hex-digit cache key: the JSON of ``settings`` and, per ``(tag, path)``, the tag, the resolved
-    path and the file's :func:`source_fingerprint`."""
+    path and the file's :func:`source_fingerprint` (taken from ``fingerprints`` when it has the path)."""
     h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    known = fingerprints or {}
     for tag, path in files:
-        h.update(f"|{tag}|{Path(path).resolve()}|{source_fingerprint(path)}".encode())
+        fp = known.get(Path(path)) or source_fingerprint(path)
+        h.update(f"|{tag}|{Path(path).resolve()}|{fp}".encode())
     return h.hexdigest()[:16]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import Field
 
 from neurorep.config import SplitConfig, Strict
 from neurorep.data.cache import COMPLETE, WindowCache, prepare
-from neurorep.data.splits import Split, subject_kfold, subject_split
+from neurorep.data.splits import Split, make_splits
 from neurorep.data.windows import PrepareConfig
 from neurorep.errors import DataError
 
@@ -60,28 +61,40 @@ def missing_source(source: str | Path, what: str = "data folder", hint: str = ""
                      + (f"; {hint}" if hint else ""))
 
 
+def simulate_missing(source: str | Path, kind: str, settings: dict[str, Any] | None, what: str = "data folder",
+                     hint: str = "", progress: bool = True) -> None:
+    """The one simulate-if-missing step: write the simulated corpus ``kind`` into ``source`` when the folder
+    is missing and ``settings`` (a config's ``simulate`` section, as writer options) are given; a missing
+    folder without them is :func:`missing_source`'s error. An existing folder is left as it is."""
+    if Path(source).exists():
+        return
+    if settings is None:
+        raise missing_source(source, what, hint)
+    from neurorep.data.corpora import simulate
+
+    simulate(kind, source, progress=progress, **settings)
+
+
+def split_cache(cache: WindowCache, split: SplitConfig) -> list[Split]:
+    """The splits of ``cache`` that a config's ``split`` section asks for (see :func:`make_splits`)."""
+    return make_splits(cache, by=split.by, val=split.val, test=split.test, folds=split.folds,
+                       split_file=split.file, seed=split.seed)
+
+
 def setup_data(cfg: DataConfig, progress: bool = True) -> PreparedData:
     """Simulate (if asked and missing), prepare or reuse the cache, and split by subject."""
     source = Path(cfg.source)
-    if not source.exists():
-        if cfg.simulate is None:
-            raise missing_source(source)
-        from neurorep.data.corpora import simulate
-
-        sim = cfg.simulate
-        simulate(sim.kind, source, n_subjects=sim.subjects, seed=sim.seed, nights=sim.nights, hours=sim.hours,
-                 jobs=sim.jobs, progress=progress)
+    sim = cfg.simulate
+    simulate_missing(source, sim.kind if sim else "", None if sim is None else {
+        "n_subjects": sim.subjects, "seed": sim.seed, "nights": sim.nights, "hours": sim.hours, "jobs": sim.jobs},
+        progress=progress)
     if (source / COMPLETE).is_file():  # a cache prepared beforehand (`neurorep data prepare`) is used as it is
         cache = WindowCache(source)
     else:
         cache = prepare(source, cfg.cache, dataset=cfg.dataset, cfg=cfg.prepare, jobs=cfg.jobs,
                         on_error="skip", progress=progress).cache
-    subjects = cache.meta["subject"].astype(np.int64)
     labelled = cache.meta["y"] >= 0
-    if cfg.split.folds:
-        splits = subject_kfold(subjects, k=cfg.split.folds, val=cfg.split.val, seed=cfg.split.seed)
-    else:
-        splits = [subject_split(subjects, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)]
+    splits = split_cache(cache, cfg.split)
     if not labelled.any():
         raise DataError(f"{cache.path}: no labelled windows; the study needs stage labels")
     return PreparedData(cache, splits)

@@ -48,6 +48,10 @@ class Source:
     #: Preparation settings that differ from :class:`~neurorep.data.windows.PrepareConfig`'s defaults
     #: for this kind of data (e.g. heart rate is neither band-passed nor resampled to 100 Hz).
     prepare_defaults: dict[str, Any] = {}
+    #: the preparation settings' class, when the layout needs more than PrepareConfig's (None: PrepareConfig)
+    config_class: type | None = None
+    #: what ``y`` holds: ``class`` (an index into :meth:`classes`) or ``condition`` (a stimulus index)
+    label_kind: str = "class"
 
     def setup(self, cfg: Any) -> None:
         """Take the preparation settings before :meth:`discover` (sources whose layout, labels or
@@ -55,6 +59,14 @@ class Source:
 
     def discover(self, root: Path) -> list[SourceItem]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def describe(self, item: SourceItem) -> dict[str, Any]:
+        """Further fields of ``item``'s entry in the cache's recordings list (e.g. the folder it came from)."""
+        return {}
+
+    def info_extra(self) -> dict[str, Any]:
+        """Further dataset-level fields of the cache's ``info.json`` (after :meth:`discover`)."""
+        return {}
 
     def classes(self, cfg: Any) -> list[str]:
         """Class names, in the order of the integer labels :meth:`windows` gives."""
@@ -312,8 +324,10 @@ def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: s
     from neurorep.data.windows import PrepareConfig
 
     name = detect_dataset(Path(root)) if dataset == "auto" else dataset
-    defaults = dict(DATASETS.create(name).prepare_defaults)
-    return validate(PrepareConfig, {**defaults, **settings}, source=source)
+    layout = DATASETS.create(name)
+    return validate(layout.config_class or PrepareConfig, {**layout.prepare_defaults, **settings}, source=source)
 
 
-from neurorep.data import generic as _generic  # noqa: E402,F401  (registers the files and bids sources)
+# Sources defined in their own modules register on import.
+from neurorep.data import generic as _generic  # noqa: E402,F401  (the files and bids sources)
+from neurorep.data import sources_hms, sources_meg, sources_things  # noqa: E402,F401

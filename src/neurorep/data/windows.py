@@ -72,6 +72,10 @@ class Windows:
     sfreq: float
     ch_names: list[str]
     dropped: Counter[str] = field(default_factory=Counter)
+    #: per-window arrays (first axis ``n``), e.g. soft labels; stored beside ``x`` and given as sample keys
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per-recording arrays of any shape, e.g. the whole preprocessed signal; stored beside ``x``
+    whole: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def bandpass(data: np.ndarray, sfreq: float, l_freq: float | None, h_freq: float | None) -> np.ndarray:

@@ -10,8 +10,8 @@ On-disk layout (as published on OSF; the simulated corpus writes the same)::
     <root>/concept_categories.csv          optional: concept,category (27 THINGS categories)
 
 The ``.npy`` files hold pickled dicts. They are read with :mod:`neurorep.safe_pickle` (never
-``np.load(allow_pickle=True)``), validated, and converted once by :mod:`neurorep.data.things_eeg2_cache`
-into the plain memory-mapped window cache every later run uses.
+``np.load(allow_pickle=True)``), validated, and prepared once (the ``things-eeg2`` source,
+:mod:`neurorep.data.sources_things`) into the plain memory-mapped window cache every later run uses.
 """
 
 from __future__ import annotations

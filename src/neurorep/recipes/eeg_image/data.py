@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,13 +10,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from neurorep.data.cache import WindowCache
+from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.dataset import WindowDataset
 from neurorep.data.image_embeddings import ImageEmbeddings, make_provider
 from neurorep.data.readers.things_eeg2 import read_concept_categories, strip_concept_id
 from neurorep.data.splits import check_disjoint_subjects
-from neurorep.data.things_eeg2_cache import convert_things_eeg2
-from neurorep.data.setup import missing_source
+from neurorep.data.sources_things import row_splits
+from neurorep.data.setup import simulate_missing
 from neurorep.errors import ConfigError, DataError
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 
@@ -63,28 +62,17 @@ class RunData:
     summary: dict[str, Any]
 
 
-def _simulate_if_missing(cfg: EEGImageConfig, progress: bool) -> None:
-    src = Path(cfg.data.source)
-    if src.exists():
-        return
-    sim = cfg.data.simulate
-    if sim is None:
-        raise missing_source(src, "Things-EEG-2 folder",
-                             "download it with `python -m neurorep.data.things_eeg2_download --out DIR`")
-    from neurorep.data.corpora import simulate
-
-    simulate("things-eeg2", src, n_subjects=sim.subjects, seed=sim.seed, jobs=sim.jobs,
-             n_train_concepts=sim.n_train_concepts, images_per_concept=sim.images_per_concept,
-             n_test_concepts=sim.n_test_concepts, signal=sim.signal, noise=sim.noise,
-             subject_specificity=sim.subject_specificity, progress=progress)
-
-
 def load_cache_and_embeddings(cfg: EEGImageConfig, progress: bool = True) -> tuple[WindowCache, ImageEmbeddings,
                                                                                      dict[str, list[str]]]:
     """Simulate (if asked and missing), convert (or reuse) the cache, and load the aligned embeddings."""
-    _simulate_if_missing(cfg, progress)
-    cache = convert_things_eeg2(cfg.data.source, cfg.data.cache, progress=progress)
-    images = json.loads((cache.path / "images.json").read_text())
+    sim = cfg.data.simulate
+    simulate_missing(cfg.data.source, "things-eeg2", None if sim is None else {
+        "n_subjects": sim.subjects, "seed": sim.seed, "jobs": sim.jobs, "n_train_concepts": sim.n_train_concepts,
+        "images_per_concept": sim.images_per_concept, "n_test_concepts": sim.n_test_concepts, "signal": sim.signal,
+        "noise": sim.noise, "subject_specificity": sim.subject_specificity}, what="Things-EEG-2 folder",
+        hint="download it with `python -m neurorep.data.things_eeg2_download --out DIR`", progress=progress)
+    cache = prepare(cfg.data.source, cfg.data.cache, dataset="things-eeg2", progress=progress).cache
+    images = dict(cache.info.images)
     emb = make_provider(cfg.embeddings, cfg.data.source, images).load()
     emb = emb.aligned_to(images["train_img_files"], images["test_img_files"])
     return cache, emb, images
@@ -102,7 +90,7 @@ def categories_for(cfg: EEGImageConfig, concepts: list[str]) -> list[str]:
 
 
 def _subject_code(cache: WindowCache, number: int, field: str) -> int:
-    numbers = list(cache.info["subject_numbers"])
+    numbers = list(cache.info.subject_numbers)
     if number not in numbers:
         raise ConfigError(f"{field}: subject {number} is not in {cache.path} (subjects: {', '.join(map(str, numbers))})")
     return numbers.index(number)
@@ -112,7 +100,7 @@ def setup_run_data(cfg: EEGImageConfig, progress: bool = True) -> RunData:
     """Cache, embeddings and the index sets of one run (all random choices seeded by ``cfg.seed``)."""
     cache, emb, images = load_cache_and_embeddings(cfg, progress)
     meta = cache.meta
-    split, subj, y = meta["split"].astype(np.int64), meta["subject"].astype(np.int64), meta["y"].astype(np.int64)
+    split, subj, y = row_splits(cache), meta["subject"].astype(np.int64), meta["y"].astype(np.int64)
     rng = np.random.default_rng(cfg.seed)
     train_concepts = np.asarray(images["train_img_concepts"])
     uniq = np.unique(train_concepts)

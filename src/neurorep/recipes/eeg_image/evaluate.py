@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from neurorep.data.dataset import WindowDataset
-from neurorep.data.things_eeg2_cache import single_repetitions
+from neurorep.data.sources_things import single_repetitions
 from neurorep.encoders import Encoder
 from neurorep.evaluation.report import markdown_table
 from neurorep.evaluation.retrieval import (

@@ -57,7 +57,7 @@ def run_eeg_image(cfg: EEGImageConfig, out: str | Path, overwrite: bool = False,
 def _run(cfg: EEGImageConfig, out: Path, resume: bool) -> dict[str, Any]:
     seed_everything(cfg.seed)
     data = setup_run_data(cfg, progress=cfg.progress)
-    save_run_metadata(out, cfg, data_fingerprint=data.cache.info.get("key"))
+    save_run_metadata(out, cfg, data_fingerprint=data.cache.info.key)
     encoder, objective = build_models(cfg, data)
     metrics: dict[str, Any] = {**data.summary, "seed": cfg.seed, "subj_training_ratio": cfg.subj_training_ratio,
                                "separate_test": cfg.separate_test, "init_from": cfg.init_from,

@@ -64,7 +64,7 @@ class AlignModule(PretrainModule):
 def build_models(cfg: EEGImageConfig, data: RunData) -> tuple[Encoder, Clip]:
     """Encoder (fresh or from ``init_from``) and the clip objective with its projection built."""
     info = data.cache.info
-    n_ch, n_t = len(info["ch_names"]), int(info["n_times"])
+    n_ch, n_t = info.n_channels, info.n_times
     if cfg.init_from:
         folder = _export_dir(Path(cfg.init_from))
         encoder = from_pretrained(folder / "encoder").train()

@@ -88,7 +88,7 @@ class TransferLearningPipeline:
             raise ConfigError("stage finetune needs init_from: a saved encoder folder or a pretrain run folder")
         self.corpus = corpus or prepare_hms(cfg.data, progress=cfg.progress)
         self.out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
-        save_run_metadata(self.out, cfg, data_fingerprint=self.corpus.info["key"])
+        save_run_metadata(self.out, cfg, data_fingerprint=self.corpus.info.key)
         self.split, self.train_recordings = patient_split(self.corpus, cfg.data, cfg.data.split.seed)
         self.start, self.length = segment_bounds(cfg.data, self.corpus.sfreq)
         self.classes = self.corpus.classes
@@ -159,7 +159,7 @@ class TransferLearningPipeline:
         head.load_state_dict(module.head.state_dict())
         classifier.save_pretrained(folder / "model", extra={"class_names": self.classes,
                                                             "sfreq": self.corpus.sfreq,
-                                                            "ch_names": self.corpus.info["ch_names"]})
+                                                            "ch_names": self.corpus.info.ch_names})
         classifier.remove_classification_head()  # keep the encoder head-free for later use
         if self.cfg.plots:
             from neurorep.recipes.foundation.report import write_run_plots

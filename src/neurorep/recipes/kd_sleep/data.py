@@ -9,7 +9,6 @@ checks. Windows are kept contiguous (unlabelled epochs stay, with ``y = -1``), s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from neurorep.data.cache import WindowCache, prepare
-from neurorep.data.splits import Split, check_disjoint_subjects, subject_split
+from neurorep.data.splits import Split, make_splits, split_groups
 from neurorep.data.setup import missing_source
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write_text, json_text
@@ -84,7 +83,7 @@ def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> K
 
 def check_paired(a: WindowCache, b: WindowCache) -> None:
     """Refuse two caches whose window tables differ (other nights, failed recordings, other labels)."""
-    if a.info["subjects"] != b.info["subjects"]:
+    if a.info.subjects != b.info.subjects:
         raise DataError(f"{a.path} and {b.path} hold different subjects; the EEG and ECG inputs must come "
                         "from the same nights")
     for key in TABLE_KEYS:
@@ -95,26 +94,11 @@ def check_paired(a: WindowCache, b: WindowCache) -> None:
 
 def load_or_make_split(cache: WindowCache, cfg: KDDataConfig) -> tuple[Split, dict[str, list[str]]]:
     """Read ``cfg.split_file`` (subject ids per part) or make a seeded subject split and write it there."""
-    names = cache.subjects
-    codes = cache.meta["subject"].astype(np.int64)
     path = Path(cfg.split_file) if cfg.split_file else None
-    if path is not None and path.is_file():
-        try:
-            parts = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not a JSON split file ({exc.msg})") from None
-        if not isinstance(parts, dict) or set(parts) != {"train", "val", "test"}:
-            raise DataError(f"{path}: expected keys train, val, test with lists of subject ids")
-        unknown = [s for p in parts.values() for s in p if s not in names]
-        if unknown:
-            raise DataError(f"{path}: subject {unknown[0]!r} is not in the data ({len(names)} subjects)")
-        idx = np.arange(len(codes))
-        sel = {k: idx[np.isin(codes, [names.index(s) for s in v])] for k, v in parts.items()}
-        check_disjoint_subjects(codes, sel)
-        return Split(sel["train"], sel["val"], sel["test"]), {k: list(v) for k, v in parts.items()}
-    split = subject_split(codes, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)
-    parts = {k: sorted({names[c] for c in codes[getattr(split, k)].tolist()}) for k in ("train", "val", "test")}
-    if path is not None:
+    given = path if path is not None and path.is_file() else None
+    split = make_splits(cache, val=cfg.split.val, test=cfg.split.test, split_file=given, seed=cfg.split.seed)[0]
+    parts = split_groups(cache, split)
+    if path is not None and given is None:
         atomic_write_text(path, json_text(parts, indent=1))
     return split, parts
 
@@ -166,10 +150,10 @@ class PairedSequences(Dataset[dict[str, torch.Tensor]]):
 
     def window_samples(self, key: str) -> int:
         """Samples per window of input ``key``."""
-        return int(self.caches[key].info["n_times"])
+        return self.caches[key].info.n_times
 
     def n_channels(self, key: str) -> int:
-        return len(self.caches[key].info["ch_names"])
+        return self.caches[key].info.n_channels
 
 
 class WithTeacherOutputs(Dataset[dict[str, torch.Tensor]]):

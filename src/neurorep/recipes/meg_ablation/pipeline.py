@@ -85,7 +85,7 @@ def loader(ds: WindowDataset, batch_size: int, shuffle: bool, num_samples: int |
 
 
 def build_encoder(cfg: MegAblationConfig, cache: WindowCache) -> Encoder:
-    kwargs = {"n_channels": len(cache.info["ch_names"]), "n_times": int(cache.info["n_times"]), **cfg.encoder.kwargs}
+    kwargs = {"n_channels": cache.info.n_channels, "n_times": cache.info.n_times, **cfg.encoder.kwargs}
     return create_encoder(cfg.encoder.name, **kwargs)
 
 
@@ -146,7 +146,7 @@ def run_meg_ablation(cfg: MegAblationConfig, out: Path, overwrite: bool = False,
     cache = cache or setup_meg(cfg.data, cfg.setting, progress=cfg.progress)
     split = split_windows(cache, cfg.data.val_fraction, cfg.seed, cross=cfg.setting == "cross")
     out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
-    save_run_metadata(out, cfg, data_fingerprint=cache.info["key"])
+    save_run_metadata(out, cfg, data_fingerprint=cache.info.key)
     seed_everything(cfg.seed)
     classes = cache.classes
     train = WindowDataset(cache, split.train)

@@ -105,7 +105,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                       **{p: r.get(p) for p in parts}} for r in rows if any(p in r for p in parts)]
         sections.append(Section("Cross: macro-F1 per test folder", table=markdown_table(part_rows, floatfmt=".3f")))
     cache = next(iter(caches.values()))
-    n_channels = len(cache.info["ch_names"])
+    n_channels = cache.info.n_channels
     if n_channels == 248:
         grid = grid_for(248, size=int(grid_cfg["base"].get("encoder", {}).get("kwargs", {}).get("grid_size", 20)))
         figs = [sensor_grid_figure(grid), class_images_figure(grid, _class_power(cache), cache.classes)]
@@ -122,14 +122,15 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
 
 def _class_power(cache: WindowCache, per_class: int = 40, band: tuple[float, float] = (8.0, 13.0)) -> np.ndarray:
     """Share of each sensor's power in ``band`` (alpha), mean over up to ``per_class`` training windows: ``[K, C]``."""
-    train = np.where(cache.meta["part"] == cache.info["parts"].index("train"))[0]
+    train_recs = [r.id for r in cache.info.recordings if r.part == "train"]
+    train = np.flatnonzero(np.isin(cache.meta["recording"], train_recs))
     y = cache.meta["y"]
-    sfreq = float(cache.info["sfreq"])
+    sfreq = cache.info.sfreq
     out = []
     for k in range(len(cache.classes)):
         idx = train[y[train] == k][:per_class]
         if not len(idx):
-            out.append(np.full(len(cache.info["ch_names"]), np.nan))
+            out.append(np.full(cache.info.n_channels, np.nan))
             continue
         x = WindowDataset(cache, idx).load_all()
         spec = np.abs(np.fft.rfft(x, axis=-1)) ** 2

@@ -59,7 +59,7 @@ def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_sam
 
 def build_encoder(cfg: SleepSSLConfig, prepared: PreparedData) -> Encoder:
     info = prepared.cache.info
-    kwargs = {"n_channels": len(info["ch_names"]), "n_times": int(info["n_times"]), **cfg.encoder.kwargs}
+    kwargs = {"n_channels": info.n_channels, "n_times": info.n_times, **cfg.encoder.kwargs}
     return create_encoder(cfg.encoder.name, **kwargs)
 
 
@@ -107,7 +107,7 @@ def run_sleep_ssl(cfg: SleepSSLConfig, out: Path, overwrite: bool = False, resum
     if cfg.fold >= len(prepared.splits):
         raise ConfigError(f"fold: {cfg.fold} is out of range; the split has {len(prepared.splits)} fold(s)")
     out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
-    save_run_metadata(out, cfg, data_fingerprint=prepared.cache.info["key"])
+    save_run_metadata(out, cfg, data_fingerprint=prepared.cache.info.key)
     seed_everything(cfg.seed)
     split = prepared.splits[cfg.fold]
     cache, classes = prepared.cache, prepared.cache.classes

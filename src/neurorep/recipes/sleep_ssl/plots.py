@@ -43,8 +43,8 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
         rec = np.bincount(test["recording"]).argmax()
         sel = np.where(test["recording"] == rec)[0]
         order = sel[np.argsort(cache.meta["onset"][test["index"][sel]])]
-        name = cache.info["recordings"][_rec_pos(cache, int(rec))]["source"]
-        save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=cache.info["config"]["window_s"],
+        name = cache.info.recordings[_rec_pos(cache, int(rec))].source
+        save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=cache.info.config["window_s"],
                                   title=f"{Path(name).name}: true vs predicted ({what})"), "hypnogram.png")
     if curves_csv.is_file():
         save(plots.learning_curves(curves_csv, title="Pretraining curves"), "learning_curves.png")
@@ -82,7 +82,7 @@ def _main_prediction(predictions: dict[str, np.ndarray]) -> str | None:
 
 
 def _rec_pos(cache: WindowCache, rec_id: int) -> int:
-    for pos, r in enumerate(cache.info["recordings"]):
-        if r["id"] == rec_id:
+    for pos, r in enumerate(cache.info.recordings):
+        if r.id == rec_id:
             return pos
     raise KeyError(rec_id)
