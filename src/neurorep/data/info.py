@@ -89,12 +89,12 @@ def cache_summary(cache: Any) -> dict[str, Any]:
     and ``sessions`` (lists), ``classes`` (name -> windows, every class listed), ``ch_names``,
     ``sfreq``, ``n_times``."""
     info = cache.info
-    counts = info["label_counts"]
-    sessions = sorted({f"{r['subject']}/{r['session']}" for r in info["recordings"]})
-    return {**cache.summary(), "n_windows": info["n_windows"], "subjects": list(info["subjects"]),
-            "sessions": sessions, "classes": {c: int(counts.get(c, 0)) for c in info["classes"]},
-            "unlabelled": int(counts.get("unlabelled", 0)), "ch_names": list(info["ch_names"]),
-            "sfreq": info["sfreq"], "n_times": info["n_times"]}
+    counts = info.label_counts
+    sessions = sorted({f"{r.subject}/{r.session}" for r in info.recordings})
+    return {**cache.summary(), "n_windows": info.n_windows, "subjects": list(info.subjects),
+            "sessions": sessions, "classes": {c: int(counts.get(c, 0)) for c in info.classes},
+            "unlabelled": int(counts.get("unlabelled", 0)), "ch_names": list(info.ch_names),
+            "sfreq": info.sfreq, "n_times": info.n_times}
 
 
 def _describe_file(path: Path) -> dict[str, Any]:
