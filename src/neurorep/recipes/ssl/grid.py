@@ -174,12 +174,12 @@ def _n_folds(grid: GridConfig, data: Path | None) -> int | None:
 def _check_fit(grid: GridConfig, configs: list[tuple[str, str, SSLConfig]], prepared: PreparedData) -> None:
     """Refuse, before anything trains, a classic baseline or an encoder that cannot take this cache."""
     info = prepared.cache.info
-    for fold in range(len(prepared.splits)):
-        labelled_parts(prepared, fold)
     for name in grid.classic or []:
         check_baseline(name, len(info["ch_names"]))
     for encoder in dict.fromkeys(cfg.encoder.name for _, _, cfg in configs):
         build_encoder(next(cfg for _, e, cfg in configs if e == encoder), info)
+    for fold in range(len(prepared.splits)):
+        labelled_parts(prepared, fold)
 
 
 def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:

@@ -213,12 +213,12 @@ def summarise(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def labelled_parts(prepared: PreparedData, fold: int) -> tuple[WindowDataset, WindowDataset, WindowDataset]:
-    """The labelled training, validation and test windows of ``fold``; an empty training or test part
-    is a :class:`DataError` raised before anything trains."""
+    """The labelled training, validation and test windows of ``fold``; an empty part is a
+    :class:`DataError` raised before anything trains (validation loss picks the best epoch)."""
     split, cache = prepared.splits[fold], prepared.cache
     labelled = cache.meta["y"] >= 0
     parts = [WindowDataset(cache, idx[labelled[idx]]) for idx in (split.train, split.val, split.test)]
-    for name, ds in (("training", parts[0]), ("test", parts[2])):
+    for name, ds in (("training", parts[0]), ("validation", parts[1]), ("test", parts[2])):
         if len(ds) == 0:
             raise DataError(f"{cache.path}: fold {fold} has no labelled {name} windows "
                             f"({len(cache.subjects)} subject(s) in the cache); use fewer folds or other split shares")
