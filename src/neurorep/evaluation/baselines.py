@@ -135,7 +135,7 @@ def _bandpower_lr(sfreq: float, **_: Any) -> Pipeline:
 
 def _spectral_gb(sfreq: float, seed: int = 0, **_: Any) -> Pipeline:
     return make_pipeline(LogBandPower(sfreq, relative=True),
-                         HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, min_samples_leaf=5,
+                         HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, min_samples_leaf=5,
                                                         class_weight="balanced", random_state=seed))
 
 
