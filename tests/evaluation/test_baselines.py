@@ -86,6 +86,14 @@ def test_ssvep_baselines_need_no_training_when_every_class_has_a_frequency(name:
     assert (model.predict(x) == y).mean() > 0.9
 
 
+def test_stimulus_band_tangent_space_decodes_ssvep() -> None:
+    classes = ["resting", "13Hz", "21Hz", "17Hz"]
+    x, y = _ssvep_windows(class_frequencies(classes), 12, 0)
+    xt, yt = _ssvep_windows(class_frequencies(classes), 8, 1)
+    model = make_baseline("fb_tangent_lr", sfreq=128.0, n_channels=6, classes=classes)
+    assert _balanced_accuracy(model, x, y, xt, yt) > 0.8
+
+
 def test_ssvep_rest_class_learns_from_scores() -> None:
     classes = ["resting", "13Hz", "21Hz", "17Hz"]
     freqs = class_frequencies(classes)

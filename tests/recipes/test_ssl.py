@@ -36,7 +36,8 @@ def test_benchmark_ssl_cli_writes_table_with_classic_rows(cache: Path, tmp_path:
                  "--set", "task=ssvep", *TINY]) == 0
     table = (out / "results.md").read_text()
     for row, encoder in (("Random init", "cnn"), ("Supervised", "cnn"), ("CRL", "cnn"), ("Band power + LR", "-"),
-                         ("Tangent space + LR", "-"), ("CCA", "-"), ("FBCCA", "-")):
+                         ("Tangent space + LR", "-"), ("Stimulus-band tangent space + LR", "-"), ("CCA", "-"),
+                         ("FBCCA", "-")):
         assert f"| {row} | {encoder} | 2 |" in table, table  # one row per fold, mean +- sd
     rows = json.loads((out / "results.json").read_text())
     cca = [r for r in rows if r["row"] == "CCA"]
@@ -116,3 +117,11 @@ def test_empty_split_part_is_refused_before_training(tmp_path: Path) -> None:
         assert not (tmp_path / f"r{fold}").exists()
     for part in ("training", "validation", "test"):
         assert sum(f"no labelled {part} windows" in m for m in messages) == 1, messages
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[2] / "configs" / "ssl").glob("*.yaml")))
+def test_shipped_configs_validate(path: Path) -> None:
+    from neurorep.config import load_config
+
+    cfg = load_config(path)
+    assert cfg.recipe == "ssl" and isinstance(cfg, SSLConfig)

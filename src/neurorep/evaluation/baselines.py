@@ -17,6 +17,8 @@ Baselines:
   windows) and linear discriminant analysis. Event-related / motor data, 2+ channels.
 - ``tangent_lr``: shrunk spatial covariance (``pyriemann.estimation.Covariances``, OAS), Riemannian
   tangent space (``pyriemann.tangentspace.TangentSpace``), logistic regression. 2+ channels.
+- ``fb_tangent_lr``: the same on the window band-passed around each stimulus frequency (+-1 Hz),
+  bands stacked as channels (the extended SSVEP signal). SSVEP.
 - ``cca`` / ``fbcca``: canonical correlation with sine/cosine references at each stimulus
   frequency and its harmonics (``sklearn.cross_decomposition.CCA``), plain or over a filter bank
   (see :mod:`neurorep.evaluation.baselines_ssvep`). SSVEP.
@@ -47,13 +49,14 @@ EEG_BANDS: tuple[tuple[float, float], ...] = ((0.5, 4.0), (4.0, 8.0), (8.0, 12.0
 
 #: Table labels of the baselines.
 BASELINE_LABELS = {"bandpower_lr": "Band power + LR", "spectral_gb": "Spectral + GB", "csp_lda": "CSP + LDA",
-                   "tangent_lr": "Tangent space + LR", "cca": "CCA", "fbcca": "FBCCA"}
+                   "tangent_lr": "Tangent space + LR", "fb_tangent_lr": "Stimulus-band tangent space + LR",
+                   "cca": "CCA", "fbcca": "FBCCA"}
 
 #: Baselines that apply to each kind of task (the rows every table of that task must have).
 TASK_BASELINES: dict[str, list[str]] = {
     "sleep": ["bandpower_lr", "spectral_gb"],
     "motor": ["bandpower_lr", "csp_lda", "tangent_lr"],
-    "ssvep": ["bandpower_lr", "tangent_lr", "cca", "fbcca"],
+    "ssvep": ["bandpower_lr", "tangent_lr", "fb_tangent_lr", "cca", "fbcca"],
     "clinical": ["bandpower_lr", "spectral_gb"],
     "generic": ["bandpower_lr", "tangent_lr"],
 }
@@ -154,6 +157,18 @@ def _tangent_lr(**_: Any) -> Pipeline:
                          _logistic())
 
 
+def _fb_tangent_lr(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
+                   **_: Any) -> Pipeline:
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+
+    from neurorep.evaluation.baselines_ssvep import StimulusBands, class_frequencies
+
+    freqs = list(frequencies) if frequencies is not None else class_frequencies(classes)
+    return make_pipeline(StimulusBands(sfreq, freqs), Covariances(estimator="oas"), TangentSpace(metric="riemann"),
+                         StandardScaler(), _logistic())
+
+
 def _cca(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
          n_harmonics: int = 3, **_: Any) -> BaseEstimator:
     from neurorep.evaluation.baselines_ssvep import SSVEPCCA
@@ -170,7 +185,7 @@ def _fbcca(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | N
 
 _BUILDERS: dict[str, Callable[..., BaseEstimator]] = {
     "bandpower_lr": _bandpower_lr, "spectral_gb": _spectral_gb, "csp_lda": _csp_lda, "tangent_lr": _tangent_lr,
-    "cca": _cca, "fbcca": _fbcca}
+    "fb_tangent_lr": _fb_tangent_lr, "cca": _cca, "fbcca": _fbcca}
 
 
 def check_baseline(name: str, n_channels: int) -> None:

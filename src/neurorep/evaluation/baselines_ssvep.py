@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.cross_decomposition import CCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from neurorep.errors import ConfigError
 
-__all__ = ["SSVEPCCA", "canonical_correlation", "class_frequencies", "sine_references"]
+__all__ = ["SSVEPCCA", "StimulusBands", "canonical_correlation", "class_frequencies", "sine_references"]
 
 _FREQ = re.compile(r"(\d+(?:\.\d+)?)\s*hz", re.IGNORECASE)
 
@@ -130,3 +130,27 @@ class SSVEPCCA(BaseEstimator, ClassifierMixin):
         if self.model_ is not None:
             return np.asarray(self.model_.predict(s), dtype=np.int64)
         return self.stim_classes_[s.argmax(1)].astype(np.int64)
+
+
+class StimulusBands(BaseEstimator, TransformerMixin):
+    """``X[n, C, T] -> X[n, C * K, T]``: the window band-passed around each of the ``K`` stimulus
+    frequencies (``f +- half_width`` Hz, zero-phase Butterworth), stacked as channels, so a spatial
+    covariance of the result holds one block per frequency (the extended SSVEP signal)."""
+
+    def __init__(self, sfreq: float, frequencies: Sequence[float | None], half_width: float = 1.0) -> None:
+        self.sfreq = sfreq
+        self.frequencies = frequencies
+        self.half_width = half_width
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> StimulusBands:  # noqa: N803 - sklearn naming
+        freqs = [f for f in self.frequencies if f is not None]
+        if not freqs:
+            raise ConfigError("SSVEP baseline: no stimulus frequency in the class names; name classes like '13Hz' "
+                              "or set frequencies")
+        self.sos_ = [butter(4, [f - self.half_width, f + self.half_width], btype="bandpass", fs=self.sfreq,
+                            output="sos") for f in freqs]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
+        X = np.asarray(X, dtype=np.float64)
+        return np.concatenate([sosfiltfilt(sos, X, axis=-1) for sos in self.sos_], axis=1)

@@ -34,7 +34,7 @@ from neurorep.recipes.ssl.pipeline import build_encoder, labelled_parts, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
 from neurorep.recipes import get_recipe
-from neurorep.runs import prepare_run_dir
+from neurorep.runs import check_run_dir, prepare_run_dir
 from neurorep.transforms.augment import AUGMENT_PRESETS
 
 METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "random": "Random init", "supervised": "Supervised"}
@@ -126,6 +126,7 @@ def run_grid(recipe: str, package: str, config_cls: type[SSLConfig], preset: str
     if seeds is not None:
         grid.seeds = seeds
     out = Path(out)
+    check_run_dir(out, overwrite=overwrite)  # before any data is prepared
     base = run_settings(grid.base, data, out, progress, corpus=corpus)
     configs = _configs(recipe, config_cls, grid, base, _n_folds(grid, data))  # every run's config is valid
     first = configs[0][2]
