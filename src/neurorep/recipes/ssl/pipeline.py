@@ -58,12 +58,11 @@ def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_sam
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=n >= 2 * batch_size)
 
 
-def data_kwargs(name: str, info: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Shape arguments of encoder or objective ``name`` from the cache: ``n_channels``, ``n_times`` and
-    ``sfreq`` where its constructor takes them and the config does not set them."""
+def data_kwargs(registry: Any, name: str, info: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Shape arguments of ``name`` in ``registry`` (encoders or objectives) from the cache: ``n_channels``,
+    ``n_times`` and ``sfreq`` where its constructor takes them and the config does not set them."""
     import inspect
 
-    registry = ENCODERS if name in ENCODERS.names() else OBJECTIVES
     params = inspect.signature(registry.get(name)).parameters
     shape = {"n_channels": len(info["ch_names"]), "n_times": int(info["n_times"]), "sfreq": float(info["sfreq"])}
     return {k: v for k, v in shape.items() if k in params and k not in given}
@@ -74,7 +73,7 @@ def build_encoder(cfg: SSLConfig, info: dict[str, Any]) -> Encoder:
     them fails with a :class:`ConfigError` naming it and the cache's shape."""
     import neurorep.encoders  # noqa: F401  (registers the built-in encoders)
 
-    kwargs = {**data_kwargs(cfg.encoder.name, info, cfg.encoder.kwargs), **cfg.encoder.kwargs}
+    kwargs = {**data_kwargs(ENCODERS, cfg.encoder.name, info, cfg.encoder.kwargs), **cfg.encoder.kwargs}
     try:
         return create_encoder(cfg.encoder.name, **kwargs)
     except ConfigError as exc:
@@ -85,7 +84,7 @@ def build_encoder(cfg: SSLConfig, info: dict[str, Any]) -> Encoder:
 
 def build_objective(cfg: SSLConfig, info: dict[str, Any]) -> Any:
     """The configured objective, given the cache's rate (for frequency-domain augmentations)."""
-    kwargs = {**data_kwargs(cfg.objective.name, info, cfg.objective.kwargs), **cfg.objective.kwargs}
+    kwargs = {**data_kwargs(OBJECTIVES, cfg.objective.name, info, cfg.objective.kwargs), **cfg.objective.kwargs}
     return create_objective(cfg.objective.name, **kwargs)
 
 
