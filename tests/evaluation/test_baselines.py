@@ -125,3 +125,20 @@ def test_bad_baselines_are_refused() -> None:
     with pytest.raises(ConfigError, match="no stimulus frequency"):
         make_baseline("cca", SFREQ, 2, ["left", "right"]).fit(np.zeros((2, 2, 100)), np.array([0, 1]))
     assert all(names for names in TASK_BASELINES.values())
+
+
+@pytest.mark.parametrize("name", ["bandpower_lr", "tangent_lr", "cca"])
+def test_features_computed_once_give_the_same_predictions(name: str) -> None:
+    """The grid computes a pipeline's data-free front once and fits the rest per label fraction."""
+    from sklearn.base import clone
+
+    from neurorep.evaluation.baselines import split_features
+
+    classes = ["rest", "13Hz", "17Hz"]
+    x, y = _ssvep_windows(class_frequencies(classes), 8, 0)
+    model = make_baseline(name, sfreq=128.0, n_channels=6, classes=classes)
+    front, rest = split_features(model)
+    assert front is not None and len(rest.steps) >= 1
+    whole = clone(model).fit(x[::2], y[::2]).predict(x[1::2])
+    split = rest.fit(front(x[::2]), y[::2]).predict(front(x[1::2]))
+    np.testing.assert_array_equal(whole, split)

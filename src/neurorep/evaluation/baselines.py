@@ -40,7 +40,7 @@ from sklearn.preprocessing import StandardScaler
 
 from neurorep.errors import ConfigError, unknown_name_message
 
-__all__ = ["BASELINE_LABELS", "EEG_BANDS", "TASK_BASELINES", "LogBandPower", "make_baseline"]
+__all__ = ["BASELINE_LABELS", "EEG_BANDS", "TASK_BASELINES", "LogBandPower", "make_baseline", "split_features"]
 
 #: Classic EEG bands (Hz): delta, theta, alpha, sigma, beta, low gamma. Bands above the Nyquist
 #: rate of the data are dropped; a band that holds no Welch bin takes its nearest bin.
@@ -70,6 +70,8 @@ class LogBandPower(BaseEstimator, TransformerMixin):
     With ``relative=True`` each channel also gets its band powers divided by the total in the
     bands, its log total power and its 95 % spectral edge frequency (Hz).
     """
+
+    stateless = True
 
     def __init__(self, sfreq: float, bands: Sequence[tuple[float, float]] = EEG_BANDS, relative: bool = False,
                  segment_s: float = 2.0) -> None:
@@ -121,6 +123,8 @@ def band_masks(freqs: np.ndarray, bands: Sequence[tuple[float, float]]) -> list[
 class _Float64(BaseEstimator, TransformerMixin):
     """Windows as float64 (MNE's CSP and pyriemann's covariances expect double precision)."""
 
+    stateless = True
+
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> _Float64:  # noqa: N803
         return self
 
@@ -170,17 +174,17 @@ def _fb_tangent_lr(sfreq: float, classes: Sequence[str], frequencies: Sequence[f
 
 
 def _cca(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
-         n_harmonics: int = 3, **_: Any) -> BaseEstimator:
-    from neurorep.evaluation.baselines_ssvep import SSVEPCCA
+         n_harmonics: int = 3, **_: Any) -> Pipeline:
+    from neurorep.evaluation.baselines_ssvep import ssvep_cca
 
-    return SSVEPCCA(sfreq, classes, frequencies=frequencies, n_harmonics=n_harmonics)
+    return ssvep_cca(sfreq, classes, frequencies=frequencies, n_harmonics=n_harmonics)
 
 
 def _fbcca(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
-           n_harmonics: int = 3, n_bands: int = 5, **_: Any) -> BaseEstimator:
-    from neurorep.evaluation.baselines_ssvep import SSVEPCCA
+           n_harmonics: int = 3, n_bands: int = 5, **_: Any) -> Pipeline:
+    from neurorep.evaluation.baselines_ssvep import ssvep_cca
 
-    return SSVEPCCA(sfreq, classes, frequencies=frequencies, n_harmonics=n_harmonics, n_bands=n_bands)
+    return ssvep_cca(sfreq, classes, frequencies=frequencies, n_harmonics=n_harmonics, n_bands=n_bands)
 
 
 _BUILDERS: dict[str, Callable[..., BaseEstimator]] = {
@@ -208,3 +212,26 @@ def make_baseline(name: str, sfreq: float, n_channels: int, classes: Sequence[st
     """
     check_baseline(name, n_channels)
     return _BUILDERS[name](sfreq=float(sfreq), n_channels=n_channels, classes=list(classes), seed=seed, **options)
+
+
+def split_features(model: BaseEstimator) -> tuple[Callable[[np.ndarray], np.ndarray] | None, BaseEstimator]:
+    """``(features, rest)``: the leading steps of a pipeline that learn nothing from data (band powers,
+    filter banks, CCA scores, covariance matrices) as one function, and the rest of the pipeline, so
+    features of a window set can be computed once and the rest fitted on several subsets of them.
+    ``features`` is ``None`` when no step qualifies."""
+    from pyriemann.estimation import Covariances
+
+    if not isinstance(model, Pipeline):
+        return None, model
+    k = 0
+    while k < len(model.steps) - 1 and (getattr(model.steps[k][1], "stateless", False)
+                                        or isinstance(model.steps[k][1], Covariances)):
+        k += 1
+    steps = [step for _, step in model.steps[:k]]
+
+    def features(X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
+        for step in steps:
+            X = step.transform(X)
+        return X
+
+    return (features if k else None), Pipeline(model.steps[k:])

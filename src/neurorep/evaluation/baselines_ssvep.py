@@ -9,7 +9,7 @@ minus 2 Hz (zero-phase Butterworth, ``scipy.signal``) and scores ``sum_m (m^-1.2
 
 When every class has a stimulus frequency the prediction is the class of the highest score and
 needs no training. When a class has none (a rest or reject class), a class-balanced logistic
-regression on the vector of scores is fitted on the training windows.
+regression on the vector of scores is fitted on the training windows (:class:`BestScore`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.cross_decomposition import CCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from neurorep.errors import ConfigError
 
-__all__ = ["SSVEPCCA", "StimulusBands", "canonical_correlation", "class_frequencies", "sine_references"]
+__all__ = ["BestScore", "CCAScores", "StimulusBands", "ssvep_cca", "canonical_correlation", "class_frequencies", "sine_references"]
 
 _FREQ = re.compile(r"(\d+(?:\.\d+)?)\s*hz", re.IGNORECASE)
 
@@ -61,8 +61,11 @@ def canonical_correlation(x: np.ndarray, y: np.ndarray) -> float:
     return float(abs(np.corrcoef(u[:, 0], v[:, 0])[0, 1]))
 
 
-class SSVEPCCA(BaseEstimator, ClassifierMixin):
-    """CCA (``n_bands=None``) or filter-bank CCA (``n_bands=M``) SSVEP classifier on ``X[n, C, T]``."""
+class CCAScores(BaseEstimator, TransformerMixin):
+    """``X[n, C, T] -> scores[n, K']``: the CCA (``n_bands=None``) or filter-bank CCA (``n_bands=M``)
+    score of each stimulus frequency (the classes that have one, in class order). Stateless: no fit needed."""
+
+    stateless = True
 
     def __init__(self, sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
                  n_harmonics: int = 3, n_bands: int | None = None) -> None:
@@ -72,7 +75,8 @@ class SSVEPCCA(BaseEstimator, ClassifierMixin):
         self.n_harmonics = n_harmonics
         self.n_bands = n_bands
 
-    def _freqs(self) -> list[float | None]:
+    def class_freqs(self) -> list[float | None]:
+        """The stimulus frequency of each class (``None`` for a class without one), checked."""
         freqs = list(self.frequencies) if self.frequencies is not None else class_frequencies(self.classes)
         if len(freqs) != len(self.classes):
             raise ConfigError(f"SSVEP baseline: {len(freqs)} frequencies for {len(self.classes)} classes")
@@ -85,10 +89,10 @@ class SSVEPCCA(BaseEstimator, ClassifierMixin):
                 raise ConfigError(f"SSVEP baseline: stimulus frequency {f} Hz is not below the Nyquist rate {nyq} Hz")
         return freqs
 
-    def _filter_bank(self, n_times: int) -> list[np.ndarray | None]:
+    def _filter_bank(self) -> list[np.ndarray | None]:
         if not self.n_bands:
             return [None]
-        lowest = min(f for f in self._freqs() if f is not None)
+        lowest = min(f for f in self.class_freqs() if f is not None)
         hi = min(0.45 * self.sfreq, 90.0)
         bank = []
         for m in range(1, self.n_bands + 1):
@@ -98,14 +102,17 @@ class SSVEPCCA(BaseEstimator, ClassifierMixin):
             bank.append(butter(4, [lo, hi], btype="bandpass", fs=self.sfreq, output="sos"))
         return bank
 
-    def scores(self, X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
-        """``[n, K']``: the score of each stimulus frequency (classes with a frequency, in order)."""
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> CCAScores:  # noqa: N803 - sklearn naming
+        self.class_freqs()
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 3:
             raise ValueError(f"SSVEP baseline: expected windows [n, C, T], got shape {X.shape}")
-        freqs = [f for f in self._freqs() if f is not None]
+        freqs = [f for f in self.class_freqs() if f is not None]
         refs = [sine_references(f, self.sfreq, X.shape[-1], self.n_harmonics) for f in freqs]
-        bank = self._filter_bank(X.shape[-1])
+        bank = self._filter_bank()
         weights = np.array([(m + 1) ** -1.25 + 0.25 for m in range(len(bank))])
         out = np.zeros((len(X), len(freqs)))
         for i, win in enumerate(X):
@@ -116,20 +123,36 @@ class SSVEPCCA(BaseEstimator, ClassifierMixin):
                     out[i, k] += rho if sos is None else weights[b] * rho**2
         return out
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> SSVEPCCA:  # noqa: N803 - sklearn naming
-        freqs = self._freqs()
-        self.stim_classes_ = np.array([i for i, f in enumerate(freqs) if f is not None])
+
+class BestScore(BaseEstimator, ClassifierMixin):
+    """From the stimulus scores to a class: the best-scoring stimulus when every class has one
+    (``stim_classes`` covers all ``n_classes``; no training), otherwise a class-balanced logistic
+    regression on the scores."""
+
+    def __init__(self, stim_classes: Sequence[int], n_classes: int) -> None:
+        self.stim_classes = stim_classes
+        self.n_classes = n_classes
+
+    def fit(self, S: np.ndarray, y: np.ndarray) -> BestScore:  # noqa: N803 - sklearn naming
         self.model_ = None
-        if len(self.stim_classes_) < len(freqs):  # a class without a stimulus: learn from the scores
+        if len(self.stim_classes) < self.n_classes:
             self.model_ = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000))
-            self.model_.fit(self.scores(X), y)
+            self.model_.fit(S, y)
         return self
 
-    def predict(self, X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
-        s = self.scores(X)
+    def predict(self, S: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
         if self.model_ is not None:
-            return np.asarray(self.model_.predict(s), dtype=np.int64)
-        return self.stim_classes_[s.argmax(1)].astype(np.int64)
+            return np.asarray(self.model_.predict(S), dtype=np.int64)
+        return np.asarray(self.stim_classes, dtype=np.int64)[np.asarray(S).argmax(1)]
+
+
+def ssvep_cca(sfreq: float, classes: Sequence[str], frequencies: Sequence[float | None] | None = None,
+              n_harmonics: int = 3, n_bands: int | None = None) -> Pipeline:
+    """CCA (or FBCCA with ``n_bands``) scores, then :class:`BestScore`."""
+    scores = CCAScores(sfreq, classes, frequencies=frequencies, n_harmonics=n_harmonics, n_bands=n_bands)
+    freqs = list(frequencies) if frequencies is not None else class_frequencies(classes)
+    stim = [i for i, f in enumerate(freqs) if f is not None]
+    return Pipeline([("scores", scores), ("best", BestScore(stim, len(classes)))])
 
 
 class StimulusBands(BaseEstimator, TransformerMixin):
@@ -142,15 +165,20 @@ class StimulusBands(BaseEstimator, TransformerMixin):
         self.frequencies = frequencies
         self.half_width = half_width
 
+    stateless = True
+
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> StimulusBands:  # noqa: N803 - sklearn naming
+        self._filters()
+        return self
+
+    def _filters(self) -> list[np.ndarray]:
         freqs = [f for f in self.frequencies if f is not None]
         if not freqs:
             raise ConfigError("SSVEP baseline: no stimulus frequency in the class names; name classes like '13Hz' "
                               "or set frequencies")
-        self.sos_ = [butter(4, [f - self.half_width, f + self.half_width], btype="bandpass", fs=self.sfreq,
-                            output="sos") for f in freqs]
-        return self
+        return [butter(4, [f - self.half_width, f + self.half_width], btype="bandpass", fs=self.sfreq, output="sos")
+                for f in freqs]
 
     def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803 - sklearn naming
         X = np.asarray(X, dtype=np.float64)
-        return np.concatenate([sosfiltfilt(sos, X, axis=-1) for sos in self.sos_], axis=1)
+        return np.concatenate([sosfiltfilt(sos, X, axis=-1) for sos in self._filters()], axis=1)
