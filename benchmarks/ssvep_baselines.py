@@ -75,7 +75,9 @@ def main() -> int:
     import mne
 
     mne.set_log_level("ERROR")  # CSP reports each covariance it estimates
-    started = time.time()
+    import os
+
+    started, load_avg = time.time(), " ".join(f"{v:.1f}" for v in os.getloadavg())
     x, y, groups, sfreq = load(args.data, args.tmin, args.tmax, args.l_freq, args.h_freq)
     classes = list(EVENTS)
     names = [n.strip() for n in args.baselines.split(",") if n.strip()]
@@ -103,7 +105,8 @@ def main() -> int:
                f"--folds {args.folds} --tmin {args.tmin:g} --tmax {args.tmax:g}")
     text = (f"## Classic SSVEP baselines on ssvep-exo (cross-subject)\n\n"
             f"Written by `benchmarks/ssvep_baselines.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-            f"command: `{command}` ({machine()}, total {(time.time() - started) / 60:.1f} min).\n\n"
+            f"command: `{command}` ({machine()}, load average {load_avg} at start, total "
+            f"{(time.time() - started) / 60:.1f} min).\n\n"
             f"{len(x)} windows of {args.tmax - args.tmin:g} s ({args.tmin:g}-{args.tmax:g} s after the label event), "
             f"{x.shape[1]} channels at {sfreq:g} Hz, band-passed {args.l_freq:g}-{args.h_freq:g} Hz; "
             f"{len(np.unique(groups))} subjects in {args.folds} subject-wise folds (GroupKFold), 4 classes "
