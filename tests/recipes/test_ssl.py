@@ -125,3 +125,20 @@ def test_shipped_configs_validate(path: Path) -> None:
 
     cfg = load_config(path)
     assert cfg.recipe == "ssl" and isinstance(cfg, SSLConfig)
+
+
+def test_classic_rows_are_drawn_in_every_label_fraction_figure() -> None:
+    from neurorep.recipes.ssl.report import _mean_grid, label_fraction_figures
+
+    from tests.evaluation.figure_checks import check_figure
+
+    rows = [{"row": "CRL", "encoder": e, "seed": 0, "method": "ssl", "bal_acc@0.1": 0.5, "bal_acc@1": 0.6}
+            for e in ("cnn", "transformer")]
+    rows.append({"row": "Band power + LR", "encoder": "-", "seed": 0, "method": "classic", "bal_acc@0.1": 0.55,
+                 "bal_acc@1": 0.7})
+    figs = label_fraction_figures(rows)
+    assert len(figs) == 2  # one per encoder, none for the classic rows' "-"
+    for fig in figs:
+        assert check_figure(fig)["legends"][0] == ["CRL", "Band power + LR"]
+    _, methods, encoders = _mean_grid(rows, "bal_acc@1")
+    assert methods == ["CRL"] and encoders == ["cnn", "transformer"]

@@ -15,6 +15,7 @@ from neurorep.evaluation.report import Section, markdown_table, write_report
 
 
 def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[str], list[str]]:
+    rows = [r for r in rows if r.get("method") != "classic"]  # no encoder: in the table and the curves
     methods = list(dict.fromkeys(r["row"] for r in rows))
     encoders = list(dict.fromkeys(r["encoder"] for r in rows))
     grid = np.full((len(methods), len(encoders)), np.nan)
@@ -32,11 +33,12 @@ LATENT_COLUMNS = {"knn_accuracy": "kNN accuracy", "silhouette": "silhouette", "d
 
 
 def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
-    """One label-fraction figure per encoder, one line per method (from the ``bal_acc@<fraction>`` columns)."""
+    """One label-fraction figure per encoder, one line per method (from the ``bal_acc@<fraction>`` columns);
+    the classic baselines (rows without an encoder) are drawn in every figure."""
     figs = []
-    for encoder in dict.fromkeys(r["encoder"] for r in rows):
+    for encoder in dict.fromkeys(r["encoder"] for r in rows if r.get("method") != "classic"):
         curve_rows = [{"method": r["row"], "fraction": float(k.split("@")[1]), "balanced_accuracy": v}
-                      for r in rows if r["encoder"] == encoder for k, v in r.items()
+                      for r in rows if r["encoder"] == encoder or r.get("method") == "classic" for k, v in r.items()
                       if k.startswith("bal_acc@") and v is not None and np.isfinite(v)]
         if curve_rows:
             figs.append(plots.label_fraction_plot(curve_rows, group_key="method",
