@@ -62,7 +62,12 @@ def test_benchmark_ssl_refuses_bad_data(cache: Path, tmp_path: Path, capsys: pyt
                  "--set", "encoders=[transformer]"]) == 2
     err = capsys.readouterr().err
     assert "encoder transformer cannot take this cache" in err and "256 samples" in err
-    for name in ("o1", "o2", "o3"):
+    assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(tmp_path / "o4"), "--set", "classic=[]"]) == 2
+    assert "needs at least one classic baseline row" in capsys.readouterr().err
+    assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(tmp_path / "o5"),
+                 "--set", "classic=[cca,csp_lad]"]) == 2
+    assert "did you mean 'csp_lda'" in capsys.readouterr().err
+    for name in ("o1", "o2", "o3", "o4", "o5"):
         assert not (tmp_path / name).exists()
 
 

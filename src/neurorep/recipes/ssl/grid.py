@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from neurorep.config import Strict, validate
 from neurorep.data.cache import find_caches
 from neurorep.data.setup import PreparedData, setup_data
-from neurorep.errors import ConfigError, DataError
+from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.evaluation.baselines import BASELINE_LABELS, TASK_BASELINES, check_baseline
 from neurorep.grid import (
     Task,
@@ -67,6 +67,9 @@ class GridConfig(Strict):
         if not self.classic:
             raise ValueError("classic: a benchmark table needs at least one classic baseline row "
                              f"(known: {', '.join(BASELINE_LABELS)})")
+        for name in self.classic:
+            if name not in BASELINE_LABELS:
+                raise ValueError(unknown_name_message("classic baseline", name, list(BASELINE_LABELS)))
         if isinstance(self.folds, int) and self.folds < 2:
             raise ValueError("folds: at least 2 (or auto, or null for one split)")
         return self
