@@ -52,6 +52,9 @@ TINY_MEG_GRID = ("--seeds 1 --set \"rows=['000','111']\" --set base.data.simulat
 TINY_FOUNDATION = ("data.simulate.subjects=8 data.simulate.duration_s=60 pretrain.epochs=1 pretrain.crops_per_epoch=32 "
                    "finetune.epochs=1")
 TINY_KD_SIM = "--subjects 5 --set hours=1"
+TINY_SSL_GRID = ("--set folds=2 --set 'paradigms=[crl]' --set 'encoder_kwargs={cnn: {n_filters: 8, embed_dim: 16, "
+                 "n_convs: 1}}' --set pretrain.epochs=1 --set pretrain.max_windows=128 --set finetune.epochs=1 "
+                 "--set finetune.max_windows=128 --set probe.max_train=300 --set latent.enabled=false")
 TINY_FOUNDATION_GRID = ("--seeds 1 --set base.data.simulate.subjects=8 --set base.data.simulate.duration_s=60 "
                         "--set base.pretrain.epochs=1 --set base.pretrain.crops_per_epoch=32 --set base.finetune.epochs=1")
 
@@ -120,6 +123,17 @@ SHRINK: dict[str, str] = {
     ".venv/bin/neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite":
         f"neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite "
         f"{TINY_MEG_GRID}",
+    # docs/ssl.md
+    "neurorep benchmark ssl --data .cache/sim --out runs/ssl-sim --set task=sleep --jobs 2":
+        f"neurorep benchmark ssl --data .cache/sim --out runs/ssl-sim --set task=sleep --jobs 2 {TINY_SSL_GRID}",
+    "neurorep benchmark ssl --data .cache/sim --out runs/ssl-views --set task=sleep --set augment=sleep "
+    "--set 'paradigms=[crl]'":
+        "neurorep benchmark ssl --data .cache/sim --out runs/ssl-views --set task=sleep --set augment=sleep "
+        f"{TINY_SSL_GRID}",
+    "neurorep benchmark ssl --data .cache/sim --out runs/ssl-all --set task=sleep --set pretrain.windows=all "
+    "--set 'paradigms=[crl]'":
+        "neurorep benchmark ssl --data .cache/sim --out runs/ssl-all --set task=sleep --set pretrain.windows=all "
+        f"{TINY_SSL_GRID}",
     # docs/simulated_corpus.md
     "neurorep data simulate sleep --out DIR --subjects 10 --seed 0":
         "neurorep data simulate sleep --out DIR --subjects 2 --hours 1 --seed 0",
@@ -180,6 +194,12 @@ NOT_RUN: dict[str, str] = {
     "neurorep benchmark sleep-ssl --preset quick --data DIR --out grid --set 'encoders=[cnn,cbramod,biot,labram,eegpt]' "
     "--set 'encoder_kwargs={\"cbramod\": {\"patch_size\": 100}, \"labram\": {\"patch_size\": 100}}'":
         "a grid of minutes; tests/recipes/test_published_in_benchmark.py (slow) runs it on a tiny corpus",
+    # docs/ssl.md
+    "neurorep benchmark ssl --data .cache/sim --out runs/ssl-published --set task=sleep "
+    "--set 'encoders=[cnn,cbramod,biot]' --set 'encoder_kwargs={cbramod: {patch_size: 100}}'":
+        "a grid of minutes with full-size published architectures on CPU",
+    "python benchmarks/ssvep_baselines.py --data ../shared/data/ssvep-exo --folds 4":
+        "minutes on the real recordings; rewrites benchmarks/RESULTS.md",
     # docs/distributed.md, docs/*: the test suite and cluster launchers
     ".venv/bin/python -m pytest -q tests/training/test_ddp.py": "the test suite itself",
     "torchrun --nnodes 2 --nproc-per-node 4 --node-rank $NODE_RANK --rdzv-backend c10d --rdzv-endpoint $MASTER:29500 "
