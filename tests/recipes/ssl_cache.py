@@ -31,7 +31,7 @@ def write_cache(path: Path, x: list[np.ndarray], y: list[np.ndarray], subjects: 
         cols["local"].append(np.arange(n, dtype=np.int32))
         counts = Counter(classes[c] if c >= 0 else "unlabelled" for c in yi.tolist())
         total.update(counts)
-        recordings.append({"id": i, "source": f"sub-{s}_run-{i}.fif", "labels": None, "subject": s, "session": None,
+        recordings.append({"id": i, "source": f"sub-{s}_run-{i}.fif", "labels": None, "subject": s, "session": "0",
                            "n_windows": n, "label_counts": dict(counts), "dropped": {}})
     pq.write_table(table_from_numpy({k: np.concatenate(v) for k, v in cols.items()}), path / "meta.parquet")
     info = {"version": CACHE_VERSION, "key": path.name, "dataset": "events", "config": {"tmin": 0.0, "tmax": 2.0},

@@ -35,7 +35,7 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
 
     save(plots.embedding_scatter(test["embedding"], test["y"], test["subject"], classes, seed=seed), "embedding.png")
     key = _main_prediction(predictions)
-    window_s = (cache.info.get("config") or {}).get("window_s")
+    window_s = cache.info.config.get("window_s")
     if key is not None:
         y_pred = predictions[key]
         cm = np.asarray(classification_metrics(test["y"], y_pred, classes)["confusion"])
