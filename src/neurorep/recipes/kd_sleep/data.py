@@ -82,8 +82,10 @@ def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> 
 
 
 def unscaled_heart_rate(cfg: KDDataConfig, progress: bool = True) -> WindowCache:
-    """The student input's cache prepared without scaling (heart rate in bpm), e.g. for HRV features."""
-    mod = cfg.ecg.model_copy(update={"prepare": cfg.ecg.prepare.model_copy(update={"scaling": "none"})})
+    """The student input's cache at its source's own rate and without scaling (heart rate in bpm, 4 Hz for
+    slpdb and mass-ihr), e.g. for HRV features; its window table equals the student's."""
+    prep = cfg.ecg.prepare.model_copy(update={"scaling": "none", "sfreq": None})
+    mod = cfg.ecg.model_copy(update={"prepare": prep})
     return _prepare_one(cfg, mod, progress)
 
 
