@@ -58,3 +58,18 @@ def test_bad_settings_and_inputs_are_refused() -> None:
         HRVBaseline().predict(x, rec, loc)
     with pytest.raises(DataError, match="two classes"):
         HRVBaseline().fit(x, np.zeros(len(y), int), rec, loc)
+
+
+@pytest.mark.real_data
+def test_real_slpdb_features_are_physiological() -> None:
+    """On a real night (slpdb slp01a, 4-Hz heart rate from its RR listing) the features are in human ranges."""
+    from neurorep.data.readers.slpdb import read_slpdb
+    from tests.conftest import SHARED_DATA
+
+    rec = read_slpdb(SHARED_DATA / "slpdb" / "slp01a")
+    hr = np.asarray(rec.data[0], dtype=np.float64)
+    n = len(hr) // 120
+    x = hr[: n * 120].reshape(n, 1, 120)
+    f = hrv_window_features(x, np.zeros(n, int), np.arange(n), fs=4.0, context=2)
+    assert abs(np.median(f[:, 0]) - np.median(hr)) < 2.0  # mean heart rate, bpm
+    assert 5 < np.median(f[:, 1]) < 200 and 5 < np.median(f[:, 2]) < 200  # SDNN, RMSSD in ms

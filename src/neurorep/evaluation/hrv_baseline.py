@@ -22,6 +22,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from neurorep.errors import ConfigError, DataError
 
@@ -141,13 +142,15 @@ class HRVBaseline:
         keep = y >= 0
         if keep.sum() == 0 or len(np.unique(y[keep])) < 2:
             raise DataError("the HRV baseline needs labelled windows of at least two classes to fit")
-        self.clf = self._new().fit(feats[keep], y[keep])
+        with threadpool_limits(limits=1):  # a few thousand rows: threads only add contention
+            self.clf = self._new().fit(feats[keep], y[keep])
         return self
 
     def predict_features(self, feats: np.ndarray) -> np.ndarray:
         if self.clf is None:
             raise ConfigError("the HRV baseline is not fitted; call fit first")
-        return np.asarray(self.clf.predict(feats))
+        with threadpool_limits(limits=1):
+            return np.asarray(self.clf.predict(feats))
 
     def fit(self, ihr: np.ndarray, y: np.ndarray, recording: np.ndarray, local: np.ndarray) -> HRVBaseline:
         return self.fit_features(self.transform(ihr, recording, local), y)
