@@ -75,6 +75,9 @@ class LossConfig(Strict):
     class_weighted: bool | None = Field(
         None, description="weight the cross-entropy by inverse class frequency of the training epochs "
         "(null: the mode's default, on for feat_wce only)")
+    class_weight_power: float = Field(
+        1.0, ge=0, le=1, description="class weights are raised to this power (1: fully balanced, 0.5: square root, "
+        "a milder push towards rare classes)")
 
 
 class KDSleepConfig(Strict):

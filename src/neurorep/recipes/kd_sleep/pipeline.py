@@ -204,6 +204,7 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
     weighted = MODE_SPEC[cfg.mode][2] if cfg.loss.class_weighted is None else cfg.loss.class_weighted
     if weighted:
         weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
+        weights = weights ** cfg.loss.class_weight_power
     oc = cfg.optim()
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = None
