@@ -52,7 +52,7 @@ def test_feat_temp_run_trains_prerequisites_and_test_mode_reproduces(corpus: Pat
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 
     run = tmp_path / "run"
-    m = run_kd_sleep(validate(KDSleepConfig, _cfg(corpus, tmp_path)), run)
+    m = run_kd_sleep(validate(KDSleepConfig, _cfg(corpus, tmp_path, min_val_subjects=1)), run)  # 1 val subject
     for f in ("config.yaml", "metrics.json", "train/metrics.csv", "train/export/best/encoder/model.safetensors",
               "teacher/train/export/best/head/config.json", "feat_train/train/export/best/encoder/config.json",
               "predictions/test.safetensors", "plots/confusion.png", "plots/hypnogram.png"):

@@ -39,8 +39,12 @@ def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | Non
 def _decision_text(grid: dict[str, Any]) -> str:
     if ((grid.get("base") or {}).get("decision") or KDSleepConfig.model_fields["decision"].default) == "argmax":
         return "Students predict the class of highest probability (decision: argmax)."
-    return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1); the teacher "
-            "keeps argmax.")
+    need = (grid.get("base") or {}).get("min_val_subjects") or KDSleepConfig.model_fields["min_val_subjects"].default
+    if grid.get("folds") and int(grid.get("val_subjects", 1)) < int(need):
+        return (f"decision: val_tuned needs {need} validation subjects; each fold has {grid.get('val_subjects', 1)}, "
+                "so students predict the class of highest probability.")
+    return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1) where a split "
+            f"has at least {need} of them (argmax otherwise; see each run's metrics.json); the teacher keeps argmax.")
 
 
 def _split_text(grid: dict[str, Any]) -> str:
