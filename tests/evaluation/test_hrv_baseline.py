@@ -47,7 +47,7 @@ def test_features_track_the_rate_and_the_baseline_beats_chance_across_recordings
 
 
 def test_bad_settings_and_inputs_are_refused() -> None:
-    x, y, rec, loc = _nights(n_rec=1, n_win=12)
+    x, y, rec, loc = _nights(n_rec=1, n_win=18)
     with pytest.raises(ConfigError, match="lr or gb"):
         HRVBaseline(model="svm")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="feature 'LF'"):
