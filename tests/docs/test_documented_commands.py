@@ -238,8 +238,11 @@ NOT_RUN: dict[str, str] = {
     "--set 'schemes=[4class]' --set 'modes=[eeg_base,ecg_base,feat_train,feat_temp]' "
     "--set base.data.ecg.dataset=mass --set 'base.data.ecg.prepare={channels: [ECG], sfreq: 100.0, l_freq: 0.5, "
     "h_freq: 40.0}' --set 'base.data.ecg.encoder.kwargs.pools=[10,6,5]'": "a 2.6-hour grid",
-    "neurorep run configs/kd-sleep/slpdb_ihr.yaml train.epochs=3 progress=false --out /tmp/kd_slpdb --overwrite":
-        "real slpdb listings (test_slpdb_config_on_real_data runs it)",
+    "neurorep benchmark kd-sleep --preset slpdb --data /path/to/slpdb --out runs/kd-slpdb --jobs 2":
+        "real slpdb listings (tests/recipes/test_kd_slpdb.py runs the preset on synthetic records)",
+    "neurorep run configs/kd-sleep/slpdb_ihr.yaml mode=test checkpoint=runs/kd-sleep/slpdb "
+    "evaluate_data=/path/to/more-slpdb --out runs/kd-sleep/slpdb-other":
+        "needs a trained slpdb run and another slpdb folder (tests/recipes/test_kd_slpdb.py runs mode test there)",
     ".venv/bin/neurorep benchmark meg-ablation --data /path/to/Final_Project_data --preset full --out runs/meg-full "
     "--jobs 2": "real HCP MEG data",
     ".venv/bin/neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 2":
@@ -448,7 +451,7 @@ def test_every_fragment_and_prepare_entry_is_documented() -> None:
 @pytest.mark.real_data
 def test_slpdb_config_on_real_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str], shared_data: Path) -> None:
-    """The slpdb command of docs/kd_sleep.md on the real listings (one epoch instead of three)."""
+    """The slpdb command of docs/kd_sleep.md on the real listings (one epoch instead of eight)."""
     folder = _session(tmp_path, monkeypatch)
     code, err = _call(f"neurorep run configs/kd-sleep/slpdb_ihr.yaml train.epochs=1 progress=false "
                       f"--set data.source={shared_data / 'slpdb'} --out runs/kd_slpdb", folder, monkeypatch, capsys)

@@ -72,6 +72,12 @@ class LossConfig(Strict):
     at_weight: float | None = Field(None, ge=0)
     at_layers: list[str] = Field(default_factory=lambda: ["bottleneck"])
     at_p: float = Field(2.0, gt=0)
+    class_weighted: bool | None = Field(
+        None, description="weight the cross-entropy by inverse class frequency of the training epochs "
+        "(null: the mode's default, on for feat_wce only)")
+    class_weight_power: float = Field(
+        1.0, ge=0, le=1, description="class weights are raised to this power (1: fully balanced, 0.5: square root, "
+        "a milder push towards rare classes)")
 
 
 class KDSleepConfig(Strict):
@@ -94,8 +100,14 @@ class KDSleepConfig(Strict):
     init: str | None = Field(None, description="a feat_train run folder; null trains one in <out>/feat_train")
     checkpoint: str | None = Field(None, description="mode test: the run folder (or export folder) to evaluate")
     evaluate_on: Literal["test", "val", "train"] = "test"
+    evaluate_data: str | None = Field(
+        None, description="mode test: evaluate on every labelled epoch of this other data folder (same layout and "
+        "preparation as `data`) instead of a part of the split")
     decision: Literal["val_tuned", "argmax"] = Field(
         "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
         "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
+    min_val_subjects: int = Field(
+        4, ge=1, description="decision val_tuned is applied only with at least this many validation subjects; "
+        "with fewer the run keeps argmax decisions (offsets tuned on one or two people do not transfer)")
     plots: bool = True
     progress: bool = True

@@ -65,8 +65,8 @@ def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
              progress=progress)
 
 
-def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> KDData:
-    """Simulate if needed, prepare (or reuse) the caches, check they pair up, and read or write the split."""
+def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> dict[str, WindowCache]:
+    """Simulate if needed, prepare (or reuse) the caches by batch key and check they pair up."""
     simulate_if_missing(cfg, progress)
     caches = {"ecg": _prepare_one(cfg, cfg.ecg, progress)}
     if need_eeg:
@@ -77,6 +77,21 @@ def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> K
     table = caches["ecg"]
     if not (table.meta["y"] >= 0).any():
         raise DataError(f"{table.path}: no labelled windows")
+    return caches
+
+
+def unscaled_heart_rate(cfg: KDDataConfig, progress: bool = True) -> WindowCache:
+    """The student input's cache at its source's own rate and without scaling (heart rate in bpm, 4 Hz for
+    slpdb and mass-ihr), e.g. for HRV features; its window table equals the student's."""
+    prep = cfg.ecg.prepare.model_copy(update={"scaling": "none", "sfreq": None})
+    mod = cfg.ecg.model_copy(update={"prepare": prep})
+    return _prepare_one(cfg, mod, progress)
+
+
+def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> KDData:
+    """Simulate if needed, prepare (or reuse) the caches, check they pair up, and read or write the split."""
+    caches = prepare_caches(cfg, need_eeg, progress)
+    table = caches["ecg"]
     split, names = load_or_make_split(table, cfg)
     return KDData(caches, table.classes, split, names)
 

@@ -26,9 +26,11 @@ from neurorep.grid import (
     run_tasks,
     write_results,
 )
+from neurorep.errors import DataError
 from neurorep.progress import GridProgress
-from neurorep.recipes.kd_sleep.config import MODE_LABELS, KDSleepConfig
-from neurorep.recipes.kd_sleep.data import setup_kd_data
+from neurorep.recipes.kd_sleep.baselines import baseline_rows, write_fold_splits
+from neurorep.recipes.kd_sleep.config import MODE_LABELS, NEEDS_TEACHER, KDSleepConfig
+from neurorep.recipes.kd_sleep.data import prepare_caches, setup_kd_data
 from neurorep.recipes.kd_sleep.pipeline import run_kd_sleep
 from neurorep.runs import prepare_run_dir
 
@@ -45,6 +47,14 @@ class GridConfig(Strict):
     modes: list[TrainMode] = Field(default_factory=lambda: ["eeg_base", "ecg_base", "feat_train", "feat_temp",
                                                             "feat_wce", "kd_temp"])
     base: dict[str, Any] = Field(default_factory=dict, description="settings of every run (a kd-sleep config)")
+    folds: int | None = Field(
+        None, ge=2, description="record-wise cross-validation: `folds` subject folds (one per 'seed', which then "
+        "counts the folds) instead of `seeds` random subject splits")
+    val_subjects: int = Field(1, ge=1, description="with folds: validation subjects per fold")
+    baselines: list[Literal["hrv_lr", "hrv_gb"]] = Field(
+        default_factory=lambda: ["hrv_lr", "hrv_gb"], min_length=1,
+        description="classic rows on the same splits (every table has at least one)")
+    baseline_context: int = Field(4, ge=0, description="30-s windows either side whose beats join an HRV feature")
 
 
 def _worker(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
@@ -76,11 +86,18 @@ def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Pat
     first = validate(KDSleepConfig, {**base, "recipe": "kd-sleep", "mode": "ecg_base"}, source=f"preset {preset}")
     t0 = time.time()
     out = prepare_run_dir(out, overwrite=overwrite)
+    need_eeg = first.data.eeg is not None and any(m in grid.modes for m in ("eeg_base", *NEEDS_TEACHER))
+    if grid.folds is not None:  # record-wise cross-validation: the split files are the folds
+        grid.seeds = grid.folds
+        subjects = prepare_caches(first.data, need_eeg=False, progress=progress)["ecg"].subjects
+        write_fold_splits(list(subjects), grid.folds, grid.val_subjects, out / "splits")
+    data_cfgs = {}
     for seed in range(grid.seeds):
         for scheme in grid.schemes:
             d = first.data.model_copy(update={"scheme": scheme, "split_file": str((out / "splits" / f"seed{seed}.json").resolve()),
                                               "split": first.data.split.model_copy(update={"seed": seed})})
-            setup_kd_data(d, need_eeg=True, progress=progress)  # caches built once; runs reuse them
+            setup_kd_data(d, need_eeg=need_eeg, progress=progress)  # caches built once; runs reuse them
+            data_cfgs[seed, scheme] = d
     rows: list[dict[str, Any]] = []
     stages = [[Task(run_name(mode, scheme, seed), _config(base, mode, scheme, seed, out))
                for seed in range(grid.seeds) for scheme in grid.schemes for mode in stage if mode in grid.modes]
@@ -90,8 +107,15 @@ def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Pat
         if tasks:
             rows += run_tasks(tasks, _worker, out, jobs=jobs, progress=progress, counter=counter,
                               describe=lambda r: f"weighted F1 {r['weighted_f1']:.3f}")
-    order = {m: i for i, m in enumerate(grid.modes)}
+    features: dict[str, Any] = {}
+    for (seed, _), d in data_cfgs.items():
+        rows += baseline_rows(d, list(grid.baselines), seed, out / "baselines", grid.baseline_context, features)
+    order = {m: i for i, m in enumerate([*grid.modes, *grid.baselines])}
     rows.sort(key=lambda r: (r["scheme"], order.get(r["mode"], 99), r["seed"]))
+    lacking = {(r["scheme"], r["seed"]) for r in rows} - {(r["scheme"], r["seed"]) for r in rows
+                                                          if r["mode"] in grid.baselines}
+    if lacking:  # a table without its classic rows is not written
+        raise DataError(f"{out}: no classic baseline row for {sorted(lacking)[0]}")
     table = grouped_table(rows, [("scheme", "Classes"), ("mode", "Mode"), ("label", "Loss")], COLUMNS)
     gains = gain_table(rows)
     write_results(out, rows, table + "\n\n" + gains)

@@ -27,6 +27,7 @@ from neurorep.recipes.kd_sleep.data import (
     KDData,
     PairedSequences,
     WithTeacherOutputs,
+    prepare_caches,
     setup_kd_data,
 )
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
@@ -81,6 +82,8 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     key = MODE_SPEC[cfg.mode][0]
     need_eeg = key == "x" or cfg.mode in NEEDS_TEACHER
     data = setup_kd_data(cfg.data, need_eeg=need_eeg, progress=cfg.progress)
+    check_split_parts(cfg, data)  # before any training: an empty part would only fail at the end
+    decision = decision_plan(cfg, data)
     teacher = init = teacher_dir = None
     if cfg.mode in NEEDS_TEACHER:
         teacher_dir = _prerequisite(cfg, out, "eeg_base", cfg.teacher, "teacher", resume)
@@ -99,8 +102,10 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
                                "split": data.split_subjects, "teacher": str(teacher_dir) if teacher_dir else None,
                                "init": str(init) if init else None}
     metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
-    if cfg.decision == "val_tuned" and cfg.mode != "eeg_base":
-        metrics["decision"] = tune_decision(cfg, data, net, key, out / EXPORT)
+    if decision["applied"]:
+        metrics["decision"] = {**decision, **tune_decision(cfg, data, net, key, out / EXPORT)}
+    else:
+        metrics["decision"] = decision
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
     metrics[cfg.evaluate_on] = result
@@ -112,6 +117,37 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, out / "train" / "metrics.csv")
     write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def check_split_parts(cfg: KDSleepConfig, data: KDData) -> None:
+    """Refuse a split with an empty training, validation or evaluated part (``DataError`` naming it)."""
+    parts = ("train", "val", cfg.evaluate_on)
+    for part in dict.fromkeys(parts):
+        rows = getattr(data.split, part)
+        if len(rows) == 0 or not (data.table.meta["y"][rows] >= 0).any():
+            where = cfg.data.split_file or f"data.split {cfg.data.split.model_dump()}"
+            raise DataError(f"{where}: the {part} part of the split has no labelled epochs "
+                            f"({len(data.split_subjects.get(part, []))} subjects of {len(data.table.subjects)}); "
+                            "give every part at least one subject")
+
+
+def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
+    """How this run decides: ``val_tuned`` only for a student with ``min_val_subjects`` validation subjects
+    or more, else argmax (with a printed notice). Returns ``{"requested", "applied", "reason"}``."""
+    n_val = len(data.split_subjects.get("val", []))
+    plan: dict[str, Any] = {"requested": cfg.decision, "applied": False, "reason": "",
+                            "val_subjects": n_val}
+    if cfg.decision != "val_tuned":
+        plan["reason"] = "decision: argmax"
+    elif cfg.mode == "eeg_base":
+        plan["reason"] = "the eeg_base teacher keeps argmax"
+    elif n_val < cfg.min_val_subjects:
+        plan["reason"] = (f"{n_val} validation subject(s) < min_val_subjects={cfg.min_val_subjects}: "
+                          "argmax decisions")
+        print(f"notice: decision val_tuned not applied, {plan['reason']}")
+    else:
+        plan["applied"] = True
+    return plan
 
 
 def tune_decision(cfg: KDSleepConfig, data: KDData, net: StagingNet, key: str, export: Path) -> dict[str, Any]:
@@ -165,8 +201,10 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
         train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, ("x",)), compute)  # type: ignore[arg-type]
         val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, ("x",)), compute)  # type: ignore[arg-type]
     weights = None
-    if MODE_SPEC[cfg.mode][2]:
+    weighted = MODE_SPEC[cfg.mode][2] if cfg.loss.class_weighted is None else cfg.loss.class_weighted
+    if weighted:
         weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
+        weights = weights ** cfg.loss.class_weight_power
     oc = cfg.optim()
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = None
@@ -244,17 +282,32 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
 
         saved_mode = str(read_yaml(run_cfg_path).get("mode", saved_mode))
     key = MODE_SPEC.get(saved_mode, MODE_SPEC["ecg_base"])[0]
-    data = setup_kd_data(cfg.data, need_eeg=key == "x", progress=cfg.progress)
-    if classes and classes != data.classes:
-        raise DataError(f"{export}: the model predicts {classes} but data.scheme={cfg.data.scheme} gives {data.classes}")
-    ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
-    result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
-    save_predictions(out / "predictions" / f"{cfg.evaluate_on}.safetensors", arrays)
-    metrics = {"mode": "test", "evaluated": saved_mode, "checkpoint": str(export), "split": data.split_subjects,
-               cfg.evaluate_on: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}
+    if cfg.evaluate_data is not None:  # another folder: every labelled epoch of it, no split
+        if not Path(cfg.evaluate_data).exists():
+            raise DataError(f"{cfg.evaluate_data}: evaluate_data folder does not exist")
+        dcfg = cfg.data.model_copy(update={"source": cfg.evaluate_data, "simulate": None, "split_file": None})
+        caches = prepare_caches(dcfg, need_eeg=key == "x", progress=cfg.progress)
+        table = caches["ecg"]
+        part, rows = "data", np.arange(len(table.meta["y"]))
+        where: dict[str, Any] = {"evaluate_data": cfg.evaluate_data, "subjects": list(table.subjects)}
+        names = table.classes
+    else:
+        data = setup_kd_data(cfg.data, need_eeg=key == "x", progress=cfg.progress)
+        caches, table, part = data.caches, data.table, cfg.evaluate_on
+        rows, names = getattr(data.split, part), data.classes
+        where = {"split": data.split_subjects}
+        if len(rows) == 0:
+            raise DataError(f"{cfg.data.split_file or 'the split'}: its {part} part is empty; nothing to evaluate")
+    if classes and classes != names:
+        raise DataError(f"{export}: the model predicts {classes} but data.scheme={cfg.data.scheme} gives {names}")
+    ds = PairedSequences({key: caches[key]}, rows, cfg.data.seq_len, cfg.data.seq_len)
+    result, arrays = evaluate_net(net, ds, key, names, cfg.train.batch_size)
+    save_predictions(out / "predictions" / f"{part}.safetensors", arrays)
+    metrics = {"mode": "test", "evaluated": saved_mode, "checkpoint": str(export), **where,
+               part: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}
     if cfg.plots:
         from neurorep.recipes.kd_sleep.plots import write_run_plots
 
-        metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, None)
+        metrics["plots"] = write_run_plots(out / "plots", arrays, table, names, None)
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -39,8 +39,19 @@ def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | Non
 def _decision_text(grid: dict[str, Any]) -> str:
     if ((grid.get("base") or {}).get("decision") or KDSleepConfig.model_fields["decision"].default) == "argmax":
         return "Students predict the class of highest probability (decision: argmax)."
-    return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1); the teacher "
-            "keeps argmax.")
+    need = (grid.get("base") or {}).get("min_val_subjects") or KDSleepConfig.model_fields["min_val_subjects"].default
+    if grid.get("folds") and int(grid.get("val_subjects", 1)) < int(need):
+        return (f"decision: val_tuned needs {need} validation subjects; each fold has {grid.get('val_subjects', 1)}, "
+                "so students predict the class of highest probability.")
+    return ("Student decisions use per-class offsets tuned on the validation subjects (weighted F1) where a split "
+            f"has at least {need} of them (argmax otherwise; see each run's metrics.json); the teacher keeps argmax.")
+
+
+def _split_text(grid: dict[str, Any]) -> str:
+    if grid.get("folds"):
+        return (f"record-wise cross-validation folds (each tests on its own subjects, validates on "
+                f"{grid.get('val_subjects', 1)} other subject(s); shared by all modes of that fold)")
+    return "seed(s), each drawing its own subject split (shared by all modes of that seed)"
 
 
 def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seconds: float, table: str,
@@ -51,10 +62,12 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
     sections = [
         Section("Study", text=(
             f"{len(rows)} runs: modes {', '.join(grid['modes'])} x classes {', '.join(grid['schemes'])} x "
-            f"{grid['seeds']} seed(s), in {seconds / 60:.1f} min. Each seed draws its own subject split (shared by "
-            f"all modes of that seed). U-Time on sequences of consecutive 30-s epochs; EEG teacher on {channels}, ECG "
-            "student on the ECG lead (instantaneous heart rate by default). "
-            f"{_decision_text(grid)} Metrics on the test subjects' labelled epochs, mean ± sd over seeds."),
+            f"{grid['seeds']} {_split_text(grid)}, in {seconds / 60:.1f} min. U-Time on sequences of consecutive 30-s "
+            f"epochs; EEG teacher on {channels}, ECG student on the ECG lead (instantaneous heart rate by default). "
+            f"{_decision_text(grid)} Classic rows ({', '.join(grid.get('baselines') or [])}): HRV time-domain features "
+            "(mean HR, SDNN, RMSSD, z-scored per recording) + logistic regression / gradient boosting, fitted on the "
+            "training and validation subjects of the same split. Metrics on the test subjects' labelled epochs, "
+            "mean ± sd over splits."),
             table=table),
         Section("Gain of each student over the ECG-only model", text=(
             "Paired by seed (same split). A gain is clear when it is larger than the seed-to-seed spread."),
