@@ -65,12 +65,21 @@ def _split(tmp: Path, train: list[int], val: list[int], test: list[int]) -> None
 def test_an_empty_split_part_stops_before_training(slpdb: Path, tmp_path: Path) -> None:
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 
-    _split(tmp_path, [0, 1, 2, 3, 4, 5], [], [])
-    with pytest.raises(DataError, match="the val part of the split has no labelled epochs"):
-        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path)), tmp_path / "run")
+    from types import SimpleNamespace
+
+    from neurorep.recipes.kd_sleep.pipeline import check_split_parts
+
+    # a split file without a test part is refused when it is read
     _split(tmp_path, [0, 1, 2, 3], [4, 5], [])
-    with pytest.raises(DataError, match="the test part of the split"):
-        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path)), tmp_path / "run", overwrite=True)
+    with pytest.raises(DataError, match="test part"):
+        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path)), tmp_path / "run")
+    # a part whose windows are all unlabelled is refused by the pre-training check
+    cfg = validate(KDSleepConfig, _cfg(slpdb, tmp_path))
+    split = SimpleNamespace(train=np.array([0, 1]), val=np.array([2]), test=np.array([3]))
+    data = SimpleNamespace(split=split, split_subjects={"val": ["slp92"]},
+                           table=SimpleNamespace(meta={"y": np.array([0, 1, -1, 2])}, subjects=["a", "b", "c"]))
+    with pytest.raises(DataError, match="the val part of the split has no labelled epochs"):
+        check_split_parts(cfg, data)  # type: ignore[arg-type]
     assert not (tmp_path / "run" / "train").exists()  # nothing was trained
 
 

@@ -66,14 +66,14 @@ def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path
     raw = unscaled_heart_rate(data_cfg, progress=False)
     check_paired(raw, data.table)
     m = raw.meta
-    if len(raw.info["ch_names"]) != 1:
-        raise DataError(f"{raw.path}: HRV baselines need one heart-rate channel, found {raw.info['ch_names']}")
-    fs = float(raw.info["n_times"]) / 30.0
+    if len(raw.info.ch_names) != 1:
+        raise DataError(f"{raw.path}: HRV baselines need one heart-rate channel, found {raw.info.ch_names}")
+    fs = float(raw.info.n_times) / 30.0
     key = str(raw.path)
     feats = None if feature_cache is None else feature_cache.get(key)
     if feats is None:
         rec, local = np.asarray(m["recording"]), np.asarray(m["local"])
-        x = np.empty((len(rec), 1, int(raw.info["n_times"])), dtype=np.float32)
+        x = np.empty((len(rec), 1, raw.info.n_times), dtype=np.float32)
         for r in np.unique(rec):
             sel = rec == r
             x[sel] = np.asarray(raw.windows(int(r)))[local[sel]]

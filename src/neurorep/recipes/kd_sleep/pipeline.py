@@ -11,6 +11,7 @@ import torch
 from safetensors.numpy import save_file
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
+from neurorep.data.cache_info import CacheInfo
 from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.decision import fold_offsets, tune_class_offsets
@@ -62,11 +63,11 @@ def make_objective(cfg: KDSleepConfig) -> Distillation:
                         teacher_key="x")
 
 
-def build_net(mod: ModalityConfig, cache_info: dict[str, Any], seq_len: int, n_classes: int,
+def build_net(mod: ModalityConfig, cache_info: CacheInfo, seq_len: int, n_classes: int,
               detach_head: bool = False) -> StagingNet:
     """A staging network for ``seq_len`` windows of the input described by ``cache_info``."""
-    t = int(cache_info["n_times"])
-    kwargs = {**mod.encoder.kwargs, "n_channels": len(cache_info["ch_names"]), "n_times": seq_len * t,
+    t = cache_info.n_times
+    kwargs = {**mod.encoder.kwargs, "n_channels": len(cache_info.ch_names), "n_times": seq_len * t,
               "epoch_samples": t}
     return StagingNet(create_encoder(mod.encoder.name, **kwargs), n_classes, detach_head=detach_head)
 
