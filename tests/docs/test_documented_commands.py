@@ -191,6 +191,14 @@ NOT_RUN: dict[str, str] = {
     "neurorep published load cbramod cbramod.safetensors --n-channels 19 --n-times 2000 --sfreq 200 "
     "--n-outputs 4 --save cbramod_encoder": "a published checkpoint file",
     "neurorep export cbramod_encoder --format onnx --out cbramod.onnx": "the encoder saved from a published checkpoint",
+    "neurorep data prepare my_recordings/ --out cache --sfreq 200 --window 10 --channels "
+    "'Fp1,Fp2,F3,F4,C3,C4,P3,P4,O1,O2'": "the reader's own recordings",
+    "neurorep published load labram braindecode/labram-pretrained --n-channels 10 --n-times 2000 --sfreq 200 "
+    "--ch-names 'Fp1,Fp2,F3,F4,C3,C4,P3,P4,O1,O2'": "downloads a published checkpoint (internet)",
+    "neurorep benchmark ssl --data cache --out grid --set 'encoders=[cnn,cbramod,labram]' "
+    "--set 'encoder_weights={cbramod: braindecode/cbramod-pretrained, labram: braindecode/labram-pretrained}'":
+        "published checkpoints (internet) and a cache of the reader's own recordings; "
+        "tests/recipes/test_ssl.py runs encoder_weights with a saved model",
     "neurorep benchmark sleep-ssl --preset quick --data DIR --out grid --set 'encoders=[cnn,cbramod,biot,labram,eegpt]' "
     "--set 'encoder_kwargs={\"cbramod\": {\"patch_size\": 100}, \"labram\": {\"patch_size\": 100}}'":
         "a grid of minutes; tests/recipes/test_published_in_benchmark.py (slow) runs it on a tiny corpus",

@@ -147,3 +147,47 @@ def test_classic_rows_are_drawn_in_every_label_fraction_figure() -> None:
         assert check_figure(fig)["legends"][0] == ["CRL", "Band power + LR"]
     _, methods, encoders = _mean_grid(rows, "bal_acc@1")
     assert methods == ["CRL"] and encoders == ["cnn", "transformer"]
+
+
+def test_benchmark_ssl_starts_an_encoder_from_saved_weights(cache: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """encoder_weights: the encoder's rows start from a saved model (its contract checked against the cache);
+    the random-init row becomes a frozen-weights probe, and a model saved for other channels is refused."""
+    import torch
+    from safetensors.torch import load_file
+
+    from neurorep.encoders import create_encoder
+    from neurorep.export.contract import attach_contract
+    from neurorep.export.hub import save_pretrained
+    from neurorep.recipes.ssl.grid import cache_folder
+    from neurorep.data.cache import WindowCache
+
+    info = WindowCache(cache_folder(cache.parent)).info
+    torch.manual_seed(3)
+    enc = create_encoder("cnn", n_channels=len(info.ch_names), n_times=info.n_times, **TINY_CNN["cnn"])
+    attach_contract(enc, sfreq=info.sfreq, ch_names=list(info.ch_names))
+    saved = save_pretrained(enc, tmp_path / "saved")
+    out = tmp_path / "bench"
+    i = TINY.index("paradigms=[crl]")
+    sets = TINY[:i - 1] + TINY[i + 1:] + ["--set", "paradigms=[]", "--set", "baselines=[random]",
+                                                          "--set", "classic=[bandpower_lr]",
+                                                          "--set", f"encoder_weights={{cnn: {saved}}}"]
+    assert main(["benchmark", "ssl", "--data", str(cache.parent), "--out", str(out), "--preset", "quick", *sets]) == 0
+    table = (out / "results.md").read_text()
+    assert "| Frozen weights | cnn | 2 |" in table, table
+    # the probe saw the saved encoder's features: same embeddings as the saved model gives
+    emb = load_file(str(out / "runs" / "random_cnn_s0_f0" / "embeddings" / "test.safetensors"))
+    from neurorep.data.dataset import WindowDataset
+    ds = WindowDataset(WindowCache(cache_folder(cache.parent)), emb["index"].numpy())
+    x = torch.stack([ds[i]["x"] for i in range(4)])
+    enc.eval()
+    with torch.no_grad():
+        assert torch.allclose(enc(x), emb["embedding"][:4], atol=1e-5)
+    # a model saved for other channels is refused before anything runs, naming what differs
+    other = create_encoder("cnn", n_channels=len(info.ch_names), n_times=info.n_times, **TINY_CNN["cnn"])
+    attach_contract(other, sfreq=info.sfreq, ch_names=[f"X{i}" for i in range(len(info.ch_names))])
+    wrong = save_pretrained(other, tmp_path / "wrong")
+    sets[-1] = f"encoder_weights={{cnn: {wrong}}}"
+    assert main(["benchmark", "ssl", "--data", str(cache.parent), "--out", str(tmp_path / "b2"), "--preset", "quick",
+                 *sets]) == 2
+    assert "X0" in capsys.readouterr().err and not (tmp_path / "b2").exists()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -58,6 +58,17 @@ class PretrainConfig(OptimConfig):
         "(every subject, labelled or not) -- transductive, the test subjects' signals are seen unlabelled")
 
 
+class WeightsConfig(Strict):
+    """Start the encoder from saved weights: a published checkpoint (file or hub id) or a neurorep
+    saved-model folder, checked against the cache by its checkpoint contract."""
+
+    source: str = Field(..., description="checkpoint file, hub id, or saved-model folder")
+    channel_mapping: dict[str, Any] | None = Field(
+        None, description="explicit channel mapping when the cache's channels differ from the model's "
+        "(rename / reorder / drop / interpolate; see docs/published_models.md)")
+    resample: bool = Field(False, description="resample the cache's rate to the model's (else refused)")
+
+
 class SSLConfig(Strict):
     """One configuration: pretrain (or not), embed, probe, fine-tune, benchmark the latent space."""
 
@@ -69,6 +80,7 @@ class SSLConfig(Strict):
         "ssl", description="ssl: pretrain with `objective`; random: untrained encoder; supervised: from scratch")
     data: DataConfig
     encoder: ModelSpec = ModelSpec(name="cnn")
+    weights: WeightsConfig | None = Field(None, description="initial encoder weights (default: random init)")
     objective: ModelSpec = ModelSpec(name="contrastive")
     pretrain: PretrainConfig = PretrainConfig()
     probe: ProbeConfig = ProbeConfig()

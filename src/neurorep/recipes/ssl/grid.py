@@ -57,6 +57,11 @@ class GridConfig(Strict):
     folds: int | Literal["auto"] | None = Field(None, description="subject folds: a number, auto (min(5, subjects)) "
                                                 "or null (the split of base.data.split)")
     encoder_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    encoder_weights: dict[str, str] = Field(
+        default_factory=dict, description="encoder -> weights (published checkpoint file or hub id, or a saved-model "
+        "folder) its rows start from; its random-init row then probes those frozen weights")
+    channel_mapping: dict[str, Any] | None = Field(None, description="channel mapping for encoder_weights")
+    resample: bool = Field(False, description="let encoder_weights resample the cache to the model's rate")
     objective_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     base: dict[str, Any] = Field(default_factory=dict, description="settings of every run (an ssl config)")
 
@@ -70,6 +75,10 @@ class GridConfig(Strict):
         for name in self.classic:
             if name not in BASELINE_LABELS:
                 raise ValueError(unknown_name_message("classic baseline", name, list(BASELINE_LABELS)))
+        for name in self.encoder_weights:
+            if name not in self.encoders:
+                raise ValueError(f"encoder_weights: {name!r} is not one of the grid's encoders "
+                                 f"({', '.join(self.encoders)})")
         if isinstance(self.folds, int) and self.folds < 2:
             raise ValueError("folds: at least 2 (or auto, or null for one split)")
         return self
@@ -204,7 +213,10 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     if method.startswith(f"{CLASSIC}:"):
         return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
     metrics = run_ssl(cfg, Path(out) / "runs" / name)
-    return {"row": METHOD_LABELS[method], **metrics["summary"]}
+    label = METHOD_LABELS[method]
+    if cfg.weights is not None:  # rows that start from saved weights say so
+        label = "Frozen weights" if method == "random" else f"{label} (from weights)"
+    return {"row": label, **metrics["summary"]}
 
 
 def _best_ssl(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -225,6 +237,9 @@ def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: d
         if folds is not None:
             d.setdefault("data", {}).setdefault("split", {})["folds"] = folds
         d["encoder"] = {"name": encoder, "kwargs": grid.encoder_kwargs.get(encoder, {})}
+        if encoder in grid.encoder_weights:
+            d["weights"] = {"source": grid.encoder_weights[encoder], "channel_mapping": grid.channel_mapping,
+                            "resample": grid.resample}
         if method in PARADIGMS:
             d["method"] = "ssl"
             kwargs = dict(grid.objective_kwargs.get(method, {}))
