@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from neurorep.cli_prepare import add_recording_options, recording_settings
 from neurorep.cli_options import HelpFormatter, _band_edge, _count, _examples, _parser, _Parser, _positive
 from neurorep.errors import ConfigError
 from neurorep.published_cli import add_published_parser, cmd_published
@@ -73,6 +74,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     prep.add_argument("--jobs", type=_count, default=1, help="recordings prepared in parallel processes")
     prep.add_argument("--on-error", choices=("raise", "skip"), default=None,
                       help="bad recording: stop, or report and skip it (default: raise for one file, skip for folders)")
+    add_recording_options(prep)
 
     info = _parser(dsub, "info", "summarise a recording, a folder of recordings, or a cache",
                    ("neurorep data info data/sim", "neurorep data info data/sim/SC4001EC-Hypnogram.edf",
@@ -237,9 +239,10 @@ def _cmd_data(args: argparse.Namespace) -> int:
             settings["assume_unit"] = args.assume_unit
         from neurorep.data.sources import prepare_config
 
-        cfg = prepare_config(args.dataset, args.source, settings)
-        on_error = args.on_error or ("raise" if args.source.is_file() else "skip")
-        report = prepare(args.source, args.out, dataset=args.dataset, cfg=cfg, jobs=args.jobs, on_error=on_error,
+        dataset, more = recording_settings(args)
+        cfg = prepare_config(dataset, args.source, {**settings, **more})
+        on_error = args.on_error or ("raise" if args.source.is_file() or dataset in ("files", "bids") else "skip")
+        report = prepare(args.source, args.out, dataset=dataset, cfg=cfg, jobs=args.jobs, on_error=on_error,
                          progress=True)
         _print_summary(report.cache.summary())
         print(("reused" if report.reused else "wrote") + f" cache {report.cache.path}")

@@ -77,11 +77,24 @@ def describe_path(path: str | Path) -> dict[str, Any]:
     if path.is_dir() and ((path / COMPLETE).is_file() or any((p / COMPLETE).is_file() for p in path.iterdir())):
         caches = find_caches(path)
         if len(caches) == 1:
-            return caches[0].summary()
+            return cache_summary(caches[0])
         return {"caches": len(caches), "recordings_table": [c.summary() for c in caches]}
     if path.is_file():
         return _describe_file(path)
     return _describe_folder(path)
+
+
+def cache_summary(cache: Any) -> dict[str, Any]:
+    """A cache's summary with what scripts read from ``data info --json``: ``n_windows``, ``subjects``
+    and ``sessions`` (lists), ``classes`` (name -> windows, every class listed), ``ch_names``,
+    ``sfreq``, ``n_times``."""
+    info = cache.info
+    counts = info["label_counts"]
+    sessions = sorted({f"{r['subject']}/{r['session']}" for r in info["recordings"]})
+    return {**cache.summary(), "n_windows": info["n_windows"], "subjects": list(info["subjects"]),
+            "sessions": sessions, "classes": {c: int(counts.get(c, 0)) for c in info["classes"]},
+            "unlabelled": int(counts.get("unlabelled", 0)), "ch_names": list(info["ch_names"]),
+            "sfreq": info["sfreq"], "n_times": info["n_times"]}
 
 
 def _describe_file(path: Path) -> dict[str, Any]:

@@ -263,7 +263,13 @@ def subject_session(path: Path) -> tuple[str, str]:
 
 
 def detect_dataset(root: Path) -> str:
-    """Guess the source layout of ``root``."""
+    """Guess the source layout of ``root``: a known layout, a BIDS root (``bids``), a folder of
+    EDF/BDF files (``edf``) or of any other format MNE reads (``files``)."""
+    from neurorep.data.readers.bids import is_bids_root
+    from neurorep.data.readers.mne_formats import AUTO_FORMATS, format_of
+
+    if is_bids_root(root):
+        return "bids"
     if root.is_dir():
         if next(root.rglob("* PSG.edf"), None) is not None:
             return "mass"
@@ -273,8 +279,12 @@ def detect_dataset(root: Path) -> str:
             return "sleep-edf"
         if next(root.rglob("Hypnogram_*.txt"), None) is not None:
             return "dreams"
+        if any(format_of(p) in AUTO_FORMATS and format_of(p) not in ("edf", "bdf") for p in root.rglob("*")):
+            return "files"
     elif root.suffix.lower() == ".rr":
         return "slpdb"
+    elif format_of(root) in AUTO_FORMATS and format_of(root) not in ("edf", "bdf"):
+        return "files"
     return "edf"
 
 
@@ -304,3 +314,6 @@ def prepare_config(dataset: str, root: Path, settings: dict[str, Any], source: s
     name = detect_dataset(Path(root)) if dataset == "auto" else dataset
     defaults = dict(DATASETS.create(name).prepare_defaults)
     return validate(PrepareConfig, {**defaults, **settings}, source=source)
+
+
+from neurorep.data import generic as _generic  # noqa: E402,F401  (registers the files and bids sources)

@@ -37,6 +37,23 @@ class PrepareConfig(BaseModel):
     assume_unit: Literal["V", "mV", "uV", "nV"] | None = Field(
         None, description="unit of EEG/EOG/EMG/ECG channels whose file gives no voltage unit; "
         "without it such channels are refused")
+    # ---- any recording (the ``files`` and ``bids`` sources, see neurorep.data.generic) ----
+    format: str = Field("auto", description="file format: auto, edf, bdf, fif, brainvision, eeglab, gdf, cnt, csv, "
+                        "bids")
+    events: list[tuple[str, str]] | None = Field(
+        None, description="class name and event code or annotation text, in class order (NAME=CODE)")
+    tmin: float | None = Field(None, description="event-locked windows start this many seconds after each event")
+    tmax: float | None = Field(None, description="event-locked windows end this many seconds after each event")
+    stride_s: float | None = Field(None, gt=0, description="step between fixed windows (s); default: window_s")
+    vote: Literal["coverage", "majority"] = Field(
+        "coverage", description="fixed windows from annotations: coverage (the class must cover min_coverage "
+        "of the window) or majority (the class covering most of it)")
+    label_from_path: str | None = Field(None, description="regex with a named group 'label' on each file's path")
+    labels_csv: str | None = Field(None, description="CSV of file[,onset],label rows")
+    subject_from_path: str | None = Field(None, description="regex with a named group 'subject' on each path")
+    session_from_path: str | None = Field(None, description="regex with a named group 'session' on each path")
+    csv_rate: float | None = Field(None, gt=0, description="sampling rate (Hz) of CSV tables of samples")
+    label_column: str | None = Field(None, description="CSV tables of samples: the column holding each sample's label")
 
     @field_validator("scheme")
     @classmethod

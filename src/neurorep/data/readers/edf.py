@@ -333,24 +333,37 @@ def sleep_edf_key(path: str | Path) -> str:
 
 
 def pair_sleep_edf(folder: str | Path) -> list[tuple[Path, Path]]:
-    """Pair every ``*-PSG.edf`` in ``folder`` (recursively) with its ``*-Hypnogram.edf``.
+    """Pair every ``<id>-PSG.edf`` in ``folder`` (recursively) with its ``<id'>-Hypnogram.edf``.
 
-    Sleep-EDF names differ in their last letters (``SC4001E0-PSG.edf`` / ``SC4001EC-Hypnogram.edf``),
-    so files are matched on the subject-night prefix. A PSG without a hypnogram is an error that
-    names it.
+    Sleep-EDF names differ in their last letters (``SC4001E0-PSG.edf`` / ``SC4001EC-Hypnogram.edf``):
+    a hypnogram belongs to a PSG when their ids have the same length and differ at most in their last
+    two characters, whatever the prefix (``SC``, ``ST`` or any other). The closest id wins (same id,
+    then all but the last character equal, then all but the last two). A PSG without a hypnogram, or
+    with two equally close ones, and a hypnogram claimed by two PSGs are errors that name the files.
     """
     folder = Path(folder)
     psgs = sorted(folder.rglob("*-PSG.edf"))
-    hyps: dict[str, Path] = {}
-    for h in sorted(folder.rglob("*-Hypnogram.edf")):
-        hyps.setdefault(sleep_edf_key(h), h)
-    pairs, missing = [], []
+    hyps = sorted(folder.rglob("*-Hypnogram.edf"))
+    hyp_ids = [(h.name[: -len("-Hypnogram.edf")], h) for h in hyps]
+    pairs, missing, owner = [], [], {}
     for p in psgs:
-        h = hyps.get(sleep_edf_key(p))
-        if h is None:
+        pid = p.name[: -len("-PSG.edf")]
+        best = None
+        for drop in range(min(2, len(pid) - 1) + 1):  # 0, 1 or 2 trailing characters may differ
+            found = [h for hid, h in hyp_ids if len(hid) == len(pid) and hid[: len(hid) - drop] == pid[: len(pid) - drop]]
+            if len(found) > 1:
+                raise DataError(f"{p}: {len(found)} hypnograms match it equally ({', '.join(h.name for h in found)}); "
+                                "keep one")
+            if found:
+                best = found[0]
+                break
+        if best is None:
             missing.append(p.name)
-        else:
-            pairs.append((p, h))
+            continue
+        if best in owner:
+            raise DataError(f"{best}: hypnogram matches two recordings, {owner[best].name} and {p.name}; rename one")
+        owner[best] = p
+        pairs.append((p, best))
     if missing:
         raise DataError(f"{folder}: no *-Hypnogram.edf for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
     return pairs
