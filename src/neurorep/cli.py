@@ -161,11 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     presets = "; ".join(f"{r}: {', '.join(p)}" for r, p in recipe_presets().items())
     bench = _parser(sub, "benchmark", "run a recipe's benchmark grid and write its report",
                     ("neurorep benchmark sleep-ssl --out runs/grid --jobs 2   # simulates its corpus into runs/grid/data",
-                     "neurorep benchmark sleep-ssl --preset quick --data data/sim --out runs/grid --seeds 1",
+                     "neurorep benchmark ssl --data .cache/mine --out runs/mine --set task=motor   # a prepared cache",
                      "neurorep benchmark kd-sleep --out runs/kd --set train.epochs=2"))
     bench.add_argument("recipe", help="recipe name (see `neurorep list recipes`)")
     bench.add_argument("--preset", default="quick", help=f"grid size, by recipe: {presets}")
-    bench.add_argument("--data", type=Path, help="existing dataset folder (default: simulate one into OUT/data)")
+    bench.add_argument("--data", type=Path, help="existing dataset folder (default: simulate one into OUT/data); "
+                       "for ssl, required: a cache written by `neurorep data prepare`")
     bench.add_argument("--out", required=True, type=Path, help="output folder")
     bench.add_argument("--seeds", type=_count, help="number of seeds (default: the preset's)")
     bench.add_argument("--jobs", type=_count, default=1, help="grid rows run at once, each in its own process")

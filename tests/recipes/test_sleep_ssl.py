@@ -77,7 +77,9 @@ def test_grid_writes_table_and_report(corpus: Path, tmp_path: Path) -> None:
     table = (out / "results.md").read_text()
     for row in ("Random init", "Supervised", "CRL"):
         assert f"| {row} | cnn | 1 |" in table
-    assert len((out / "results.csv").read_text().splitlines()) == 4
+    for row in ("Band power + LR", "Spectral + GB"):  # the sleep classic baselines, on the same windows
+        assert f"| {row} | - | 1 |" in table
+    assert len((out / "results.csv").read_text().splitlines()) == 6
     with pytest.raises(ConfigError, match="unknown preset 'quik'"):
         benchmark_sleep_ssl("quik", data=corpus, out=tmp_path / "g2")
 

@@ -21,7 +21,7 @@ from neurorep.heads.projection import ProjectionHead
 from neurorep.objectives.base import Objective
 from neurorep.objectives.masked import batch_input, make_generator
 from neurorep.objectives.registry import register_objective
-from neurorep.transforms.augment import Compose, default_views
+from neurorep.transforms.augment import Compose, default_views, resolve_augmentations
 
 __all__ = ["Contrastive", "nt_xent"]
 
@@ -57,7 +57,8 @@ class Contrastive(Objective):
         temperature: NT-Xent temperature.
         proj_dim: projection output size.
         proj_hidden: projection hidden size (default: the encoder's ``embed_dim``).
-        augmentations: view pipeline as a list of ``{name, p, params}``; ``None`` uses the default.
+        augmentations: view pipeline: a list of ``{name, p, params}``, a per-task preset name
+            (``sleep``, ``motor``, ``ssvep``, ``clinical``; see ``AUGMENT_PRESETS``), or ``None`` for the default.
         sfreq: sampling rate (Hz) given to frequency-domain augmentations.
         seed: seed of this objective's own random generator; ``None`` uses the global RNG.
     """
@@ -67,11 +68,11 @@ class Contrastive(Objective):
         temperature: float = 0.1,
         proj_dim: int = 128,
         proj_hidden: int | None = None,
-        augmentations: Sequence[Mapping[str, Any]] | None = None,
+        augmentations: str | Sequence[Mapping[str, Any]] | None = None,
         sfreq: float = 100.0,
         seed: int | None = None,
     ) -> None:
-        aug_list = None if augmentations is None else [dict(a) for a in augmentations]
+        aug_list = resolve_augmentations(augmentations)
         super().__init__(
             temperature=temperature, proj_dim=proj_dim, proj_hidden=proj_hidden, augmentations=aug_list,
             sfreq=sfreq, seed=seed,

@@ -19,6 +19,7 @@ from neurorep.objectives.base import Objective
 from neurorep.objectives.contrastive import Contrastive
 from neurorep.objectives.masked import MaskedPrediction
 from neurorep.objectives.registry import register_objective
+from neurorep.transforms.augment import resolve_augmentations
 
 __all__ = ["Hybrid", "weighted_sum"]
 
@@ -64,11 +65,11 @@ class Hybrid(Objective):
         temperature: float = 0.1,
         proj_dim: int = 128,
         proj_hidden: int | None = None,
-        augmentations: Sequence[Mapping[str, Any]] | None = None,
+        augmentations: str | Sequence[Mapping[str, Any]] | None = None,
         sfreq: float = 100.0,
         seed: int | None = None,
     ) -> None:
-        aug_list = None if augmentations is None else [dict(a) for a in augmentations]
+        aug_list = resolve_augmentations(augmentations)
         super().__init__(
             mask_weight=mask_weight, contrastive_weight=contrastive_weight, mask_ratio=mask_ratio, span=span,
             channel_ratio=channel_ratio, mask_value=mask_value, normalize_target=normalize_target,

@@ -22,7 +22,8 @@ from torch import nn
 from neurorep.errors import ConfigError, closest, unknown_name_message
 from neurorep.transforms import functional as F
 
-__all__ = ["AUGMENTATIONS", "DEFAULT_VIEW_SPEC", "Augment", "Compose", "build_augment", "default_views"]
+__all__ = ["AUGMENTATIONS", "AUGMENT_PRESETS", "DEFAULT_VIEW_SPEC", "Augment", "Compose", "build_augment",
+           "default_views", "resolve_augmentations"]
 
 AUGMENTATIONS: dict[str, Callable[..., torch.Tensor]] = {
     "amplitude_scale": F.amplitude_scale,
@@ -47,6 +48,64 @@ DEFAULT_VIEW_SPEC: list[dict[str, Any]] = [
     {"name": "sign_flip", "p": 0.5, "params": {}},
     {"name": "channel_dropout", "p": 0.2, "params": {"drop_prob": 0.5}},
 ]
+
+
+#: Per-task view pipelines (``augmentations: motor`` in an objective's config). None of them
+#: band-stops: a random notch can erase the band a task lives on (sleep spindles at 11-16 Hz,
+#: mu/beta at 8-30 Hz, the stimulus frequency and its harmonics in SSVEP). Every transform used
+#: here keeps the power spectrum's shape: amplitude scaling and sign flips scale it, time shifts
+#: and masks move or remove time (a masked span lowers power in every band alike), noise adds a
+#: flat floor, channel dropout removes whole channels. ``motor`` and ``ssvep`` use milder
+#: amplitude and noise settings and a zero-filled shift (a crop) for motor.
+AUGMENT_PRESETS: dict[str, list[dict[str, Any]]] = {
+    "sleep": [
+        {"name": "amplitude_scale", "p": 0.8, "params": {"low": 0.5, "high": 2.0}},
+        {"name": "time_shift", "p": 0.5, "params": {"max_shift": 0.1, "mode": "circular"}},
+        {"name": "additive_noise", "p": 0.5, "params": {"sigma": 0.1}},
+        {"name": "time_mask", "p": 0.5, "params": {"max_len": 0.1}},
+        {"name": "sign_flip", "p": 0.5, "params": {}},
+        {"name": "channel_dropout", "p": 0.2, "params": {"drop_prob": 0.5}},
+    ],
+    "motor": [
+        {"name": "amplitude_scale", "p": 0.8, "params": {"low": 0.7, "high": 1.4}},
+        {"name": "time_shift", "p": 0.5, "params": {"max_shift": 0.1, "mode": "zero"}},
+        {"name": "additive_noise", "p": 0.5, "params": {"sigma": 0.05}},
+        {"name": "time_mask", "p": 0.3, "params": {"max_len": 0.05}},
+        {"name": "channel_dropout", "p": 0.3, "params": {"drop_prob": 0.2}},
+    ],
+    "ssvep": [
+        {"name": "amplitude_scale", "p": 0.8, "params": {"low": 0.7, "high": 1.4}},
+        {"name": "time_shift", "p": 0.5, "params": {"max_shift": 0.1, "mode": "circular"}},
+        {"name": "additive_noise", "p": 0.5, "params": {"sigma": 0.05}},
+        {"name": "channel_dropout", "p": 0.3, "params": {"drop_prob": 0.2}},
+    ],
+    "clinical": [
+        {"name": "amplitude_scale", "p": 0.8, "params": {"low": 0.5, "high": 2.0}},
+        {"name": "time_shift", "p": 0.5, "params": {"max_shift": 0.1, "mode": "circular"}},
+        {"name": "additive_noise", "p": 0.5, "params": {"sigma": 0.1}},
+        {"name": "time_mask", "p": 0.5, "params": {"max_len": 0.1}},
+        {"name": "sign_flip", "p": 0.5, "params": {}},
+        {"name": "channel_dropout", "p": 0.3, "params": {"drop_prob": 0.3}},
+    ],
+}
+
+
+def resolve_augmentations(spec: str | Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """An objective's ``augmentations`` setting as a list of ``{name, p, params}`` entries.
+
+    ``None`` stays ``None`` (the default pipeline), a preset name (:data:`AUGMENT_PRESETS`)
+    becomes its list, and a list is copied. Anything else is a :class:`ConfigError`.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        if spec not in AUGMENT_PRESETS:
+            raise ConfigError(unknown_name_message("augmentation preset", spec, AUGMENT_PRESETS))
+        return [{**e, "params": dict(e["params"])} for e in AUGMENT_PRESETS[spec]]
+    if isinstance(spec, Mapping):
+        raise ConfigError(f"augmentations must be a preset name ({', '.join(AUGMENT_PRESETS)}) or a list of "
+                          f"{{name, p, params}} entries, got {spec!r}")
+    return [dict(a) for a in spec]
 
 
 def _allowed_params(fn: Callable[..., torch.Tensor]) -> list[str]:
@@ -144,8 +203,8 @@ def default_views(
     """The view pipeline for contrastive learning: ``spec`` or :data:`DEFAULT_VIEW_SPEC`.
 
     ``sfreq`` (Hz) is passed to frequency-domain augmentations that do not set it themselves.
-    With ``n_channels=1`` and no explicit ``spec``, channel dropout is left out, and the default
-    band-stop range is capped at ``0.45 * sfreq``.
+    With ``n_channels=1`` channel dropout is left out, and the default band-stop range is capped
+    at ``0.45 * sfreq``.
     """
     if spec is None:
         entries = [dict(e) for e in DEFAULT_VIEW_SPEC]
@@ -158,6 +217,8 @@ def default_views(
         if isinstance(spec, Mapping) or isinstance(spec, str):
             raise ConfigError(f"augmentations must be a list of {{name, p, params}} entries, got {spec!r}")
         entries = [dict(e) for e in spec]
+        if n_channels == 1:  # dropping the only channel would blank the window
+            entries = [e for e in entries if e.get("name") != "channel_dropout"]
     built = []
     for e in entries:
         params = dict(e.get("params") or {})

@@ -1,4 +1,5 @@
-"""Figures of one sleep-ssl run: embedding map, confusion matrix, a night's hypnogram, learning curves."""
+"""Figures of one ssl run: embedding map, confusion matrix, one recording's label sequence (fixed-length
+consecutive windows, e.g. a night's hypnogram), learning curves."""
 
 from __future__ import annotations
 
@@ -34,17 +35,19 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
 
     save(plots.embedding_scatter(test["embedding"], test["y"], test["subject"], classes, seed=seed), "embedding.png")
     key = _main_prediction(predictions)
+    window_s = (cache.info.get("config") or {}).get("window_s")
     if key is not None:
         y_pred = predictions[key]
         cm = np.asarray(classification_metrics(test["y"], y_pred, classes)["confusion"])
         what = prediction_title(key)
         save(plots.confusion_matrix_plot(cm, classes, normalize=True, title=f"Confusion matrix: {what}"),
              "confusion.png")
+    if key is not None and window_s:  # consecutive fixed windows: one recording's label sequence
         rec = np.bincount(test["recording"]).argmax()
         sel = np.where(test["recording"] == rec)[0]
         order = sel[np.argsort(cache.meta["onset"][test["index"][sel]])]
         name = cache.info["recordings"][_rec_pos(cache, int(rec))]["source"]
-        save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=cache.info["config"]["window_s"],
+        save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=window_s,
                                   title=f"{Path(name).name}: true vs predicted ({what})"), "hypnogram.png")
     if curves_csv.is_file():
         save(plots.learning_curves(curves_csv, title="Pretraining curves"), "learning_curves.png")

@@ -1,4 +1,5 @@
-"""One sleep-ssl run: pretrain (or not) -> embed -> linear probe -> latent benchmark -> plots."""
+"""One ssl run on any prepared cache: pretrain (or not) -> embed -> linear probe -> fine-tune -> latent
+benchmark -> plots."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from neurorep.data.dataset import WindowDataset
 from neurorep.data.setup import PreparedData, setup_data
 from neurorep.encoders import Encoder, create_encoder
 from neurorep.encoders.registry import ENCODERS
-from neurorep.errors import ConfigError
+from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.latent import latent_benchmark
 from neurorep.evaluation.metrics import classification_metrics
 from neurorep.evaluation.probe import label_fraction_subset, linear_probe
 from neurorep.objectives import create_objective
 from neurorep.objectives.registry import OBJECTIVES
-from neurorep.recipes.sleep_ssl.config import SleepSSLConfig
-from neurorep.recipes.sleep_ssl.plots import write_run_plots
+from neurorep.recipes.ssl.config import SSLConfig
+from neurorep.recipes.ssl.plots import write_run_plots
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     PretrainModule,
@@ -35,7 +36,7 @@ from neurorep.training import (
 )
 
 
-def check_names(cfg: SleepSSLConfig) -> None:
+def check_names(cfg: SSLConfig) -> None:
     """Fail early (before any folder is written) on unknown encoder or objective names or arguments."""
     import neurorep.encoders
     import neurorep.objectives  # noqa: F401
@@ -57,17 +58,42 @@ def loader(ds: WindowDataset, batch_size: int, seed: int, shuffle: bool, num_sam
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=n >= 2 * batch_size)
 
 
-def build_encoder(cfg: SleepSSLConfig, prepared: PreparedData) -> Encoder:
-    info = prepared.cache.info
-    kwargs = {"n_channels": len(info["ch_names"]), "n_times": int(info["n_times"]), **cfg.encoder.kwargs}
-    return create_encoder(cfg.encoder.name, **kwargs)
+def data_kwargs(name: str, info: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Shape arguments of encoder or objective ``name`` from the cache: ``n_channels``, ``n_times`` and
+    ``sfreq`` where its constructor takes them and the config does not set them."""
+    import inspect
+
+    registry = ENCODERS if name in ENCODERS.names() else OBJECTIVES
+    params = inspect.signature(registry.get(name)).parameters
+    shape = {"n_channels": len(info["ch_names"]), "n_times": int(info["n_times"]), "sfreq": float(info["sfreq"])}
+    return {k: v for k, v in shape.items() if k in params and k not in given}
 
 
-def pretrain(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, out: Path,
+def build_encoder(cfg: SSLConfig, info: dict[str, Any]) -> Encoder:
+    """The configured encoder sized for the cache (channels, window, rate); an encoder that cannot take
+    them fails with a :class:`ConfigError` naming it and the cache's shape."""
+    import neurorep.encoders  # noqa: F401  (registers the built-in encoders)
+
+    kwargs = {**data_kwargs(cfg.encoder.name, info, cfg.encoder.kwargs), **cfg.encoder.kwargs}
+    try:
+        return create_encoder(cfg.encoder.name, **kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"encoder {cfg.encoder.name} cannot take this cache ({len(info['ch_names'])} channels, "
+                          f"{info['n_times']} samples at {info['sfreq']:g} Hz): {exc}; prepare the cache with "
+                          "another --window/--sfreq or choose other encoder.kwargs") from None
+
+
+def build_objective(cfg: SSLConfig, info: dict[str, Any]) -> Any:
+    """The configured objective, given the cache's rate (for frequency-domain augmentations)."""
+    kwargs = {**data_kwargs(cfg.objective.name, info, cfg.objective.kwargs), **cfg.objective.kwargs}
+    return create_objective(cfg.objective.name, **kwargs)
+
+
+def pretrain(cfg: SSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, out: Path,
              resume: bool) -> dict[str, Any]:
     """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary."""
     p = cfg.pretrain
-    objective = create_objective(cfg.objective.name, **cfg.objective.kwargs)
+    objective = build_objective(cfg, train.cache.info)
     module = PretrainModule(encoder, objective, lr=p.lr, weight_decay=p.weight_decay, warmup_epochs=p.warmup_epochs,
                             max_epochs=p.epochs)
     trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
@@ -79,7 +105,7 @@ def pretrain(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: W
     return {"best_val_loss": res.best_score, "epochs": trainer.current_epoch}
 
 
-def supervised(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, test: WindowDataset,
+def supervised(cfg: SSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, test: WindowDataset,
                fraction: float, out: Path, pretrained: bool, classes: list[str], resume: bool) -> dict[str, Any]:
     """Train ``encoder`` + a linear head on a stratified ``fraction`` of the training labels; test it."""
     f = cfg.finetune
@@ -99,24 +125,23 @@ def supervised(cfg: SleepSSLConfig, encoder: Encoder, train: WindowDataset, val:
     return {"n_train": len(subset), **metrics, "_y_pred": logits.argmax(1)}
 
 
-def run_sleep_ssl(cfg: SleepSSLConfig, out: Path, overwrite: bool = False, resume: bool = False,
+def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = False,
                   prepared: PreparedData | None = None) -> dict[str, Any]:
     """Run one configuration and write its folder; returns the metrics (also in ``metrics.json``)."""
     check_names(cfg)
     prepared = prepared or setup_data(cfg.data, progress=cfg.progress)
     if cfg.fold >= len(prepared.splits):
         raise ConfigError(f"fold: {cfg.fold} is out of range; the split has {len(prepared.splits)} fold(s)")
-    out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
-    save_run_metadata(out, cfg, data_fingerprint=prepared.cache.info["key"])
-    seed_everything(cfg.seed)
     split = prepared.splits[cfg.fold]
     cache, classes = prepared.cache, prepared.cache.classes
-    labelled = cache.meta["y"] >= 0
-    train = WindowDataset(cache, split.train)
-    val = WindowDataset(cache, split.val[labelled[split.val]])
-    test = WindowDataset(cache, split.test[labelled[split.test]])
-    train_lab = WindowDataset(cache, split.train[labelled[split.train]])
-    encoder = build_encoder(cfg, prepared)
+    train_lab, val, test = labelled_parts(prepared, cfg.fold)
+    # pretraining sees the training subjects' windows (labelled or not), or with pretrain.windows=all
+    # every window of the cache (transductive: the test subjects' signals, without their labels)
+    train = WindowDataset(cache, split.train if cfg.pretrain.windows == "train" else np.arange(len(cache)))
+    seed_everything(cfg.seed)
+    encoder = build_encoder(cfg, cache.info)
+    out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
+    save_run_metadata(out, cfg, data_fingerprint=prepared.cache.info["key"])
     metrics: dict[str, Any] = {"method": cfg.method, "encoder": cfg.encoder.name,
                                "objective": cfg.objective.name if cfg.method == "ssl" else None,
                                "seed": cfg.seed, "fold": cfg.fold, "classes": classes,
@@ -185,6 +210,19 @@ def summarise(metrics: dict[str, Any]) -> dict[str, Any]:
         if key in lat:
             row[key] = lat[key]
     return row
+
+
+def labelled_parts(prepared: PreparedData, fold: int) -> tuple[WindowDataset, WindowDataset, WindowDataset]:
+    """The labelled training, validation and test windows of ``fold``; an empty part is a
+    :class:`DataError` raised before anything trains (validation loss picks the best epoch)."""
+    split, cache = prepared.splits[fold], prepared.cache
+    labelled = cache.meta["y"] >= 0
+    parts = [WindowDataset(cache, idx[labelled[idx]]) for idx in (split.train, split.val, split.test)]
+    for name, ds in (("training", parts[0]), ("validation", parts[1]), ("test", parts[2])):
+        if len(ds) == 0:
+            raise DataError(f"{cache.path}: fold {fold} has no labelled {name} windows "
+                            f"({len(cache.subjects)} subject(s) in the cache); use fewer folds or other split shares")
+    return parts[0], parts[1], parts[2]
 
 
 def _cap(ds: WindowDataset, n: int | None, seed: int) -> WindowDataset:

@@ -1,4 +1,4 @@
-"""The sleep-ssl grid report: results table, heat maps, label-fraction curves, the best run's figures."""
+"""The ssl grid report: results table, heat maps, label-fraction curves, the best run's figures."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
-                      best: dict[str, Any] | None) -> Path:
+                      best: dict[str, Any] | None, recipe: str = "ssl") -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
-    from neurorep.recipes.sleep_ssl.grid import results_table
+    from neurorep.recipes.ssl.grid import results_table
 
     sections = [Section(
         "Study",
@@ -55,7 +55,10 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
               f"paradigms {', '.join(grid_cfg['paradigms'])}; baselines {', '.join(grid_cfg['baselines'])}) "
               f"in {seconds / 60:.1f} min. Splits are by subject. SSL and random-init rows are linear probes "
               "(class-balanced logistic regression) on frozen embeddings; supervised rows train the same "
-              "encoder from scratch on the same labelled subset. Values are mean ± sd over seeds/folds."),
+              "encoder from scratch on the same labelled subset. Classic rows "
+              f"({', '.join(grid_cfg.get('classic') or [])}) fit scikit-learn / MNE / pyriemann pipelines on the "
+              "raw windows the probe trains on (same label fractions) and are scored on the same test windows. "
+              "Values are mean ± sd over seeds/folds."),
         table=results_table(rows))]
     figs = []
     for key, title in (("bal_acc@1", "balanced accuracy, 100% labels"), ("bal_acc@0.01", "balanced accuracy, 1% labels"),
@@ -74,15 +77,17 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
         run_dir = out / best["run"]
         pngs = sorted((run_dir / "plots").glob("*.png"))
         sections.append(Section(f"Best SSL run: {best['row']} / {best['encoder']} (seed {best['seed']})",
-                                text="Embedding map (t-SNE) coloured by stage and by subject, confusion matrix of "
-                                     "the linear probe, one test night's hypnogram, and pretraining curves.",
+                                text="Embedding map (t-SNE) coloured by class and by subject, confusion matrix of "
+                                     "the linear probe, one test recording's label sequence (fixed windows), "
+                                     "and pretraining curves.",
                                 figures=[str(p) for p in pngs]))
     lat_rows = [{"method": r["row"], "encoder": r["encoder"], "seed": r["seed"],
-                 **{header: r[k] for k, header in LATENT_COLUMNS.items() if k in r}} for r in rows]
+                 **{header: r[k] for k, header in LATENT_COLUMNS.items() if k in r}} for r in rows
+                if r.get("method") != "classic"]
     sections.append(Section("Latent-space benchmark (test embeddings)",
                             text="Subject separability is the balanced accuracy of a linear classifier predicting "
                                  "the subject, divided by chance; lower means embeddings carry less subject identity "
                                  "(— where the test split holds a single subject).",
                             table=markdown_table(lat_rows, ["method", "encoder", "seed", *LATENT_COLUMNS.values()],
                                                  floatfmt=".3f")))
-    return write_report(out / "report.html", "neurorep sleep-ssl benchmark", sections)
+    return write_report(out / "report.html", f"neurorep {recipe} benchmark", sections)

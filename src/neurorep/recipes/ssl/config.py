@@ -1,0 +1,78 @@
+"""Typed config of one ssl run (any prepared cache, any registered encoder and objective)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from neurorep.config import ModelSpec, OptimConfig, Strict
+from neurorep.data.setup import DataConfig
+
+#: Paradigm short names used in tables and config file names -> registered objective names.
+PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid"}
+
+
+def _check_fractions(cls: type, v: list[float]) -> list[float]:
+    """Label fractions: at least one, each in (0, 1]; sorted without repeats."""
+    if not v:
+        raise ValueError("give at least one label fraction in (0, 1]")
+    if any(not 0 < f <= 1 for f in v):
+        raise ValueError("label fractions must lie in (0, 1]")
+    return sorted(set(v))
+
+
+class ProbeConfig(Strict):
+    """Linear probe on frozen embeddings (class-balanced logistic regression)."""
+
+    label_fractions: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
+    C: float = Field(1.0, gt=0)
+    max_train: int | None = Field(20000, ge=10, description="cap on training windows embedded for the probe")
+
+    check_label_fractions = field_validator("label_fractions")(_check_fractions)
+
+
+class FinetuneConfig(OptimConfig):
+    """Supervised training: from scratch (method=supervised) or fine-tuning a pretrained encoder."""
+
+    enabled: bool = Field(False, description="also fine-tune the pretrained encoder (method=ssl)")
+    label_fractions: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
+    encoder_lr_scale: float = Field(0.1, ge=0, description="learning-rate factor of pretrained layers")
+    class_weighted: bool = True
+
+    check_label_fractions = field_validator("label_fractions")(_check_fractions)
+
+
+class LatentConfig(Strict):
+    """Latent-space benchmark of the test embeddings."""
+
+    enabled: bool = True
+    k: int = Field(10, ge=1)
+
+
+class PretrainConfig(OptimConfig):
+    """Self-supervised pretraining: optimisation and which windows it sees."""
+
+    windows: Literal["train", "all"] = Field(
+        "train", description="train: the training subjects' windows only; all: every window of the cache "
+        "(every subject, labelled or not) -- transductive, the test subjects' signals are seen unlabelled")
+
+
+class SSLConfig(Strict):
+    """One configuration: pretrain (or not), embed, probe, fine-tune, benchmark the latent space."""
+
+    recipe: Literal["ssl"] = "ssl"
+    out: str | None = None
+    seed: int = 0
+    fold: int = Field(0, ge=0, description="which subject fold to use when data.split.folds is set")
+    method: Literal["ssl", "random", "supervised"] = Field(
+        "ssl", description="ssl: pretrain with `objective`; random: untrained encoder; supervised: from scratch")
+    data: DataConfig
+    encoder: ModelSpec = ModelSpec(name="cnn")
+    objective: ModelSpec = ModelSpec(name="contrastive")
+    pretrain: PretrainConfig = PretrainConfig()
+    probe: ProbeConfig = ProbeConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    latent: LatentConfig = LatentConfig()
+    plots: bool = True
+    progress: bool = True

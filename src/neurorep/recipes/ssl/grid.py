@@ -1,0 +1,243 @@
+"""The ssl benchmark grid: random-init and supervised rows, each SSL paradigm x encoder, and the classic
+baselines of the task, over seeds and subject folds of one cache.
+
+``neurorep benchmark ssl --data CACHE`` runs it on a prepared cache; ``sleep-ssl`` runs the same
+grid with its own presets (see :func:`run_grid`).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from neurorep.config import Strict, validate
+from neurorep.data.cache import find_caches
+from neurorep.data.setup import PreparedData, setup_data
+from neurorep.errors import ConfigError, DataError
+from neurorep.evaluation.baselines import BASELINE_LABELS, TASK_BASELINES, check_baseline
+from neurorep.grid import (
+    Task,
+    check_jobs,
+    grouped_table,
+    resolve_preset,
+    run_settings,
+    run_tasks,
+    write_results,
+)
+from neurorep.recipes.ssl.classic import CLASSIC, run_classic
+from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
+from neurorep.recipes.ssl.pipeline import build_encoder, labelled_parts, run_ssl
+from neurorep.recipes.ssl.plots import plots_from_run
+from neurorep.recipes.ssl.report import write_grid_report
+from neurorep.recipes import get_recipe
+from neurorep.runs import prepare_run_dir
+from neurorep.transforms.augment import AUGMENT_PRESETS
+
+METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "random": "Random init", "supervised": "Supervised"}
+TASKS = Literal["sleep", "motor", "ssvep", "clinical", "generic"]
+
+
+class GridConfig(Strict):
+    """A benchmark preset: which rows to run, how often, and the settings shared by every run."""
+
+    seeds: int = Field(2, ge=1)
+    task: TASKS = Field("generic", description="kind of data: picks the classic baselines and the augmentations")
+    encoders: list[str] = Field(default_factory=lambda: ["cnn", "cnn_attention", "transformer"])
+    paradigms: list[Literal["mp", "crl", "hybrid"]] = Field(default_factory=lambda: ["mp", "crl", "hybrid"])
+    baselines: list[Literal["random", "supervised"]] = Field(default_factory=lambda: ["random", "supervised"])
+    classic: list[str] | None = Field(None, description="classic baseline rows (default: the task's)")
+    classic_options: dict[str, Any] = Field(default_factory=dict, description="options of the SSVEP baselines "
+                                            "(frequencies, n_harmonics, n_bands)")
+    augment: str | None = Field("task", description="view augmentations of crl/hybrid: task (the task's preset), "
+                                "a preset name, or null (the objective's default)")
+    folds: int | Literal["auto"] | None = Field(None, description="subject folds: a number, auto (min(5, subjects)) "
+                                                "or null (the split of base.data.split)")
+    encoder_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    objective_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    base: dict[str, Any] = Field(default_factory=dict, description="settings of every run (an ssl config)")
+
+    @model_validator(mode="after")
+    def _classic_rows(self) -> GridConfig:
+        if self.classic is None:
+            self.classic = list(TASK_BASELINES[self.task])
+        if not self.classic:
+            raise ValueError("classic: a benchmark table needs at least one classic baseline row "
+                             f"(known: {', '.join(BASELINE_LABELS)})")
+        if isinstance(self.folds, int) and self.folds < 2:
+            raise ValueError("folds: at least 2 (or auto, or null for one split)")
+        return self
+
+    def augmentations(self) -> str | None:
+        """The augmentation preset crl/hybrid rows get (``None``: the objective's default)."""
+        if self.augment == "task":
+            return self.task if self.task in AUGMENT_PRESETS else None
+        if self.augment is not None and self.augment not in AUGMENT_PRESETS:
+            raise ConfigError(f"augment: unknown augmentation preset {self.augment!r}; known: task, "
+                              f"{', '.join(AUGMENT_PRESETS)} or null")
+        return self.augment
+
+
+def grid_runs(grid: GridConfig) -> list[tuple[str, str]]:
+    """(method key, encoder) pairs in run order: baselines first, then each paradigm."""
+    rows = [(b, e) for e in grid.encoders for b in grid.baselines]
+    rows += [(p, e) for e in grid.encoders for p in grid.paradigms]
+    return rows
+
+
+def cache_folder(data: Path | str | None) -> Path:
+    """The one finished cache at ``data`` (the cache itself, or a ``--out`` folder of ``data prepare``)."""
+    if data is None:
+        raise ConfigError("benchmark ssl needs --data CACHE (a folder written by `neurorep data prepare SOURCE "
+                          "--out CACHE`)")
+    caches = find_caches(data)
+    if not caches:
+        raise DataError(f"{data}: not a neurorep window cache (no COMPLETE marker); prepare one with "
+                        f"`neurorep data prepare SOURCE --out {data}`")
+    if len(caches) > 1:
+        raise DataError(f"{data}: holds {len(caches)} caches; pass one of them: "
+                        + ", ".join(str(c.path) for c in caches))
+    return caches[0].path
+
+
+def benchmark_ssl(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/ssl",
+                  seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,
+                  progress: bool = True, jobs: int = 1) -> Path:
+    """``neurorep benchmark ssl --data CACHE``: the grid on a prepared cache (nothing is simulated)."""
+    check_jobs(jobs)
+    return run_grid("ssl", __package__, SSLConfig, preset, cache_folder(data), out, seeds, overrides, overwrite,
+                    progress, jobs)
+
+
+def run_grid(recipe: str, package: str, config_cls: type[SSLConfig], preset: str, data: Path | None,
+             out: Path | str, seeds: int | None, overrides: list[str] | None, overwrite: bool, progress: bool,
+             jobs: int, corpus: str = "KIND") -> Path:
+    """Run the grid of ``recipe`` (presets in ``package``) and write ``results.csv``, ``results.json``,
+    ``results.md`` and ``report.html``; returns the report's path.
+
+    Without ``data`` the simulated corpus of the preset is written into ``<out>/data`` first.
+    ``jobs`` runs that many grid rows at once, each in its own single-threaded process.
+    """
+    check_jobs(jobs)
+    grid = resolve_preset(package, preset, overrides, GridConfig)
+    if seeds is not None:
+        grid.seeds = seeds
+    out = Path(out)
+    base = run_settings(grid.base, data, out, progress, corpus=corpus)
+    configs = _configs(recipe, config_cls, grid, base, _n_folds(grid, data))  # every run's config is valid
+    first = configs[0][2]
+    prepared = None
+    if data is not None:  # data given: check every row can take it before anything is written
+        prepared = setup_data(first.data, progress=progress)
+        _check_fit(grid, configs, prepared)
+    out = prepare_run_dir(out, overwrite=overwrite)
+    tasks: list[Task] = []
+    for seed in range(grid.seeds):
+        split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
+        prepared = setup_data(split_data, progress=progress)  # builds the cache once; later calls reuse it
+        if seed == 0 and data is None:
+            _check_fit(grid, configs, prepared)
+        for fold in range(len(prepared.splits)):
+            run_cfg = {"seed": seed, "fold": fold, "data": split_data, "progress": progress and jobs == 1}
+            for name in grid.classic or []:
+                run = first.model_copy(update=run_cfg)
+                tasks.append(Task(f"{name}_s{seed}_f{fold}", {"grid_method": f"{CLASSIC}:{name}",
+                                                             "classic_options": grid.classic_options,
+                                                             **run.model_dump()}))
+            for method, encoder, cfg in configs:
+                run = cfg.model_copy(update=run_cfg)
+                tasks.append(Task(f"{method}_{encoder}_s{seed}_f{fold}", {"grid_method": method, **run.model_dump()}))
+    started = time.time()
+    rows = run_tasks(tasks, _run_one, out, jobs, progress,
+                     describe=lambda r: f"balanced accuracy {r.get('bal_acc@1', float('nan')):.3f}")
+    check_classic_rows(rows, grid.classic or [])
+    write_results(out, rows, results_table(rows))
+    best = _best_ssl(rows)
+    if best is not None and prepared is not None:
+        plots_from_run(out / best["run"], prepared.cache, best["seed"])
+    report = write_grid_report(out, rows, grid.model_dump(), time.time() - started, best, recipe=recipe)
+    print((out / "results.md").read_text())
+    return report
+
+
+def _n_folds(grid: GridConfig, data: Path | None) -> int | None:
+    """Subject folds: ``auto`` is min(5, subjects of the cache) (5 for a folder of recordings)."""
+    if grid.folds != "auto":
+        return grid.folds
+    caches = find_caches(data) if data is not None else []
+    return min(5, len(caches[0].subjects)) if len(caches) == 1 else 5
+
+
+def _check_fit(grid: GridConfig, configs: list[tuple[str, str, SSLConfig]], prepared: PreparedData) -> None:
+    """Refuse, before anything trains, a classic baseline or an encoder that cannot take this cache."""
+    info = prepared.cache.info
+    for name in grid.classic or []:
+        check_baseline(name, len(info["ch_names"]))
+    for encoder in dict.fromkeys(cfg.encoder.name for _, _, cfg in configs):
+        build_encoder(next(cfg for _, e, cfg in configs if e == encoder), info)
+    for fold in range(len(prepared.splits)):
+        labelled_parts(prepared, fold)
+
+
+def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:
+    """A results table is written only with a row for each of its classic baselines."""
+    have = {r["row"] for r in rows if r.get("method") == CLASSIC}
+    missing = [BASELINE_LABELS[n] for n in classic if BASELINE_LABELS[n] not in have]
+    if missing or not classic:
+        raise DataError("results table not written: classic baseline row(s) missing: "
+                        + (", ".join(missing) or "none configured"))
+
+
+def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
+    """Run one grid row (in this process or a worker) and return its results-table row."""
+    config = dict(config)
+    method = config.pop("grid_method")
+    options = config.pop("classic_options", {})
+    cfg = get_recipe(config["recipe"]).config_cls.model_validate(config)
+    if method.startswith(f"{CLASSIC}:"):
+        return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
+    metrics = run_ssl(cfg, Path(out) / "runs" / name)
+    return {"row": METHOD_LABELS[method], **metrics["summary"]}
+
+
+def _best_ssl(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The SSL run with the highest full-label probe balanced accuracy (from the last split set up)."""
+    ssl = [r for r in rows if r["method"] == "ssl" and "bal_acc@1" in r and r["seed"] == rows[-1]["seed"]
+           and r["fold"] == rows[-1]["fold"]]
+    return max(ssl, key=lambda r: r["bal_acc@1"]) if ssl else None
+
+
+def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: dict[str, Any],
+             folds: int | None) -> list[tuple[str, str, SSLConfig]]:
+    out = []
+    augment = grid.augmentations()
+    for method, encoder in grid_runs(grid):
+        d = copy.deepcopy(base)
+        d["recipe"] = recipe
+        d["plots"] = False  # figures are drawn for the best run only, from its stored arrays
+        if folds is not None:
+            d.setdefault("data", {}).setdefault("split", {})["folds"] = folds
+        d["encoder"] = {"name": encoder, "kwargs": grid.encoder_kwargs.get(encoder, {})}
+        if method in PARADIGMS:
+            d["method"] = "ssl"
+            kwargs = dict(grid.objective_kwargs.get(method, {}))
+            if augment is not None and method in ("crl", "hybrid"):
+                kwargs.setdefault("augmentations", augment)
+            d["objective"] = {"name": PARADIGMS[method], "kwargs": kwargs}
+        else:
+            d["method"] = method
+        out.append((method, encoder, validate(config_cls, d, source=f"grid row {method}/{encoder}")))
+    return out
+
+
+TABLE_COLUMNS = [("bal_acc@0.01", "Bal. acc 1%"), ("bal_acc@0.1", "Bal. acc 10%"), ("bal_acc@1", "Bal. acc 100%"),
+                 ("macro_f1", "Macro-F1"), ("kappa", "Kappa"), ("knn_accuracy", "kNN acc"),
+                 ("rankme", "RankMe"), ("subject_separability", "Subject sep. (lower better)")]
+
+
+def results_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown table, one line per (row, encoder), mean +- sd over seeds and folds."""
+    return grouped_table(rows, [("row", "Method"), ("encoder", "Encoder")], TABLE_COLUMNS)
