@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -88,6 +88,9 @@ class SplitConfig(Strict):
     test: float = Field(0.2, ge=0, lt=1)
     folds: int | None = Field(None, ge=2, description="k-fold over subjects instead of one split")
     seed: int = 0
+    by: Literal["subject", "window"] = Field(
+        "subject", description="subject: no subject on two sides; window: stratified k-fold over the labelled "
+        "windows (within-subject; needs folds; unlabelled windows join the training part)")
 
 
 class OptimConfig(Strict):

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from neurorep.config import SplitConfig, Strict
 from neurorep.data.cache import COMPLETE, WindowCache, prepare
-from neurorep.data.splits import Split, subject_kfold, subject_split
+from neurorep.data.splits import Split, subject_kfold, subject_split, window_kfold
 from neurorep.data.windows import PrepareConfig
-from neurorep.errors import DataError
+from neurorep.errors import ConfigError, DataError
 
 
 class SimulateConfig(Strict):
@@ -78,7 +78,12 @@ def setup_data(cfg: DataConfig, progress: bool = True) -> PreparedData:
                         on_error="skip", progress=progress).cache
     subjects = cache.meta["subject"].astype(np.int64)
     labelled = cache.meta["y"] >= 0
-    if cfg.split.folds:
+    if cfg.split.by == "window":
+        if not cfg.split.folds:
+            raise ConfigError("data.split.by=window needs data.split.folds (a k-fold over the labelled windows)")
+        splits = window_kfold(cache.meta["y"].astype(np.int64), k=cfg.split.folds, val=cfg.split.val,
+                              seed=cfg.split.seed)
+    elif cfg.split.folds:
         splits = subject_kfold(subjects, k=cfg.split.folds, val=cfg.split.val, seed=cfg.split.seed)
     else:
         splits = [subject_split(subjects, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)]

@@ -76,3 +76,30 @@ def subject_kfold(subjects: np.ndarray, k: int = 5, val: float = 0.15, seed: int
         split.check(subjects)
         out.append(split)
     return out
+
+
+def window_kfold(labels: np.ndarray, k: int = 5, val: float = 0.15, seed: int = 0) -> list[Split]:
+    """Seeded stratified k-fold over the labelled windows (``labels >= 0``), for within-subject studies.
+
+    Each fold tests on 1/k of the labelled windows of every class; ``val`` is a stratified share of the
+    rest; unlabelled windows (``-1``) are always in the training part (for pretraining). Windows of one
+    subject sit on several sides by design, so no leakage check applies: use it only when the windows
+    do not overlap in time.
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    labels = np.asarray(labels)
+    labelled = np.flatnonzero(labels >= 0)
+    counts = np.bincount(labels[labelled]) if len(labelled) else np.zeros(0, int)
+    if k < 2 or len(labelled) < k or counts[counts > 0].min() < k:
+        raise ConfigError(f"split.by=window: k={k} folds need at least k labelled windows of every class "
+                          f"(counts {counts[counts > 0].tolist()}); use fewer folds")
+    unlabelled = np.flatnonzero(labels < 0)
+    out = []
+    for rest, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(labelled, labels[labelled]):
+        rest, test = labelled[rest], labelled[test]
+        val_idx = np.zeros(0, np.int64)
+        if val > 0:
+            rest, val_idx = train_test_split(rest, test_size=val, stratify=labels[rest], random_state=seed)
+        out.append(Split(train=np.sort(np.concatenate([rest, unlabelled])), val=np.sort(val_idx), test=np.sort(test)))
+    return out
