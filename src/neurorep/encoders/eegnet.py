@@ -55,7 +55,7 @@ class EEGNetEncoder(Encoder):
         window_norm: standardise each window (see the module notes).
     """
 
-    def __init__(self, *, n_channels: int, n_times: int, embed_dim: int = 32, n_temporal: int = 16,
+    def __init__(self, *, n_channels: int, n_times: int, embed_dim: int = 128, n_temporal: int = 16,
                  depth: int = 2, temporal_kernel: int = 64, separable_kernel: int = 17, pool1: int = 4,
                  pool2: int = 8, dropout: float = 0.25, window_norm: bool = True) -> None:
         super().__init__(n_channels=n_channels, n_times=n_times, embed_dim=embed_dim, n_temporal=n_temporal,
