@@ -57,3 +57,19 @@ def test_real_data_presets_validate(preset: str) -> None:
     grid = resolve_preset("neurorep.recipes.ssl", preset, [], GridConfig)
     assert grid.encoders == ["eegnet"] and grid.paradigms == ["crl"]
     assert grid.augmentations() == grid.task  # the task's augmentation preset (no band-stop)
+
+
+def test_benchmark_refuses_a_mismatched_extra_cache_before_writing(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from neurorep.cli import main
+
+    cache = ssvep_cache(tmp_path / "a", n_subjects=1, per_class=10)
+    rng = np.random.default_rng(1)
+    other = write_cache(tmp_path / "b" / "k1", [rng.standard_normal((20, 3, 256))], [np.full(20, -1)], ["01"],
+                        ["13Hz", "17Hz", "rest"], 128.0, [f"O{i}" for i in range(3)])
+    out = tmp_path / "bench"
+    assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(out), "--preset", "eegmmidb",
+                 "--set", f"pretrain.extra_caches=[{other}]"]) == 2
+    err = capsys.readouterr().err
+    assert "extra_caches must match" in err and err.count("\n") == 1
+    assert not out.exists()
