@@ -84,8 +84,9 @@ class ModelSpec(Strict):
 class SplitConfig(Strict):
     """How windows are split: by subject, session or recording; shares, k folds or a split file."""
 
-    by: Literal["subject", "session", "recording"] = Field(
-        "subject", description="whole subjects, sessions or recordings go to one side")
+    by: Literal["subject", "session", "recording", "window"] = Field(
+        "subject", description="whole subjects, sessions or recordings go to one side; window: stratified k-fold "
+        "over the labelled windows (within-subject studies; needs folds; unlabelled windows join the training part)")
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.2, ge=0, lt=1)
     folds: int | None = Field(None, ge=2, description="k-fold over groups instead of one split")

@@ -221,6 +221,17 @@ NOT_RUN: dict[str, str] = {
     ".venv/bin/python -m pytest -q tests/encoders/test_eeg_foundation.py tests/data/test_hms.py "
     "tests/objectives/test_foundation_objective.py tests/training/test_finetune.py "
     "tests/evaluation/test_soft_labels.py tests/recipes/test_foundation.py": "the test suite itself",
+    # docs/real_data.md: the real recordings of ../shared/data and grids of tens of minutes on 2 cores
+    'neurorep data prepare ../shared/data/ssvep-exo --out CACHE_SSVEP --events rest=1,13Hz=2,21Hz=3,17Hz=4 --tmin 2 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 45':
+        'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
+    'neurorep benchmark ssl --data CACHE_SSVEP --out runs/ssvep-exo --preset ssvep-exo --jobs 1':
+        'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
+    'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
+        'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
+    'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_FIXED --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --window 4 --stride 1 --keep-unlabelled --events rest=T0,left=T1,right=T2 --sfreq 128 --l-freq 1 --h-freq 40':
+        'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb --preset eegmmidb --jobs 1 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]'":
+        'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
     # real data, downloads, hours of compute
     "python -m neurorep.data.things_eeg2_download --out data/things-eeg2 --what preprocessed --match sub-01 sub-10":
         "downloads the real data (internet)",

@@ -104,7 +104,9 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
     """Splits of ``data`` (a cache, a :class:`SplitTable`, or per-row subject codes) by ``by`` groups.
 
     Args:
-        by: ``subject``, ``session`` or ``recording``: whole groups go to one side.
+        by: ``subject``, ``session`` or ``recording``: whole groups go to one side; ``window``: a
+            stratified k-fold over the labelled windows of ``data`` (a cache, or labels), see
+            :func:`window_kfold`.
         val, test: shares of groups (at least one group each when > 0); with ``folds``, ``val`` is taken
             from the groups outside the test fold; with a split file or ``parts`` that has no ``val``
             part, ``val`` is the share of the training groups held out (per stratum of ``stratify``).
@@ -116,6 +118,14 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
         keep_apart: further groups (``subject``, ``session``) that may not be on both the training side
             (train + val) and the test side.
     """
+    if by == "window":  # within-subject: windows, not groups, are split (no group check applies)
+        if not folds or split_file is not None or parts is not None:
+            raise ConfigError("split.by=window needs split.folds (a stratified k-fold over the labelled windows) "
+                              "and no split file")
+        if isinstance(data, SplitTable):
+            raise ConfigError("split.by=window splits a cache's labelled windows, not a table of groups")
+        labels = data if isinstance(data, np.ndarray) else data.meta["y"]
+        return window_kfold(np.asarray(labels, dtype=np.int64), k=folds, val=val, seed=seed)
     table = data if isinstance(data, SplitTable) else (
         SplitTable.of_subjects(data) if isinstance(data, np.ndarray) else SplitTable.of_cache(data))
     groups = table.groups(by)
@@ -272,3 +282,30 @@ def check_disjoint_subjects(subjects: np.ndarray, parts: dict[str, np.ndarray], 
             if s in seen and seen[s] != name:
                 raise LeakageError(f"{what} {s} is in both the {seen[s]} and the {name} split")
             seen[s] = name
+
+
+def window_kfold(labels: np.ndarray, k: int = 5, val: float = 0.15, seed: int = 0) -> list[Split]:
+    """Seeded stratified k-fold over the labelled windows (``labels >= 0``), for within-subject studies.
+
+    Each fold tests on 1/k of the labelled windows of every class; ``val`` is a stratified share of the
+    rest; unlabelled windows (``-1``) are always in the training part (for pretraining). Windows of one
+    subject sit on several sides by design, so no leakage check applies: use it only when the windows
+    do not overlap in time.
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    labels = np.asarray(labels)
+    labelled = np.flatnonzero(labels >= 0)
+    counts = np.bincount(labels[labelled]) if len(labelled) else np.zeros(0, int)
+    if k < 2 or len(labelled) < k or counts[counts > 0].min() < k:
+        raise ConfigError(f"split.by=window: k={k} folds need at least k labelled windows of every class "
+                          f"(counts {counts[counts > 0].tolist()}); use fewer folds")
+    unlabelled = np.flatnonzero(labels < 0)
+    out = []
+    for rest, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(labelled, labels[labelled]):
+        rest, test = labelled[rest], labelled[test]
+        val_idx = np.zeros(0, np.int64)
+        if val > 0:
+            rest, val_idx = train_test_split(rest, test_size=val, stratify=labels[rest], random_state=seed)
+        out.append(Split(train=np.sort(np.concatenate([rest, unlabelled])), val=np.sort(val_idx), test=np.sort(test)))
+    return out

@@ -56,6 +56,9 @@ class PretrainConfig(OptimConfig):
     windows: Literal["train", "all"] = Field(
         "train", description="train: the training subjects' windows only; all: every window of the cache "
         "(every subject, labelled or not) -- transductive, the test subjects' signals are seen unlabelled")
+    extra_caches: list[str] = Field(default_factory=list, description="more caches (same channels, rate and "
+                                    "window length) whose windows join the pretraining set, labels unused: e.g. "
+                                    "continuous fixed windows of every recording (`data prepare --keep-unlabelled`)")
 
 
 class WeightsConfig(Strict):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.numpy import save_file
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 
 from neurorep.data.cache_info import CacheInfo
 from neurorep.data.dataset import WindowDataset
@@ -96,11 +96,33 @@ def build_objective(cfg: SSLConfig, info: CacheInfo) -> Any:
     return create_objective(cfg.objective.name, **kwargs)
 
 
-def pretrain(cfg: SSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, out: Path,
+def pretraining_windows(train: WindowDataset, extra: list[str]) -> Dataset[dict[str, torch.Tensor]]:
+    """``train`` plus every window of the ``extra`` caches; a cache whose channels, rate or window length
+    differ from the run's is a :class:`DataError` naming it (raised before anything trains)."""
+    if not extra:
+        return train
+    from neurorep.recipes.ssl.grid import cache_folder
+    from neurorep.data.cache import WindowCache
+
+    info, parts = train.cache.info, [train]
+    for path in extra:
+        other = WindowCache(cache_folder(path))
+        o = other.info
+        if (o["ch_names"], float(o["sfreq"]), int(o["n_times"])) != (info["ch_names"], float(info["sfreq"]),
+                                                                      int(info["n_times"])):
+            raise DataError(f"{path}: pretrain.extra_caches must match the run's cache (channels, rate, window "
+                            f"length); it has {len(o['ch_names'])} channels, {o['n_times']} samples at "
+                            f"{o['sfreq']:g} Hz, the run {len(info['ch_names'])}, {info['n_times']} at "
+                            f"{info['sfreq']:g} Hz")
+        parts.append(WindowDataset(other))
+    return ConcatDataset(parts)
+
+
+def pretrain(cfg: SSLConfig, encoder: Encoder, train: Dataset[dict[str, torch.Tensor]], val: WindowDataset, out: Path,
              resume: bool) -> dict[str, Any]:
     """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary."""
     p = cfg.pretrain
-    objective = build_objective(cfg, train.cache.info)
+    objective = build_objective(cfg, val.cache.info)
     module = PretrainModule(encoder, objective, lr=p.lr, weight_decay=p.weight_decay, warmup_epochs=p.warmup_epochs,
                             max_epochs=p.epochs)
     trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
@@ -145,6 +167,7 @@ def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = F
     # pretraining sees the training subjects' windows (labelled or not), or with pretrain.windows=all
     # every window of the cache (transductive: the test subjects' signals, without their labels)
     train = WindowDataset(cache, split.train if cfg.pretrain.windows == "train" else np.arange(len(cache)))
+    pretrain_set = pretraining_windows(train, cfg.pretrain.extra_caches) if cfg.method == "ssl" else train
     seed_everything(cfg.seed)
     encoder = build_encoder(cfg, cache.info)
     out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
@@ -156,7 +179,8 @@ def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = F
                                "n_params": sum(p.numel() for p in encoder.parameters())}
     predictions: dict[str, np.ndarray] = {}
     if cfg.method == "ssl":
-        metrics["pretrain"] = pretrain(cfg, encoder, train, val, out, resume)
+        metrics["pretrain"] = pretrain(cfg, encoder, pretrain_set, val, out, resume)
+        metrics["pretrain"]["n_windows"] = len(pretrain_set)
     if cfg.method == "supervised":
         metrics["supervised"] = {}
         state = {k: v.clone() for k, v in encoder.state_dict().items()}
