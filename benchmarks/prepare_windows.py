@@ -205,7 +205,7 @@ def main() -> None:
         "",
         "The reference of the goal is the fair MNE script (same channels, same filter); the naive one is shown "
         "for the ratio quoted before the fair one existed (10.5x, 2026-11-21). neurorep's time above the floor "
-        "is the band-pass itself (8 biquad sections per sample forward and back), the robust statistics, "
+        "is the band-pass itself (4 biquad sections per sample, forward and back), the robust statistics, "
         "hashing the source files for the cache key and the written windows for the manifest, and writing "
         "the cache.",
     ]
