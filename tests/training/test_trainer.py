@@ -80,7 +80,8 @@ def test_build_trainer_layout(tmp_path: Path) -> None:
     assert not any(isinstance(cb, (EarlyStopping, ModelCheckpoint)) for cb in quiet.callbacks)
 
 
-def test_seed_everything_is_repeatable() -> None:
+def test_seed_everything_is_repeatable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEUROREP_DETERMINISTIC", raising=False)
     seed_everything(7)
     a = (torch.rand(3), np.random.rand(3), random.random())
     seed_everything(7)
