@@ -1,7 +1,7 @@
 """Opt-in exact reproducibility: whether runs ask torch for deterministic algorithms.
 
 Off by default: seeding alone makes CPU runs repeat in practice, and torch's deterministic mode
-costs 6-8% of a CPU training step (about half of it from filling every new tensor with NaN).
+costs 6-13% of a CPU training step in benchmarks/training_overhead.py (it also fills every new tensor with NaN).
 ``neurorep run --deterministic`` (or ``NEUROREP_DETERMINISTIC=1``) turns it on for the run and
 for every process the run starts; the mode is saved in the run's ``environment.json`` and a
 resumed run keeps the mode it started with (:func:`neurorep.runs.run_from_args`).
