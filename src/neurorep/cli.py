@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_run", type=Path, help="repeat the run saved in this folder")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in its folder")
+    run.add_argument("--deterministic", action="store_true", help="exact reproducibility: torch's deterministic "
+                     "algorithms (slower; a resumed run keeps the mode it started with)")
     run.add_argument("--help-keys", action="store_true",
                      help="list the config's keys with their types, values and defaults, and exit")
 

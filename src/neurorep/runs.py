@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from neurorep.config import config_root, dump_yaml, load_config, read_yaml
+from neurorep.determinism import deterministic, deterministic_mode
 from neurorep.errors import ConfigError, DataError
 from neurorep.fileio import (
     RUN_MARKER,
@@ -27,6 +28,7 @@ from neurorep.fileio import (
     inside,
     json_text,
     mark_run_dir,
+    read_json,
     removed_on_error,
     replace_made_dir,
     write_json,
@@ -121,14 +123,40 @@ def resolve_out(out: str | Path, config_path: Path, from_config: bool) -> Path:
 
 
 def environment() -> dict[str, Any]:
-    """Python, platform and package versions."""
+    """Python, platform and package versions, and the deterministic mode (`--deterministic`)."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions,
+            "deterministic": deterministic_mode()}
+
+
+def run_mode(out: Path, flag: bool, resume: bool) -> bool:
+    """Deterministic mode of a run in ``out``: ``--deterministic`` (``flag``) or ``NEUROREP_DETERMINISTIC``
+    for a new run; for a resumed one the mode it started with (``--deterministic`` on a run started
+    without it is refused, since the first epochs already ran in the other mode)."""
+    if not resume:
+        return flag or deterministic_mode()
+    saved = saved_deterministic(out)
+    if flag and not saved:
+        raise ConfigError(f"{out}: the run started without --deterministic and a resume keeps the mode it "
+                          "started with; start a new run with --out for a deterministic one")
+    return saved
+
+
+def saved_deterministic(out: Path) -> bool:
+    """The deterministic mode ``out``'s run started with (``environment.json``; runs saved before the
+    mode was recorded ran in deterministic mode)."""
+    path = out / "environment.json"
+    saved = read_json(path, "run environment") if path.is_file() else {}
+    value = saved.get("deterministic", True) if isinstance(saved, dict) else None
+    if not isinstance(value, bool):
+        raise DataError(f"{path}: 'deterministic' should be true or false, got {value!r}")
+    return value
+
 
 
 def save_run_metadata(out: Path, cfg: BaseModel, data_fingerprint: str | None = None) -> None:
@@ -158,7 +186,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     check_run_dir(out, overwrite=args.overwrite, resume=args.resume)
     if args.resume:
         check_resume(out, cfg)
-    with removed_on_error(out):  # bad input found mid-way leaves no half-written run folder
+    mode = run_mode(out, bool(getattr(args, "deterministic", False)), args.resume)
+    with removed_on_error(out), deterministic(mode):  # bad input found mid-way leaves no half-written run folder
         metrics = recipe.run(cfg, out, overwrite=args.overwrite, resume=args.resume)
     print(json_text(metrics.get("summary", metrics)))
     print(f"run folder: {out}")

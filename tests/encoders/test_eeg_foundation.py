@@ -124,3 +124,26 @@ def test_config_defaults_are_hms_shaped() -> None:
     assert (cfg.n_channels, cfg.n_times, cfg.scale_factors) == (19, 10000, [1, 2, 4, 8])
     m = EEGFoundationModel.from_config(cfg.model_copy(update={"n_layers": 1, "d_model": 16, "n_heads": 2, "d_ff": 16}))
     assert m.n_tokens == 99 and len(m.layer_groups()) == 3
+
+
+def test_base_preset_is_cbramod_sized_without_overlap() -> None:
+    with torch.device("meta"):
+        m = create_model("eeg_foundation", preset="base", n_channels=19, n_times=2000)
+    assert 4.5 < sum(p.numel() for p in m.parameters()) / 1e6 < 5.1
+    assert m.cfg.overlap == 0 and m.n_tokens == 10  # half the 19 tokens of 50 % overlap
+
+
+def test_attention_dropout_defaults_to_dropout_and_can_be_zero(tmp_path) -> None:
+    def attn_drops(m: EEGFoundationModel) -> list[float]:
+        return [b.attn_t.dropout for b in m.blocks] + [b.attn_c.dropout for b in m.blocks]
+
+    assert attn_drops(_model(dropout=0.2)) == [0.2] * 4
+    m = _model(dropout=0.2, attention_dropout=0.0)
+    assert attn_drops(m) == [0.0] * 4 and m.blocks[0].drop.p == 0.2
+    m.save_pretrained(tmp_path / "m")
+    assert attn_drops(EEGFoundationModel.from_pretrained(tmp_path / "m")) == [0.0] * 4
+    x = torch.randn(2, 3, 400)
+    m.train()
+    assert torch.equal(m(x), m(x)) is False  # residual dropout still active
+    m2 = _model(dropout=0.0, attention_dropout=0.0).train()
+    assert torch.equal(m2(x), m2(x))

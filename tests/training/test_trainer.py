@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 from pathlib import Path
 
@@ -79,13 +80,14 @@ def test_build_trainer_layout(tmp_path: Path) -> None:
     assert not any(isinstance(cb, (EarlyStopping, ModelCheckpoint)) for cb in quiet.callbacks)
 
 
-def test_seed_everything_is_repeatable() -> None:
+def test_seed_everything_is_repeatable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEUROREP_DETERMINISTIC", raising=False)
     seed_everything(7)
     a = (torch.rand(3), np.random.rand(3), random.random())
     seed_everything(7)
     b = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
-    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.are_deterministic_algorithms_enabled() is False  # deterministic mode is opt-in
 
 
 def test_metrics_history_and_exports(tmp_path: Path) -> None:
@@ -194,3 +196,57 @@ def test_last_checkpoint_follows_every_epoch_even_without_improvement(tmp_path: 
     ck = tmp_path / "checkpoints"
     assert torch.load(ck / "last.ckpt", weights_only=True)["epoch"] == 2
     assert torch.load(ck / "best.ckpt", weights_only=True)["epoch"] == 0
+
+
+def test_deterministic_mode_is_opt_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from neurorep.determinism import DETERMINISTIC_ENV, deterministic, deterministic_mode
+
+    monkeypatch.delenv(DETERMINISTIC_ENV, raising=False)
+    seed_everything(0)
+    assert not torch.are_deterministic_algorithms_enabled() and not deterministic_mode()
+    assert build_trainer(tmp_path / "a", max_epochs=1, progress=False) is not None
+    assert not torch.are_deterministic_algorithms_enabled()
+    seed_everything(0, deterministic=True)
+    assert torch.are_deterministic_algorithms_enabled()
+    with deterministic(True):
+        seed_everything(0)
+        assert torch.are_deterministic_algorithms_enabled() and deterministic_mode()
+        build_trainer(tmp_path / "b", max_epochs=1, progress=False)
+        assert torch.are_deterministic_algorithms_enabled()
+    assert DETERMINISTIC_ENV not in os.environ
+    seed_everything(0)
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_resume_keeps_the_mode_the_run_started_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from neurorep import runs
+    from neurorep.determinism import DETERMINISTIC_ENV, deterministic
+    from neurorep.errors import ConfigError
+
+    monkeypatch.delenv(DETERMINISTIC_ENV, raising=False)
+    assert runs.run_mode(tmp_path, flag=False, resume=False) is False
+    assert runs.run_mode(tmp_path, flag=True, resume=False) is True
+    for started in (False, True):
+        out = tmp_path / str(started)
+        out.mkdir()
+        with deterministic(started):
+            (out / "environment.json").write_text(json.dumps(runs.environment()))
+        assert json.loads((out / "environment.json").read_text())["deterministic"] is started
+        assert runs.run_mode(out, flag=False, resume=True) is started
+    assert runs.run_mode(tmp_path / "True", flag=True, resume=True) is True
+    with pytest.raises(ConfigError, match="started without --deterministic"):
+        runs.run_mode(tmp_path / "False", flag=True, resume=True)
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "environment.json").write_text("{}")  # written before the mode was recorded: deterministic
+    assert runs.run_mode(legacy, flag=False, resume=True) is True
+    (legacy / "environment.json").write_text('{"deterministic": "yes"}')
+    with pytest.raises(DataError, match="environment.json"):
+        runs.run_mode(legacy, flag=False, resume=True)
+
+
+def test_cli_run_has_deterministic_flag() -> None:
+    from neurorep.cli import build_parser
+
+    assert build_parser().parse_args(["run", "c.yaml", "--deterministic"]).deterministic is True
+    assert build_parser().parse_args(["run", "c.yaml"]).deterministic is False

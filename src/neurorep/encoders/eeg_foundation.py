@@ -8,8 +8,8 @@ self-attention over a channel's patches and cross-channel attention over the ele
 patch position (pre-norm, residuals, layer norm). Tokens are averaged over channels
 (``forward_features -> [B, N, D]``) and then over patches (``forward -> [B, D]``).
 
-Presets (``PRESETS``, for 19 channels x 50 s at 200 Hz): ``small`` ~25M, ``medium`` ~100M,
-``large`` ~350M parameters; ``tiny`` for tests. Build with
+Presets (``PRESETS``, for 19 channels x 50 s at 200 Hz): ``base`` ~5M (non-overlapping patches),
+``small`` ~25M, ``medium`` ~100M, ``large`` ~350M parameters; ``tiny`` for tests. Build with
 ``neurorep.models.create_model("eeg_foundation", preset="small", n_channels=19)``.
 """
 
@@ -47,7 +47,10 @@ class EEGFoundationConfig(Strict):
     n_heads: int = Field(4, ge=1)
     n_layers: int = Field(4, ge=0)
     d_ff: int = Field(256, ge=1, description="feed-forward width")
-    dropout: float = Field(0.1, ge=0, lt=1)
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the embedding, each residual branch and the "
+                           "feed-forward hidden layer")
+    attention_dropout: float | None = Field(None, ge=0, lt=1, description="dropout on the attention weights "
+                                            "(null: the same as dropout; 0 drops the two largest mask draws per block)")
     max_seq_length: int = Field(512, ge=1, description="most patches per channel (size of the position table)")
     patch_size: int = Field(200, ge=1, description="samples per patch (1 s at 200 Hz)")
     overlap: int = Field(100, ge=0, description="samples shared by consecutive patches")
@@ -79,8 +82,11 @@ class EEGFoundationConfig(Strict):
 
 
 #: Architecture presets; sizes are for 19 channels x 10000 samples (see benchmarks/foundation_presets.py).
+#: ``base`` (4.9M parameters, the size of CBraMod) uses non-overlapping patches, half the tokens and
+#: attention FLOPs of 50 % overlap, and no attention-weight dropout (benchmarks/foundation_throughput.py).
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {"d_model": 32, "n_heads": 2, "n_layers": 2, "d_ff": 64},
+    "base": {"d_model": 200, "n_heads": 8, "n_layers": 7, "d_ff": 800, "overlap": 0, "attention_dropout": 0.0},
     "small": {"d_model": 512, "n_heads": 8, "n_layers": 6, "d_ff": 2048},
     "medium": {"d_model": 768, "n_heads": 12, "n_layers": 11, "d_ff": 3072},
     "large": {"d_model": 1024, "n_heads": 16, "n_layers": 21, "d_ff": 4096},
@@ -135,7 +141,8 @@ class EEGFoundationModel(Encoder):
         self.n_tokens = self.grid.n_patches
         self.embed = _TokenEmbedding(cfg)
         self.blocks = nn.ModuleList(
-            FoundationBlock(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.use_channel_attention)
+            FoundationBlock(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.dropout, cfg.use_channel_attention,
+                            attention_dropout=cfg.attention_dropout)
             for _ in range(cfg.n_layers)
         )
         self.norm = nn.LayerNorm(cfg.d_model)

@@ -106,16 +106,19 @@ class FoundationBlock(nn.Module):
     ``h[B, C, N, D] -> [B, C, N, D]``. Temporal attention runs over the ``N`` patches of each
     channel; cross-channel attention runs over the ``C`` electrodes at each patch position (the
     spatial relations between electrodes); both are followed by dropout and added back.
+    ``attention_dropout`` (default: ``dropout``) drops attention weights inside both attentions.
     """
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float, channel_attention: bool) -> None:
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float, channel_attention: bool,
+                 attention_dropout: float | None = None) -> None:
         super().__init__()
+        attn_drop = dropout if attention_dropout is None else attention_dropout
         self.norm_t = nn.LayerNorm(d_model)
-        self.attn_t = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.attn_t = nn.MultiheadAttention(d_model, n_heads, dropout=attn_drop, batch_first=True)
         self.channel_attention = channel_attention
         if channel_attention:
             self.norm_c = nn.LayerNorm(d_model)
-            self.attn_c = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+            self.attn_c = nn.MultiheadAttention(d_model, n_heads, dropout=attn_drop, batch_first=True)
         self.norm_f = nn.LayerNorm(d_model)
         self.ffn = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)

@@ -63,7 +63,9 @@ def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int =
         raise DataError(f"{file}: no labelled embeddings (every y is < 0)")
     if classes is not None and int(y[keep].max()) >= len(classes):
         raise DataError(f"{file}: label {int(y[keep].max())} has no class name (the run names {len(classes)} classes)")
-    result = latent_benchmark(emb[keep], y[keep], subjects[keep], seed=seed, k=k)
+    if not keep.all():  # indexing copies the embeddings (103 MiB at 200k x 128) even when it drops nothing
+        emb, y, subjects = emb[keep], y[keep], subjects[keep]
+    result = latent_benchmark(emb, y, subjects, seed=seed, k=k)
     out_dir = Path(out) if out is not None else file.parent
     with removed_on_error(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -73,5 +75,5 @@ def evaluate_stored(path: str | Path, out: str | Path | None = None, seed: int =
 
             names = classes or [str(c) for c in range(int(y.max()) + 1)]
             written.append(out_dir / "embedding.png")
-            P.embedding_scatter(emb[keep], y[keep], subjects[keep], names, seed=seed, path=written[-1])
+            P.embedding_scatter(emb, y, subjects, names, seed=seed, path=written[-1])
     return {**result, "written": [str(p) for p in written]}

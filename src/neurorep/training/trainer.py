@@ -36,6 +36,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from safetensors.torch import save_file
 from torch import nn
 
+from neurorep.determinism import deterministic_mode
 from neurorep.errors import DataError
 from neurorep.progress import is_terminal, log_line
 from neurorep.training.console import EpochLog, quiet_lightning
@@ -67,11 +68,17 @@ def _quiet_lightning_tips() -> None:
             lg.addFilter(_TIP_FILTER)
 
 
-def seed_everything(seed: int) -> int:
-    """Seed Python, NumPy and torch (dataloader workers included) and ask torch for
-    deterministic algorithms (warning, not failing, where an operation has none)."""
+def seed_everything(seed: int, deterministic: bool | None = None) -> int:
+    """Seed Python, NumPy and torch (dataloader workers included).
+
+    With ``deterministic`` (default: the process mode, :func:`neurorep.determinism.deterministic_mode`,
+    off unless ``--deterministic``) torch is asked for deterministic algorithms (warning, not failing,
+    where an operation has none) and fills new tensors with NaN; without it torch's default
+    algorithms run, which on CPU repeat for the same seed and thread count in practice.
+    """
     seed = L.seed_everything(int(seed), workers=True, verbose=False)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(deterministic_mode() if deterministic is None else deterministic,
+                                       warn_only=True)
     return seed
 
 
@@ -196,7 +203,7 @@ def build_trainer(
     mode: str = "min",
     patience: int | None = 5,
     progress: bool = True,
-    deterministic: bool | str = True,
+    deterministic: bool | str | None = None,
     accelerator: str = "auto",
     precision: str | int | None = None,
     log_every_n_steps: int = 10,
@@ -218,6 +225,8 @@ def build_trainer(
     - with ``progress``, a rich progress bar on a terminal, or one plain line per epoch with the
       metrics and the time left (:class:`~neurorep.training.console.EpochLog`) in a log;
     - random states saved in checkpoints (:class:`RngStateCheckpoint`) for exact resumes;
+    - torch's deterministic algorithms when ``deterministic`` (default: the process mode,
+      :func:`neurorep.determinism.deterministic_mode`; ``"warn"`` warns where an operation has none);
     - distributed data parallel training with ``strategy="ddp"`` (or ``"ddp_spawn"``),
       ``devices`` processes per node and ``num_nodes`` nodes; on CPU the process group uses gloo.
       Each process sees ``1 / (devices * num_nodes)`` of every epoch (Lightning inserts a
@@ -265,7 +274,7 @@ def build_trainer(
         enable_progress_bar=show_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        deterministic=deterministic,
+        deterministic=deterministic_mode() if deterministic is None else deterministic,
         log_every_n_steps=log_every_n_steps,
         limit_train_batches=limit_train_batches,
         gradient_clip_val=gradient_clip_val,
