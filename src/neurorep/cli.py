@@ -428,7 +428,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
 def quiet_libraries() -> None:
     """Keep library chatter (Lightning's hardware banner, advice-only warnings) off the console."""
-    from neurorep.training.console import quiet_lightning
+    from neurorep.quiet import quiet_lightning
 
     quiet_lightning()
 

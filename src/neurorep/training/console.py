@@ -9,10 +9,8 @@ logging-interval notes).
 
 from __future__ import annotations
 
-import logging
 import math
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,27 +20,7 @@ from lightning.pytorch.callbacks import Callback
 
 from neurorep.progress import format_duration, log_line
 
-# Lightning warnings that are advice about its own settings, not about the user's experiment.
-NOISE = (
-    r".*does not have many workers.*",
-    r".*isinstance\(treespec, LeafSpec\).*",
-    r".*is smaller than the logging interval.*",
-    r".*Checkpoint directory .* exists and is not empty.*",
-    r".*module\(s\) in eval mode at the start of training.*",  # frozen teachers and backbones are meant so
-)
-LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning")
-
-
-def quiet_lightning() -> None:
-    """Set Lightning's loggers to warnings only and drop its advice-only warnings.
-
-    Called when a trainer is built (after Lightning configured its loggers at import, which would
-    undo an earlier call) and by the command line before any work starts.
-    """
-    for name in LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for pattern in NOISE:
-        warnings.filterwarnings("ignore", message=pattern)
+from neurorep.quiet import LOGGERS, NOISE, quiet_lightning  # noqa: F401  (re-exported)
 
 
 def _number(value: Any) -> float | None:
