@@ -2,7 +2,7 @@
 
 Both kinds are cut from the continuous signal after the same preprocessing as every other source
 (unit check, band-pass at the native rate, resampling, per-recording scaling:
-:func:`neurorep.data.windows._preprocess`), so a filter never sees the edge of a window.
+:func:`neurorep.data.windows.preprocessed`), so a filter never sees the edge of a window.
 
 * **Event-locked.** Each annotation whose description is one of the mapped codes gives the window
   ``[onset + tmin, onset + tmax)`` at the prepared rate: it starts at sample
@@ -26,7 +26,7 @@ from collections import Counter
 import numpy as np
 
 from neurorep.data.recording import Annotations, Recording
-from neurorep.data.windows import PrepareConfig, Windows, _preprocess, to_volts
+from neurorep.data.windows import PrepareConfig, Windows, preprocessed
 from neurorep.errors import ConfigError, DataError
 
 
@@ -97,13 +97,7 @@ def encode(ann: Annotations, mapping: dict[str, int]) -> np.ndarray:
 
 
 def _signal(rec: Recording, cfg: PrepareConfig) -> tuple[list[np.ndarray], float]:
-    src = rec.source or "recording"
-    data = to_volts(rec, cfg)
-    sig = np.array([t != "stim" for t in rec.ch_types])
-    flat = np.where((np.ptp(data, axis=1) == 0) & sig)[0] if data.shape[1] else np.zeros(0, int)
-    if len(flat):
-        raise DataError(f"{src}: channel {rec.ch_names[int(flat[0])]!r} is flat (constant); check the montage")
-    return _preprocess(data, rec, cfg)
+    return preprocessed(rec, cfg)
 
 
 def event_windows(rec: Recording, cfg: PrepareConfig, mapping: dict[str, int]) -> Windows:

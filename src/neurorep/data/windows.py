@@ -232,6 +232,18 @@ def _preprocess(data: np.ndarray, rec: Recording, cfg: PrepareConfig) -> tuple[l
     return out, sfreq
 
 
+def preprocessed(rec: Recording, cfg: PrepareConfig) -> tuple[list[np.ndarray], float]:
+    """The recording in volts, checked for flat channels, band-passed, resampled and scaled per piece
+    (see :func:`make_windows`); returns the pieces and their rate."""
+    data = to_volts(rec, cfg)
+    sig = np.array([t != "stim" for t in rec.ch_types])
+    flat = np.where((np.ptp(data, axis=1) == 0) & sig)[0] if data.shape[1] else np.zeros(0, int)
+    if len(flat):
+        src = rec.source or "recording"
+        raise DataError(f"{src}: channel {rec.ch_names[int(flat[0])]!r} is flat (constant); check the montage")
+    return _preprocess(data, rec, cfg)
+
+
 def make_windows(rec: Recording, cfg: PrepareConfig) -> Windows:
     """Preprocess ``rec`` (already holding only the wanted channels) and cut it into windows.
 
@@ -242,12 +254,7 @@ def make_windows(rec: Recording, cfg: PrepareConfig) -> Windows:
     processed piece by piece and a window never spans a gap.
     """
     src = rec.source or "recording"
-    data = to_volts(rec, cfg)
-    sig = np.array([t != "stim" for t in rec.ch_types])
-    flat = np.where((np.ptp(data, axis=1) == 0) & sig)[0] if data.shape[1] else np.zeros(0, int)
-    if len(flat):
-        raise DataError(f"{src}: channel {rec.ch_names[int(flat[0])]!r} is flat (constant); check the montage")
-    pieces, sfreq = _preprocess(data, rec, cfg)
+    pieces, sfreq = preprocessed(rec, cfg)
     win = int(round(cfg.window_s * sfreq))
     if abs(win - cfg.window_s * sfreq) > 1e-6:
         raise DataError(f"{src}: window_s={cfg.window_s} s is not a whole number of samples at {sfreq:g} Hz")

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, make_splits, split_groups
-from neurorep.data.setup import missing_source
+from neurorep.data.setup import simulate_missing
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
@@ -51,18 +51,13 @@ def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> Wind
 
 
 def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
-    """Write the simulated corpus into ``cfg.source`` when it is missing and ``cfg.simulate`` is set."""
-    source = Path(cfg.source)
-    if source.exists():
-        return
-    if cfg.simulate is None:
-        hint = "slpdb: see docs/kd_sleep.md for the listings it reads" if cfg.ecg.dataset == "slpdb" else ""
-        raise missing_source(source, hint=hint)
-    from neurorep.data.corpora import simulate
-
+    """Write the simulated corpus into ``cfg.source`` when it is missing and ``cfg.simulate`` is set
+    (the one simulate-if-missing step, :func:`neurorep.data.setup.simulate_missing`)."""
     sim = cfg.simulate
-    simulate(sim.kind, source, n_subjects=sim.subjects, seed=sim.seed, hours=sim.hours, jobs=sim.jobs,
-             progress=progress)
+    hint = "slpdb: see docs/kd_sleep.md for the listings it reads" if cfg.ecg.dataset == "slpdb" else ""
+    simulate_missing(cfg.source, sim.kind if sim else "", None if sim is None else {
+        "n_subjects": sim.subjects, "seed": sim.seed, "hours": sim.hours, "jobs": sim.jobs}, hint=hint,
+        progress=progress)
 
 
 def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> dict[str, WindowCache]:
