@@ -83,9 +83,7 @@ def prepare(source: str | Path, out: str | Path, dataset: str = "auto", cfg: Pre
         on_error: ``raise`` stops at the first bad recording; ``skip`` reports and skips it.
         progress: show a progress bar.
     """
-    if cfg is None:
-        if not Path(source).exists():
-            raise DataError(f"{source}: no such file or folder")
+    if cfg is None:  # the layout's own defaults (a missing source is refused by get_source)
         cfg = prepare_config(dataset, Path(source), {})
     src, items = get_source(dataset, Path(source), cfg)
     root = Path(out)
@@ -244,13 +242,7 @@ class WindowCache:
         """Memory-mapped ``(n, C, T)`` windows of one recording (opened once per process)."""
         arr = self._maps.get(recording)
         if arr is None:
-            path = self.path / "x" / f"{recording:05d}.npy"
-            try:
-                arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise DataError(f"{path}: unreadable cache windows ({exc}); delete the cache folder to rebuild "
-                                "it") from None
-            self._maps[recording] = arr
+            arr = self._maps[recording] = self._open("x", recording, "windows")
         return arr
 
     def array(self, name: str, recording: int) -> np.ndarray:
@@ -261,14 +253,16 @@ class WindowCache:
         key = (name, recording)
         arr = self._extra.get(key)
         if arr is None:
-            path = self.path / f"x_{name}" / f"{recording:05d}.npy"
-            try:
-                arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise DataError(f"{path}: unreadable cache array ({exc}); delete the cache folder to rebuild "
-                                "it") from None
-            self._extra[key] = arr
+            arr = self._extra[key] = self._open(f"x_{name}", recording, "array")
         return arr
+
+    def _open(self, folder: str, recording: int, what: str) -> np.ndarray:
+        """Memory-map ``folder/<recording>.npy`` of the cache (a :class:`DataError` naming it if unreadable)."""
+        path = self.path / folder / f"{recording:05d}.npy"
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: unreadable cache {what} ({exc}); delete the cache folder to rebuild it") from None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -45,8 +45,7 @@ def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> Wind
     prep = mod.prepare.model_copy(update={"scheme": cfg.scheme, "keep_unlabelled": True})
     report = prepare(cfg.source, cfg.cache, dataset=mod.dataset, cfg=prep, jobs=cfg.jobs, on_error="skip",
                      progress=progress)
-    for path, err in report.skipped:
-        print(f"skipped {path}: {err}")
+    report.print_skipped()
     return report.cache
 
 

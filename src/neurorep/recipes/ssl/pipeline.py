@@ -74,7 +74,6 @@ def build_encoder(cfg: SSLConfig, info: CacheInfo) -> Encoder:
     them fails with a :class:`ConfigError` naming it and the cache's shape."""
     import neurorep.encoders  # noqa: F401  (registers the built-in encoders)
 
-    kwargs = {**data_kwargs(ENCODERS, cfg.encoder.name, info, cfg.encoder.kwargs), **cfg.encoder.kwargs}
     if cfg.weights is not None:  # published or saved weights, checked against the cache by their contract
         from neurorep.hub import encoder_with_weights
 
@@ -82,6 +81,7 @@ def build_encoder(cfg: SSLConfig, info: CacheInfo) -> Encoder:
         return encoder_with_weights(cfg.encoder.name, w.source, n_channels=len(info.ch_names), n_times=info.n_times,
                                     sfreq=info.sfreq, ch_names=list(info.ch_names), channel_mapping=w.channel_mapping,
                                     resample=w.resample, model_kwargs=cfg.encoder.kwargs)
+    kwargs = {**data_kwargs(ENCODERS, cfg.encoder.name, info, cfg.encoder.kwargs), **cfg.encoder.kwargs}
     try:
         return create_encoder(cfg.encoder.name, **kwargs)
     except ConfigError as exc:
