@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from neurorep.data.filtering import butter_sos, sosfiltfilt
 from neurorep.data.labels import check_annotations, epoch_labels, get_scheme
 from neurorep.data.recording import Annotations, Recording
 from neurorep.errors import DataError
@@ -84,41 +85,22 @@ class Windows:
 FLOAT32_MIN_EDGE = 1e-3
 
 
-def _signal():  # noqa: ANN202 - the scipy.signal module
-    """``scipy.signal``, imported on first use: it takes ~0.5-1 s to import, and reading a cache
-    or labels never needs it."""
-    from scipy import signal
-
-    return signal
-
-
 def bandpass(data: np.ndarray, sfreq: float, l_freq: float | None, h_freq: float | None) -> np.ndarray:
     """Zero-phase 4th-order Butterworth band-pass of ``data (..., T)`` (returns float32).
 
     Second-order sections, forward and backward, one row (channel) at a time so that the working
     set is one channel; float32 sections unless the lowest edge is below ``FLOAT32_MIN_EDGE * sfreq``.
-    Returns ``data`` itself when there is nothing to filter.
+    The design and the recursion come from :mod:`neurorep.data.filtering` (``scipy.signal``'s, without
+    its import). Returns ``data`` itself when there is nothing to filter.
     """
     nyq = sfreq / 2
     hi = h_freq if h_freq is not None and h_freq < nyq * 0.99 else None
     lo = l_freq if l_freq else None
     if lo is None and hi is None:
         return data
-    sps = _signal()
-    if lo is not None and hi is not None:
-        sos = sps.butter(4, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
-    elif lo is not None:
-        sos = sps.butter(4, lo, btype="highpass", fs=sfreq, output="sos")
-    else:
-        sos = sps.butter(4, hi, btype="lowpass", fs=sfreq, output="sos")
     edge = lo if lo is not None else hi
     dtype = np.float32 if edge / sfreq >= FLOAT32_MIN_EDGE else np.float64
-    sos = sos.astype(dtype)
-    rows = np.asarray(data).reshape(-1, data.shape[-1])
-    out = np.empty(rows.shape, np.float32)
-    for i, row in enumerate(rows):
-        out[i] = sps.sosfiltfilt(sos, row.astype(dtype, copy=False))
-    return out.reshape(data.shape)
+    return sosfiltfilt(butter_sos(4, lo, hi, sfreq), data, dtype)
 
 
 def resample(data: np.ndarray, sfreq: float, target: float | None) -> tuple[np.ndarray, float]:
@@ -126,16 +108,65 @@ def resample(data: np.ndarray, sfreq: float, target: float | None) -> tuple[np.n
     if target is None or abs(target - sfreq) < 1e-9:
         return data, sfreq
     ratio = Fraction(target / sfreq).limit_denominator(1000)
-    out = _signal().resample_poly(np.asarray(data, np.float32), ratio.numerator, ratio.denominator, axis=-1)
+    from scipy.signal import resample_poly  # ~1 s to import: only when the rate changes
+
+    out = resample_poly(np.asarray(data, np.float32), ratio.numerator, ratio.denominator, axis=-1)
     return out.astype(np.float32, copy=False), sfreq * ratio.numerator / ratio.denominator
+
+
+#: Rows at least this long find their order statistics through a sample (see :func:`order_statistics`).
+SAMPLED_SELECTION_MIN = 100_000
+#: Size of that sample (every ``n // SAMPLE_SIZE``-th value) and the margin in sample ranks each side
+#: of a wanted rank: about 8 standard deviations of a sample rank's spread (sqrt(m) / 2 at most).
+SAMPLE_SIZE = 32_768
+SAMPLE_MARGIN = 4 * int(np.sqrt(SAMPLE_SIZE))
+
+
+def order_statistics(row: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """The ``ks``-th smallest values (0-based ranks, sorted) of the 1-D ``row`` without NaN; exactly
+    ``np.partition(row, ks)[ks]``.
+
+    Long rows avoid partitioning everything: a strided sample of :data:`SAMPLE_SIZE` values gives,
+    for each run of neighbouring ranks, a bracket of values ``[lo, hi]`` wide enough to hold them
+    (the sample rank :data:`SAMPLE_MARGIN` below and above); one pass counts the values below ``lo``
+    and keeps those inside, and a partition of those few gives the exact order statistics. The
+    sample only decides the speed: a bracket that misses its ranks (a signal periodic in the stride,
+    many ties) is seen from the counts and that run is found by partitioning the whole row.
+    """
+    n = len(row)
+    if n < SAMPLE_SIZE or n < SAMPLED_SELECTION_MIN:
+        return np.partition(row, ks)[ks]
+    sample = np.sort(row[:: n // SAMPLE_SIZE])
+    m = len(sample)
+    out = np.empty(len(ks), row.dtype)
+    below = np.empty(n, bool)
+    above = np.empty(n, bool)
+    runs = np.split(np.arange(len(ks)), np.where(np.diff(ks) > 1)[0] + 1)
+    for run in runs:
+        first, last = int(ks[run[0]]), int(ks[run[-1]])
+        j0 = int(first / (n - 1) * (m - 1)) - SAMPLE_MARGIN
+        j1 = int(np.ceil(last / (n - 1) * (m - 1))) + SAMPLE_MARGIN
+        lo, hi = sample[max(j0, 0)], sample[min(j1, m - 1)]
+        np.less(row, lo, out=below)
+        n_below = int(np.count_nonzero(below))
+        np.greater(row, hi, out=above)
+        n_inside = n - n_below - int(np.count_nonzero(above))
+        if not n_below <= first and last < n_below + n_inside:
+            out[run] = np.partition(row, ks[run])[ks[run]]
+            continue
+        np.logical_or(below, above, out=below)
+        inside = row[~below]
+        local = ks[run] - n_below
+        out[run] = np.partition(inside, local)[local]
+    return out
 
 
 def quantiles(data: np.ndarray, q: list[float]) -> np.ndarray:
     """Per-row quantiles ``(C, len(q))`` of ``data (C, T)``, equal to ``np.percentile(data, 100 * q, axis=1)``.
 
-    The same linear interpolation between order statistics, found by ``np.partition`` on one row at a
-    time (linear time, one row's copy) instead of a sort or a copy of the whole array. A row
-    holding NaN gives NaN, as ``np.percentile`` does.
+    The same linear interpolation between order statistics, found by :func:`order_statistics` one row
+    at a time (linear time, no sort, no copy of the whole array). A row holding NaN gives NaN, as
+    ``np.percentile`` does.
     """
     rows = np.asarray(data)
     n = rows.shape[1]
@@ -145,14 +176,14 @@ def quantiles(data: np.ndarray, q: list[float]) -> np.ndarray:
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
     t = pos - lo
-    kth = np.unique(np.concatenate([lo, hi, [n - 1]]))
+    kth = np.unique(np.concatenate([lo, hi]))
     out = np.empty((rows.shape[0], len(pos)), np.float64)
     for i, row in enumerate(rows):
-        part = np.partition(row, kth)
-        if np.isnan(part[-1]):
+        if np.isnan(row.max()):
             out[i] = np.nan
             continue
-        a, b = part[lo], part[hi]
+        stats = order_statistics(row, kth)
+        a, b = stats[np.searchsorted(kth, lo)], stats[np.searchsorted(kth, hi)]
         diff = (b - a).astype(np.float64)  # in the data's type, as np.percentile does
         a, b = a.astype(np.float64), b.astype(np.float64)
         out[i] = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
