@@ -189,7 +189,7 @@ def sosfiltfilt(sos: np.ndarray, data: np.ndarray, dtype: type = np.float32) -> 
     edge = 3 * ntaps
     if n <= edge:
         raise ValueError(f"the signal ({n} samples) must be longer than the filter's padding ({edge} samples)")
-    coef = np.ascontiguousarray(sos, dtype)
+    coef = np.array(sos, dtype, order="C")  # a writable copy: the kernel takes no read-only buffer
     zi = _steady_state(coef)
     kernel = _kernel()
     out = np.empty(rows.shape, np.float32)

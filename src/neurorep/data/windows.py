@@ -151,7 +151,7 @@ def order_statistics(row: np.ndarray, ks: np.ndarray) -> np.ndarray:
         n_below = int(np.count_nonzero(below))
         np.greater(row, hi, out=above)
         n_inside = n - n_below - int(np.count_nonzero(above))
-        if not n_below <= first and last < n_below + n_inside:
+        if not (n_below <= first and last < n_below + n_inside):
             out[run] = np.partition(row, ks[run])[ks[run]]
             continue
         np.logical_or(below, above, out=below)
