@@ -39,8 +39,6 @@ from neurorep.data.sources import Source, SourceItem, get_source, prepare_config
 from neurorep.data.windows import PrepareConfig
 from neurorep.errors import DataError, LabelFileError, NeurorepError
 from neurorep.fileio import building_dir, ensure_writable_dir, json_text, remove_stale_temps, removed_on_error
-from neurorep.processes import worker_pool
-from neurorep.progress import progress_bar
 
 CACHE_VERSION = INFO_VERSION
 COMPLETE = "COMPLETE"
@@ -137,6 +135,8 @@ def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) 
 
 def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path, jobs: int,
              progress: bool) -> list[dict[str, Any]]:
+    from neurorep.progress import progress_bar  # (rich, the process pool: imported when used)
+
     dests = [tmp / "x" / f"{i:05d}.npy" for i in range(len(items))]
     results: list[dict[str, Any]] = [{} for _ in items]
     with progress_bar("preparing windows", total=len(items), enabled=progress) as advance:
@@ -145,6 +145,8 @@ def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path
                 results[i] = _prepare_one(src, it, cfg, dests[i])
                 advance()
         else:
+            from neurorep.processes import worker_pool
+
             with worker_pool(jobs) as pool:
                 futures = {pool.submit(_prepare_one, src, it, cfg, dests[i]): i for i, it in enumerate(items)}
                 for fut in as_completed(futures):
