@@ -24,6 +24,7 @@ import json
 import sys
 from collections import Counter
 from concurrent.futures import as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -135,11 +136,15 @@ def _prepare_one(src: Source, item: SourceItem, cfg: PrepareConfig, dest: Path) 
 
 def _run_all(src: Source, items: list[SourceItem], cfg: PrepareConfig, tmp: Path, jobs: int,
              progress: bool) -> list[dict[str, Any]]:
-    from neurorep.progress import progress_bar  # (rich, the process pool: imported when used)
-
     dests = [tmp / "x" / f"{i:05d}.npy" for i in range(len(items))]
     results: list[dict[str, Any]] = [{} for _ in items]
-    with progress_bar("preparing windows", total=len(items), enabled=progress) as advance:
+    if progress:  # rich (and the process pool below) are imported only when used
+        from neurorep.progress import progress_bar
+
+        bar = progress_bar("preparing windows", total=len(items))
+    else:
+        bar = nullcontext(lambda n=1: None)
+    with bar as advance:
         if jobs <= 1:
             for i, it in enumerate(items):
                 results[i] = _prepare_one(src, it, cfg, dests[i])

@@ -193,7 +193,8 @@ def sosfiltfilt(sos: np.ndarray, data: np.ndarray, dtype: type = np.float32) -> 
     zi = _steady_state(coef)
     kernel = _kernel()
     out = np.empty(rows.shape, np.float32)
-    ext = np.empty((1, n + 2 * edge), dtype)
+    ext = np.empty((1, n + 2 * edge), dtype)  # the padded row, filtered forward in place
+    back = np.empty_like(ext)  # the same reversed, filtered again in place
     state = np.empty((1, len(sos), 2), dtype)
     for i, row in enumerate(rows):
         e = ext[0]
@@ -203,7 +204,7 @@ def sosfiltfilt(sos: np.ndarray, data: np.ndarray, dtype: type = np.float32) -> 
         np.subtract(2 * last, e[edge + n - 2: n - 2: -1], out=e[edge + n:])
         np.multiply(zi, e[0], out=state[0])
         kernel(coef, ext, state)
-        back = np.ascontiguousarray(ext[:, ::-1])
+        np.copyto(back, ext[:, ::-1])
         np.multiply(zi, back[0, 0], out=state[0])
         kernel(coef, back, state)
         out[i] = back[0, n + edge - 1: edge - 1: -1]

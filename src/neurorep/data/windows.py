@@ -120,6 +120,7 @@ SAMPLED_SELECTION_MIN = 100_000
 #: of a wanted rank: about 8 standard deviations of a sample rank's spread (sqrt(m) / 2 at most).
 SAMPLE_SIZE = 32_768
 SAMPLE_MARGIN = 4 * int(np.sqrt(SAMPLE_SIZE))
+_BLOCK = 1 << 16
 
 
 def order_statistics(row: np.ndarray, ks: np.ndarray) -> np.ndarray:
@@ -138,26 +139,36 @@ def order_statistics(row: np.ndarray, ks: np.ndarray) -> np.ndarray:
         return np.partition(row, ks)[ks]
     sample = np.sort(row[:: n // SAMPLE_SIZE])
     m = len(sample)
-    out = np.empty(len(ks), row.dtype)
-    below = np.empty(n, bool)
-    above = np.empty(n, bool)
-    runs = np.split(np.arange(len(ks)), np.where(np.diff(ks) > 1)[0] + 1)
+    runs = [r.tolist() for r in np.split(np.arange(len(ks)), np.where(np.diff(ks) > 1)[0] + 1)]
+    bounds = []
     for run in runs:
-        first, last = int(ks[run[0]]), int(ks[run[-1]])
-        j0 = int(first / (n - 1) * (m - 1)) - SAMPLE_MARGIN
-        j1 = int(np.ceil(last / (n - 1) * (m - 1))) + SAMPLE_MARGIN
-        lo, hi = sample[max(j0, 0)], sample[min(j1, m - 1)]
-        np.less(row, lo, out=below)
-        n_below = int(np.count_nonzero(below))
-        np.greater(row, hi, out=above)
-        n_inside = n - n_below - int(np.count_nonzero(above))
-        if not (n_below <= first and last < n_below + n_inside):
+        j0 = int(ks[run[0]] / (n - 1) * (m - 1)) - SAMPLE_MARGIN
+        j1 = int(np.ceil(ks[run[-1]] / (n - 1) * (m - 1))) + SAMPLE_MARGIN
+        bounds.append((sample[max(j0, 0)], sample[min(j1, m - 1)]))
+    # one pass in cache-sized blocks: count the values below each bracket, keep those inside any
+    n_below, n_upto = np.zeros(len(runs), np.int64), np.zeros(len(runs), np.int64)
+    below, upto, keep = (np.empty(min(n, _BLOCK), bool) for _ in range(3))
+    near = []
+    for start in range(0, n, _BLOCK):
+        blk = row[start: start + _BLOCK]
+        b, u, k = below[: len(blk)], upto[: len(blk)], keep[: len(blk)]
+        k.fill(False)
+        for j, (lo, hi) in enumerate(bounds):
+            np.less(blk, lo, out=b)
+            n_below[j] += np.count_nonzero(b)
+            np.less_equal(blk, hi, out=u)
+            n_upto[j] += np.count_nonzero(u)
+            np.logical_xor(u, b, out=u)  # lo <= value <= hi
+            np.logical_or(k, u, out=k)
+        near.append(blk[k])
+    values = np.concatenate(near)
+    out = np.empty(len(ks), row.dtype)
+    for run, (lo, hi), nb, nu in zip(runs, bounds, n_below.tolist(), n_upto.tolist(), strict=True):
+        if nb <= ks[run[0]] and ks[run[-1]] < nu:
+            local = ks[run] - nb
+            out[run] = np.partition(values[(values >= lo) & (values <= hi)], local)[local]
+        else:  # the sample missed these ranks: partition the whole row for them
             out[run] = np.partition(row, ks[run])[ks[run]]
-            continue
-        np.logical_or(below, above, out=below)
-        inside = row[~below]
-        local = ks[run] - n_below
-        out[run] = np.partition(inside, local)[local]
     return out
 
 
@@ -176,7 +187,7 @@ def quantiles(data: np.ndarray, q: list[float]) -> np.ndarray:
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
     t = pos - lo
-    kth = np.unique(np.concatenate([lo, hi]))
+    kth = np.array(sorted({*lo.tolist(), *hi.tolist()}), np.intp)  # (np.unique would import numpy.ma)
     out = np.empty((rows.shape[0], len(pos)), np.float64)
     for i, row in enumerate(rows):
         if np.isnan(row.max()):
