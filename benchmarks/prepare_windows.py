@@ -92,7 +92,8 @@ t, c = time.perf_counter(), time.process_time()
 for psg in sorted(Path({src!r}).glob("*-PSG.edf")):
     read_edf(psg, channels=["EEG Fpz-Cz", "EEG Pz-Oz"])
     read_annotations_edf(next(Path({src!r}).glob(psg.name[:6] + "*-Hypnogram.edf")))
-print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "cpu_total": sum(os.times()[:2])}}))
+print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "cpu_total": sum(os.times()[:2])}}))
 """
 
 #: Stage times of one night in one process: the code before this change (inlined here) beside the current one.
