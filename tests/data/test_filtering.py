@@ -64,6 +64,18 @@ def test_sosfiltfilt_through_the_public_function_when_the_kernel_is_missing(monk
         filtering._kernel.cache_clear()
 
 
+def test_a_kernel_that_does_not_filter_as_expected_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.random.default_rng(1).standard_normal((1, 2000)).astype(np.float32)
+    sos = butter_sos(4, 1.0, 20.0, 100.0)
+    want = sosfiltfilt(sos, x)
+    filtering._kernel.cache_clear()
+    monkeypatch.setattr(filtering, "_load_kernel", lambda: lambda sos, x, zi: None)  # a kernel that does nothing
+    try:
+        assert np.array_equal(sosfiltfilt(sos, x), want)
+    finally:
+        filtering._kernel.cache_clear()
+
+
 def test_sosfiltfilt_refuses_a_signal_shorter_than_its_padding() -> None:
     with pytest.raises(ValueError, match="longer than the filter's padding"):
         sosfiltfilt(butter_sos(4, 0.3, 35.0, 100.0), np.zeros((1, 27), np.float32))
