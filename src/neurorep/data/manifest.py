@@ -36,7 +36,7 @@ SAMPLE_BYTES = 1024 * 1024
 
 def full_hash(path: Path) -> str:
     """SHA-256 of the whole file."""
-    with path.open("rb") as fh:  # one reused buffer, hashed without the GIL (3x faster than 4 MiB reads here)
+    with path.open("rb") as fh:  # one reused buffer (no new 4 MiB object per read)
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
