@@ -257,17 +257,18 @@ def main() -> None:
         "The reference of the goal is the fair MNE script (same channels, same filter); the naive one is shown "
         "for the ratio quoted before the fair one existed (10.5x, 2026-11-21). " + BEFORE,
         "",
-        "What changed (#22): the band-pass no longer imports `scipy.signal` (1.2-2.6 s here): the Butterworth "
-        "sections are designed in NumPy (equal to `scipy.signal.butter`'s) and filtered by SciPy's compiled "
-        "second-order-section kernel, loaded without the `scipy.signal` package (public `sosfilt` as the "
-        "fallback), bit-for-bit the same output as `scipy.signal.sosfiltfilt`; the robust statistics select "
-        "the exact order statistics from a bracket found on a strided sample (one pass, no full partition); "
-        "`rich` and the process pool are imported only when used. The cache of the simulated nights is "
-        "byte-identical to the one before (same key, same files). neurorep's time above the floor is now "
-        "mostly the band-pass recursion itself (4 biquad sections per sample, forward and back: SciPy's "
-        "kernel, ~70 ms of CPU per night of two channels), the robust statistics, SHA-256 of the source "
-        "files (cache key) and of the written windows (manifest), and writing the windows; within 3x of the "
-        "floor would leave less than the recursion alone costs.",
+        "What changed (#22): the band-pass no longer imports `scipy.signal` (0.7 s of CPU, 1.2-2.6 s of wall "
+        "time here): the Butterworth sections are designed in NumPy (equal to `scipy.signal.butter`'s) and "
+        "filtered by SciPy's compiled second-order-section kernel, loaded without the `scipy.signal` package "
+        "(public `sosfilt` as the fallback), bit-for-bit the same output as `scipy.signal.sosfiltfilt`; the "
+        "robust statistics select the exact order statistics from a bracket found on a strided sample (one "
+        "pass, no full partition); `rich` and the process pool are imported only when used. The caches are "
+        "byte-identical to those of the code before (same key, same files; checked on 4 simulated nights and "
+        "on the DREAMS excerpt of `../shared/data` at three settings; `tests/data/test_filtering.py` compares "
+        "the windows). neurorep's time above the floor is now mostly the band-pass recursion itself (4 biquad "
+        "sections per sample, forward and back: SciPy's kernel, ~70 ms of CPU per night of two channels), the "
+        "robust statistics, SHA-256 of the source files (cache key) and of the written windows (manifest), "
+        "and writing the windows; within 3x of the floor would leave less than the recursion alone costs.",
     ]
     if profile is not None:
         lines += ["", "Stage times of one night (one process, CPU seconds, best of 3; *before* is the code this "
