@@ -114,12 +114,31 @@ def test_order_statistics_equal_a_full_partition(dtype: type) -> None:
         assert np.array_equal(order_statistics(row, ks), np.sort(row)[ks]), name
 
 
+def test_order_statistics_partition_only_a_bracket_unless_the_sample_misses(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes: list[int] = []
+    partition = np.partition
+
+    def spy(a: np.ndarray, kth: object) -> np.ndarray:
+        sizes.append(len(a))
+        return partition(a, kth)
+
+    monkeypatch.setattr(windows.np, "partition", spy)
+    n = 300_001
+    ks = np.array([75_000, 75_001, 150_000])
+    rows = _rows(n)
+    order_statistics(rows["noise"], ks)
+    assert sizes and max(sizes) < n // 10  # only the values inside the brackets
+    sizes.clear()
+    order_statistics(rows["periodic"], ks)
+    assert max(sizes) == n  # the strided sample saw one value: the whole row is partitioned
+
+
 def test_long_row_quantiles_equal_numpy_percentile() -> None:
     q = [0.01, 0.25, 0.5, 0.75, 0.99]
-    for name, row in _rows(250_000).items():
+    for name, row in _rows(300_000).items():
         x = np.stack([row, row[::-1] * 2]).astype(np.float32)
         assert np.array_equal(quantiles(x, q), np.percentile(x, np.array(q) * 100, axis=1).T), name
-    x = np.stack([_rows(250_000)["noise"]] * 2)
+    x = np.stack([_rows(300_000)["noise"]] * 2)
     x[1, 1234] = np.nan
     got = quantiles(x, q)
     assert np.isnan(got[1]).all() and np.array_equal(got[0], np.percentile(x[0], np.array(q) * 100))

@@ -114,12 +114,13 @@ def resample(data: np.ndarray, sfreq: float, target: float | None) -> tuple[np.n
     return out.astype(np.float32, copy=False), sfreq * ratio.numerator / ratio.denominator
 
 
-#: Rows at least this long find their order statistics through a sample (see :func:`order_statistics`).
-SAMPLED_SELECTION_MIN = 100_000
-#: Size of that sample (every ``n // SAMPLE_SIZE``-th value) and the margin in sample ranks each side
-#: of a wanted rank: about 8 standard deviations of a sample rank's spread (sqrt(m) / 2 at most).
-SAMPLE_SIZE = 32_768
-SAMPLE_MARGIN = 4 * int(np.sqrt(SAMPLE_SIZE))
+#: Size of the sample long rows take their brackets from (every ``n // SAMPLE_SIZE``-th value) and the
+#: margin in sample ranks each side of a wanted rank: 6 standard deviations of a sample rank's spread
+#: (sqrt(m) / 2 at most), wide enough that a bracket of a random sample misses about once in 10^9.
+SAMPLE_SIZE = 65_536
+SAMPLE_MARGIN = 3 * int(np.sqrt(SAMPLE_SIZE))
+#: Rows at least this long find their order statistics through the sample (see :func:`order_statistics`).
+SAMPLED_SELECTION_MIN = 4 * SAMPLE_SIZE
 _BLOCK = 1 << 16
 
 
@@ -135,7 +136,7 @@ def order_statistics(row: np.ndarray, ks: np.ndarray) -> np.ndarray:
     many ties) is seen from the counts and that run is found by partitioning the whole row.
     """
     n = len(row)
-    if n < SAMPLE_SIZE or n < SAMPLED_SELECTION_MIN:
+    if n < SAMPLED_SELECTION_MIN:
         return np.partition(row, ks)[ks]
     sample = np.sort(row[:: n // SAMPLE_SIZE])
     m = len(sample)
