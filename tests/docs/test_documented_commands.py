@@ -174,7 +174,7 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("docs/distributed.md", "from torch.utils.data import DataLoader, DistributedSampler"):
         "ds, b and trainer come from the reader's code",
     ("docs/eeg_image.md", "from neurorep.safe_pickle import load_npy_dict"): "embeddings come from a run",
-    ("docs/export_registry.md", "from neurorep.export.model_registry import register_model, list_models, show_model,"):
+    ("docs/export_registry.md", "from neurorep.export.model_store import register_model, list_models, show_model,"):
         "x comes from the reader's data",
     ("docs/export_registry.md", "from neurorep.evaluation.ensemble import evaluate_ensemble, predict_proba"):
         "members and data come from the reader's code",

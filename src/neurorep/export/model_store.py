@@ -1,4 +1,4 @@
-"""A versioned local model registry: register, list, show and load models by name and version.
+"""The model store: a versioned local folder of saved models; register, list, show and load them by name and version.
 
 Layout (the root is ``--registry``/``registry=``, else ``$NEUROREP_REGISTRY``, else
 ``~/.neurorep/registry``)::
