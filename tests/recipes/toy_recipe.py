@@ -59,12 +59,12 @@ def toy_report(results: BenchmarkResults) -> Path:
     return write_report(results.out / "report.html", "toy benchmark", [Section("Probe", table=results.markdown)])
 
 
-class ToyBenchmark(Benchmark):
-    recipe = "toy"
-    presets = {"quick": {"base": {"data": {"simulate": {"kind": "sleep", "subjects": 4, "hours": 1.0}}}}}
-    grid_cls = ToyGrid
-    worker = staticmethod(run_toy)
-    report = staticmethod(toy_report)
+QUICK = {"base": {"data": {"simulate": {"kind": "sleep", "subjects": 4, "hours": 1.0}}}}
+
+
+class ToyBenchmark(Benchmark, recipe="toy", presets={"quick": QUICK}, grid_cls=ToyGrid, worker=run_toy,
+                   report=toy_report):
+    """Every encoder x seed; one table, one report section."""
 
     def configure_tasks(self) -> list[list[Task]]:
         kwargs = self.base.pop("encoder_kwargs", {})

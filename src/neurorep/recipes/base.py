@@ -6,12 +6,10 @@ every run's config before anything is written, make the run folder, run the task
 later rows need earlier ones), collect the rows, write ``results.csv/json/md`` and call the report.
 A recipe supplies only what differs, through ``configure_*`` hooks::
 
-    class MyBenchmark(Benchmark):
-        recipe = "my-recipe"
-        package = __package__            # where presets/*.yaml live (or: presets = {"quick": {...}})
-        grid_cls = MyGridConfig          # the preset's schema (a ``base`` dict of run settings + grid keys)
-        worker = staticmethod(run_row)   # module-level: (name, config dict, out) -> results row
-        report = staticmethod(write_grid_report)  # (BenchmarkResults) -> report path
+    class MyBenchmark(Benchmark, recipe="my-recipe", grid_cls=MyGridConfig, worker=run_row, report=write_report):
+        # grid_cls: the preset's schema (a `base` dict of run settings + grid keys); worker: a module-level
+        # (name, config dict, out) -> results row; report: (BenchmarkResults) -> report path. Presets are
+        # the presets/*.yaml files of the subclass's package (or package=..., or presets={"quick": {...}}).
 
         def configure_tasks(self) -> list[list[Task]]: ...   # one list per stage
         def configure_tables(self, rows) -> dict[str, str]: ...  # rendered markdown tables
@@ -78,6 +76,18 @@ class Benchmark:
     worker: ClassVar[Worker]
     report: ClassVar[Callable[[BenchmarkResults], Path]]
     corpus: ClassVar[str] = "KIND"  # simulated corpus kind, named in the hint for a missing --data folder
+
+    def __init_subclass__(cls, **declared: Any) -> None:
+        """Class keywords set the declarations: ``recipe``, ``grid_cls``, ``worker``, ``report``, and
+        optionally ``package``, ``presets``, ``corpus``."""
+        unknown = set(declared) - {"recipe", "package", "presets", "grid_cls", "worker", "report", "corpus"}
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown benchmark declaration(s) {sorted(unknown)}")
+        super().__init_subclass__()
+        for key, value in declared.items():
+            setattr(cls, key, staticmethod(value) if key in ("worker", "report") else value)
+        if cls.package is None and cls.presets is None and "package" not in declared:
+            cls.package = cls.__module__.rpartition(".")[0]  # presets/*.yaml beside the grid module
 
     def __init__(self, preset: str = "quick", data: Path | str | None = None, out: Path | str | None = None,
                  seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,

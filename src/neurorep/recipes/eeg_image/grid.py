@@ -58,15 +58,9 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     return {"row": ROWS[kind], "kind": kind, **metrics["summary"]}
 
 
-class EEGImageBenchmark(Benchmark):
+class EEGImageBenchmark(Benchmark, recipe="eeg-image", grid_cls=GridConfig, worker=_run_one,
+                        report=write_grid_report, corpus="things-eeg2"):
     """Phase 1: intra-subject and inter-subject rows; phase 2: the fine-tuning curve (needs phase 1's model)."""
-
-    recipe = "eeg-image"
-    package = __package__
-    grid_cls = GridConfig
-    worker = staticmethod(_run_one)
-    report = staticmethod(write_grid_report)
-    corpus = "things-eeg2"
 
     def configure_grid(self) -> None:
         grid = self.grid

@@ -39,15 +39,9 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     return {"row": ROW_LABELS[row], **metrics["summary"]}
 
 
-class FoundationBenchmark(Benchmark):
+class FoundationBenchmark(Benchmark, recipe="foundation", grid_cls=GridConfig, worker=_run_one,
+                          report=write_grid_report, corpus="hms"):
     """Pretrain -> fine-tune vs from scratch, same fine-tuning budget, several seeds."""
-
-    recipe = "foundation"
-    package = __package__
-    grid_cls = GridConfig
-    worker = staticmethod(_run_one)
-    report = staticmethod(write_grid_report)
-    corpus = "hms"
 
     def configure_grid(self) -> None:
         bad = [r for r in self.grid.rows if r not in ROW_LABELS]

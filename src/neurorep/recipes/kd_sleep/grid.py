@@ -58,15 +58,9 @@ def run_name(mode: str, scheme: str, seed: int) -> str:
     return f"{mode}_{scheme}_s{seed}"
 
 
-class KDSleepBenchmark(Benchmark):
+class KDSleepBenchmark(Benchmark, recipe="kd-sleep", grid_cls=GridConfig, worker=_worker,
+                       report=write_grid_report, corpus="mass"):
     """Every mode x class scheme x seed in dependency order, the HRV classic rows, the gain table."""
-
-    recipe = "kd-sleep"
-    package = __package__
-    grid_cls = GridConfig
-    worker = staticmethod(_worker)
-    report = staticmethod(write_grid_report)
-    corpus = "mass"
 
     def configure_base(self, base: dict[str, Any]) -> None:
         if self.data is None:

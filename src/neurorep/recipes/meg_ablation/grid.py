@@ -56,15 +56,9 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     return {"Setting": s["setting"].capitalize(), **marks, **s}
 
 
-class MegAblationBenchmark(Benchmark):
+class MegAblationBenchmark(Benchmark, recipe="meg-ablation", grid_cls=GridConfig, worker=_run_one,
+                           report=write_grid_report, corpus="meg"):
     """Every combination of the three pretraining tasks x settings (Intra, Cross) x seeds."""
-
-    recipe = "meg-ablation"
-    package = __package__
-    grid_cls = GridConfig
-    worker = staticmethod(_run_one)
-    report = staticmethod(write_grid_report)
-    corpus = "meg"
 
     def configure_runs(self) -> None:
         grid = self.grid

@@ -19,13 +19,10 @@ for _module in (data, grid, pipeline, plots, report, tables):
 run_sleep_ssl = run_ssl
 
 
-class SleepSSLBenchmark(SSLBenchmark):
+class SleepSSLBenchmark(SSLBenchmark, recipe="sleep-ssl", package=__name__, corpus="sleep"):
     """The ssl grid with the sleep-ssl presets; without ``--data`` the simulated corpus goes to ``<out>/data``."""
 
-    recipe = "sleep-ssl"
-    package = __name__
     config_cls = SleepSSLConfig
-    corpus = "sleep"
     needs_data = False
 
 

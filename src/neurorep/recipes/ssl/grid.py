@@ -28,7 +28,7 @@ from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
 from neurorep.recipes.ssl.tables import TABLE_COLUMNS, best_ssl, results_table
 from neurorep.recipes import get_recipe
-from neurorep.recipes.base import Benchmark, BenchmarkResults
+from neurorep.recipes.base import Benchmark
 from neurorep.transforms.augment import AUGMENT_PRESETS
 
 METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "random": "Random init", "supervised": "Supervised"}
@@ -94,22 +94,26 @@ def grid_runs(grid: GridConfig) -> list[tuple[str, str]]:
     return rows
 
 
-class SSLBenchmark(Benchmark):
+def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
+    """Run one grid row (in this process or a worker) and return its results-table row."""
+    config = dict(config)
+    method = config.pop("grid_method")
+    options = config.pop("classic_options", {})
+    cfg = get_recipe(config["recipe"]).config_cls.model_validate(config)
+    if method.startswith(f"{CLASSIC}:"):
+        return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
+    metrics = run_ssl(cfg, Path(out) / "runs" / name)
+    label = METHOD_LABELS[method]
+    if cfg.weights is not None:  # rows that start from saved weights say so
+        label = "Frozen weights" if method == "random" else f"{label} (from weights)"
+    return {"row": label, **metrics["summary"]}
+
+
+class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one, report=write_grid_report):
     """The ssl grid on a prepared cache; ``sleep-ssl`` is the same grid with its own presets and corpus."""
 
-    recipe = "ssl"
-    package = __package__
-    grid_cls = GridConfig
     config_cls: type[SSLConfig] = SSLConfig
     needs_data = True  # ssl reads a prepared cache; sleep-ssl simulates its corpus without --data
-
-    @staticmethod
-    def worker(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
-        return _run_one(name, config, out)
-
-    @staticmethod
-    def report(results: BenchmarkResults) -> Path:
-        return write_grid_report(results)
 
     def configure_data(self, data: Path | None) -> Path | None:
         return cache_folder(data) if self.needs_data else data
@@ -193,21 +197,6 @@ def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:
     if missing or not classic:
         raise DataError("results table not written: classic baseline row(s) missing: "
                         + (", ".join(missing) or "none configured"))
-
-
-def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
-    """Run one grid row (in this process or a worker) and return its results-table row."""
-    config = dict(config)
-    method = config.pop("grid_method")
-    options = config.pop("classic_options", {})
-    cfg = get_recipe(config["recipe"]).config_cls.model_validate(config)
-    if method.startswith(f"{CLASSIC}:"):
-        return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
-    metrics = run_ssl(cfg, Path(out) / "runs" / name)
-    label = METHOD_LABELS[method]
-    if cfg.weights is not None:  # rows that start from saved weights say so
-        label = "Frozen weights" if method == "random" else f"{label} (from weights)"
-    return {"row": label, **metrics["summary"]}
 
 
 def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: dict[str, Any],
