@@ -1,4 +1,4 @@
-"""The meg-ablation grid report: the 8-row tables, F1 bars, per-class confusion matrices, sensor images."""
+"""The meg-ablation benchmark report: the 8-row tables, F1 bars, per-class confusion matrices, sensor images."""
 
 from __future__ import annotations
 
@@ -99,8 +99,8 @@ def write_grid_report(results: BenchmarkResults) -> Path:
     cache = _cache_of(out / rows[0]["run"])
     n_channels = cache.info.n_channels
     if n_channels == 248:
-        grid = grid_for(248, size=int(grid_cfg["base"].get("encoder", {}).get("kwargs", {}).get("grid_size", 20)))
-        figs = [sensor_grid_figure(grid), class_images_figure(grid, _class_power(cache), cache.classes)]
+        layout = grid_for(248, size=int(grid_cfg["base"].get("encoder", {}).get("kwargs", {}).get("grid_size", 20)))
+        figs = [sensor_grid_figure(layout), class_images_figure(layout, _class_power(cache), cache.classes)]
         sections.append(Section("Sensor images", text="Each of the 248 sensors gets its own cell (nearest free cell "
                                 "of the Magnes 3600 layout shipped with MNE); empty cells are zero.", figures=figs))
     curves = sorted((out / rows[-1]["run"]).glob("plots/curves_*.png"))

@@ -34,12 +34,8 @@ def benchmark_sleep_ssl(preset: str = "quick", data: Path | None = None, out: Pa
 
 
 RECIPE = register_recipe(Recipe(
-    name="sleep-ssl",
+    name="sleep-ssl", config_cls=SleepSSLConfig, run=run_ssl, benchmark=benchmark_sleep_ssl,
     description="SSL paradigms x encoders for sleep staging (Sleep-EDF); linear probe; latent-space benchmark "
-                "(a preset of ssl)",
-    config_cls=SleepSSLConfig,
-    run=run_ssl,
-    benchmark=benchmark_sleep_ssl,
-))
+    "(a preset of ssl)"))
 
 __all__ = ["SleepSSLBenchmark", "SleepSSLConfig", "benchmark_sleep_ssl", "run_sleep_ssl"]
