@@ -54,7 +54,7 @@ class BenchmarkResults:
 
 
 class Benchmark:
-    """A recipe's benchmark grid; subclasses set the class attributes and override ``configure_*`` hooks.
+    """A recipe's benchmark grid: declare its parts as class keywords, override the ``configure_*`` hooks.
 
     Hooks, in the order :meth:`run` calls them:
 
