@@ -344,7 +344,9 @@ def _run_item(item: Item, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys:
         code = item.text
         for old, new in PY_SHRINK.items():
             code = code.replace(old, new)
-        exec(compile(_fill(code, item.file), item.where, "exec"), {"__name__": "__doc_snippet__"})  # noqa: S102
+        # dont_inherit: compiled as a reader's script is, without this module's `from __future__` flags
+        exec(compile(_fill(code, item.file), item.where, "exec", dont_inherit=True),  # noqa: S102
+             {"__name__": "__doc_snippet__"})
         return
     command = _fill(SHRINK.get(item.text, item.text), item.file)
     code, err = _call(command, folder, monkeypatch, capsys)
