@@ -363,7 +363,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_registry(args: argparse.Namespace) -> int:
-    from neurorep.export import model_registry as mr
+    from neurorep.export import model_store as mr
 
     if args.registry_cmd == "list":
         rows = mr.list_models(args.registry)

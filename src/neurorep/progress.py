@@ -112,7 +112,7 @@ class GridProgress:
     """Finished rows of a benchmark grid out of all of them, over every stage the grid runs.
 
     A recipe that runs its rows in stages makes one with the total of all stages and passes it to
-    every :func:`neurorep.grid.run_tasks` call, so the count and the ETA are overall.
+    every :func:`neurorep.sweep.run_tasks` call, so the count and the ETA are overall.
     """
 
     def __init__(self, total: int, enabled: bool = True, clock: Callable[[], float] = time.monotonic) -> None:

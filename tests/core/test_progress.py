@@ -53,7 +53,7 @@ def test_grid_progress_counts_over_stages(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_run_tasks_shares_one_counter_between_calls(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from neurorep.grid import Task, run_tasks
+    from neurorep.sweep import Task, run_tasks
 
     counter = GridProgress(3)
     run_tasks([Task("one", {}), Task("two", {})], _worker, tmp_path, counter=counter)

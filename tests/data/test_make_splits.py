@@ -139,7 +139,7 @@ def test_keep_apart_refuses_a_subject_on_the_training_and_test_side() -> None:
 
 def test_config_split_section_reaches_make_splits(sleep_folder: Path, tmp_path: Path) -> None:
     from neurorep.config import validate
-    from neurorep.data.setup import DataConfig, setup_data
+    from neurorep.data.prepared import DataConfig, setup_data
 
     base = {"source": str(sleep_folder), "cache": str(tmp_path / "c"), "prepare": {"trim_wake_min": None}}
     prepared = setup_data(validate(DataConfig, {**base, "split": {"by": "recording", "folds": 3, "val": 0}}),

@@ -174,7 +174,7 @@ FRAGMENTS: dict[tuple[str, str], str] = {
     ("docs/distributed.md", "from torch.utils.data import DataLoader, DistributedSampler"):
         "ds, b and trainer come from the reader's code",
     ("docs/eeg_image.md", "from neurorep.safe_pickle import load_npy_dict"): "embeddings come from a run",
-    ("docs/export_registry.md", "from neurorep.export.model_registry import register_model, list_models, show_model,"):
+    ("docs/export_registry.md", "from neurorep.export.model_store import register_model, list_models, show_model,"):
         "x comes from the reader's data",
     ("docs/export_registry.md", "from neurorep.evaluation.ensemble import evaluate_ensemble, predict_proba"):
         "members and data come from the reader's code",
@@ -344,7 +344,9 @@ def _run_item(item: Item, folder: Path, monkeypatch: pytest.MonkeyPatch, capsys:
         code = item.text
         for old, new in PY_SHRINK.items():
             code = code.replace(old, new)
-        exec(compile(_fill(code, item.file), item.where, "exec"), {"__name__": "__doc_snippet__"})  # noqa: S102
+        # dont_inherit: compiled as a reader's script is, without this module's `from __future__` flags
+        exec(compile(_fill(code, item.file), item.where, "exec", dont_inherit=True),  # noqa: S102
+             {"__name__": "__doc_snippet__"})
         return
     command = _fill(SHRINK.get(item.text, item.text), item.file)
     code, err = _call(command, folder, monkeypatch, capsys)

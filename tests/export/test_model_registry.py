@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from neurorep.errors import ConfigError, DataError
-from neurorep.export import model_registry as mr
+from neurorep.export import model_store as mr
 from neurorep.export.model_card import Classifier, load_saved_model
 from tests.export.conftest import C, T
 

@@ -9,7 +9,7 @@ import pytest
 
 from neurorep.config import validate
 from neurorep.errors import DataError
-from neurorep.grid import resolve_preset
+from neurorep.sweep import resolve_preset
 from neurorep.recipes.ssl import SSLConfig, run_ssl
 from neurorep.recipes.ssl.grid import GridConfig
 

@@ -41,7 +41,7 @@ from neurorep.data.readers.bids import bids_entities, bids_events_path, bids_rec
 from neurorep.data.readers.mne_formats import (AUTO_FORMATS, FORMATS, Header, find_recordings, read_events_file,
                                                read_header, read_mne, sibling_events, stim_events)
 from neurorep.data.recording import Annotations, Recording
-from neurorep.data.sources import DATASETS, Source, SourceItem
+from neurorep.data.sources_base import DATASETS, Source, SourceItem
 from neurorep.errors import ConfigError, DataError
 
 #: Settings that make a folder a ``files`` source even if its layout is a known one.

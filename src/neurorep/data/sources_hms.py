@@ -23,7 +23,7 @@ from pydantic import Field
 from neurorep.data.montage import bipolar
 from neurorep.data.readers.hms import HMS_CLASSES, HMS_EEG_CHANNELS, VOTE_COLUMNS, read_hms_eeg, read_hms_labels
 from neurorep.data.recording import Recording
-from neurorep.data.sources import DATASETS, Source, SourceItem
+from neurorep.data.sources_base import DATASETS, Source, SourceItem
 from neurorep.data.windows import PrepareConfig, Windows, bandpass, resample
 from neurorep.errors import DataError, LabelFileError
 

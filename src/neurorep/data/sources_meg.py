@@ -21,7 +21,7 @@ from pydantic import Field
 
 from neurorep.data.readers.meg_h5 import HCP_SFREQ, MEG_CLASSES, MegFile, find_meg_files, meg_length, read_meg_h5
 from neurorep.data.recording import Recording
-from neurorep.data.sources import DATASETS, Source, SourceItem
+from neurorep.data.sources_base import DATASETS, Source, SourceItem
 from neurorep.data.windows import PrepareConfig, Windows, resample, scale
 from neurorep.errors import DataError
 

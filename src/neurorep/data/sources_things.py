@@ -25,7 +25,7 @@ from neurorep.data.readers.things_eeg2 import (
     read_image_metadata,
     read_things_eeg2_file,
 )
-from neurorep.data.sources import DATASETS, Source, SourceItem
+from neurorep.data.sources_base import DATASETS, Source, SourceItem
 from neurorep.data.windows import Windows
 from neurorep.errors import DataError
 

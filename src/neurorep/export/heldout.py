@@ -32,7 +32,7 @@ def heldout_windows(run: str | Path, out_npz: str | Path, max_windows: int = 200
     """
     from neurorep.config import read_yaml, validate
     from neurorep.data.dataset import WindowDataset
-    from neurorep.data.setup import setup_data
+    from neurorep.data.prepared import setup_data
     from neurorep.fileio import atomic_write
     from neurorep.recipes.sleep_ssl.config import SleepSSLConfig
 

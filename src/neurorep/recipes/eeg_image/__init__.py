@@ -24,11 +24,7 @@ def _benchmark(**kwargs: Any) -> Path:
 
 
 RECIPE = register_recipe(Recipe(
-    name="eeg-image",
-    description="EEG encoder aligned to frozen image embeddings (CLIP loss); zero-shot 200-way retrieval (Things-EEG-2)",
-    config_cls=EEGImageConfig,
-    run=run_eeg_image,
-    benchmark=_benchmark,
-))
+    name="eeg-image", config_cls=EEGImageConfig, run=run_eeg_image, benchmark=_benchmark,
+    description="EEG encoder aligned to frozen image embeddings (CLIP loss); zero-shot 200-way retrieval (Things-EEG-2)"))
 
 __all__ = ["EEGImageConfig", "run_eeg_image"]

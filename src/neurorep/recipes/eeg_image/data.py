@@ -16,7 +16,7 @@ from neurorep.data.image_embeddings import ImageEmbeddings, make_provider
 from neurorep.data.readers.things_eeg2 import read_concept_categories, strip_concept_id
 from neurorep.data.splits import check_disjoint_subjects
 from neurorep.data.sources_things import row_splits
-from neurorep.data.setup import simulate_missing
+from neurorep.data.prepared import simulate_missing
 from neurorep.errors import ConfigError, DataError
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 

@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 
 from neurorep.evaluation.report import Section, markdown_table, write_report
 from neurorep.fileio import atomic_write_text
+from neurorep.recipes.base import BenchmarkResults
+from neurorep.recipes.eeg_image.tables import best_intra, finetune_curve_rows
 
 __all__ = ["finetune_curve_figure", "write_grid_report"]
 
@@ -45,13 +47,11 @@ def finetune_curve_figure(rows: list[dict[str, Any]], key: str = "top1_200") -> 
     return fig
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float) -> Path:
+def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html`` (self-contained) and ``out/finetune_curve.csv``; returns the report path."""
-    from neurorep.recipes.eeg_image.grid import results_table
-
+    out, rows, grid_cfg, seconds = results.out, results.rows, results.grid, results.seconds
     model = next((r for r in rows), {})
-    curve = [{k: r.get(k) for k in ("row", "seed", "subj_training_ratio", "n_train", "top1_200", "top5_200")}
-             for r in rows if r.get("kind") in ("finetune", "scratch")]
+    curve = finetune_curve_rows(rows)
     if curve:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(curve[0]), lineterminator="\n")
@@ -67,7 +67,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
               "accuracy below the full test size averages random sets of distractors. Values are mean ± sd over "
               f"seeds. Training subjects per run are listed in results.csv. {model.get('n_train', '?')} "
               "training conditions in the first run."),
-        table=results_table(rows))]
+        table=results.tables["results"])]
     if curve:
         sections.append(Section("Fine-tuning on the target subject",
                                 text="200-way top-1 on the target subject's test set against the share of its "
@@ -76,9 +76,8 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 figures=[finetune_curve_figure(rows, k) for k in ("top1_200", "top5_200")
                                          if any(k in r for r in rows)],
                                 table=markdown_table(curve, floatfmt=".3f")))
-    intra = [r for r in rows if r.get("kind") == "intra"]
-    if intra:
-        best = max(intra, key=lambda r: r.get("top1_200", r.get("top1_2", 0.0)))
+    best = best_intra(rows)
+    if best is not None:
         plots = out / best["run"] / "plots"
         names = ["similarity", "retrieval_examples", "kway", "repetitions", "categories", "learning_curves"]
         figs = [str(plots / f"{n}.png") for n in names if (plots / f"{n}.png").is_file()]

@@ -16,12 +16,8 @@ from neurorep.recipes.foundation.pipeline import (
 )
 
 RECIPE = register_recipe(Recipe(
-    name="foundation",
-    description="EEG foundation model (HMS): masked + contrastive pretraining, soft-label fine-tuning, transfer vs scratch",
-    config_cls=FoundationConfig,
-    run=run_foundation,
-    benchmark=benchmark_foundation,
-))
+    name="foundation", config_cls=FoundationConfig, run=run_foundation, benchmark=benchmark_foundation,
+    description="EEG foundation model (HMS): masked + contrastive pretraining, soft-label fine-tuning, transfer vs scratch"))
 
 __all__ = ["FoundationConfig", "HMSDataConfig", "PretrainConfig", "TransferLearningPipeline", "benchmark_foundation",
            "run_foundation"]

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from neurorep.data.cache import WindowCache, prepare
-from neurorep.data.setup import simulate_missing
+from neurorep.data.prepared import simulate_missing
 from neurorep.data.sources import prepare_config
 from neurorep.data.splits import Split, SplitTable, make_splits
 from neurorep.errors import DataError

@@ -162,7 +162,7 @@ class TransferLearningPipeline:
                                                             "ch_names": self.corpus.info.ch_names})
         classifier.remove_classification_head()  # keep the encoder head-free for later use
         if self.cfg.plots:
-            from neurorep.recipes.foundation.report import write_run_plots
+            from neurorep.recipes.foundation.plots import write_run_plots
 
             metrics["plots"] = write_run_plots(folder / "plots", p_true, probs, y, self.classes, folder / "metrics.csv")
         return metrics

@@ -1,4 +1,4 @@
-"""Figures of one foundation run and the HTML report of the transfer-vs-scratch benchmark."""
+"""The HTML report of the foundation transfer-vs-scratch benchmark."""
 
 from __future__ import annotations
 
@@ -11,33 +11,9 @@ matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
-from neurorep.evaluation import plots
-from neurorep.evaluation.metrics import classification_metrics
 from neurorep.evaluation.report import Section, write_report
-from neurorep.evaluation.soft_label_plots import (
-    reliability_diagram,
-    vote_distribution_plot,
-)
-
-
-def write_run_plots(folder: Path, p_true: np.ndarray, probs: np.ndarray, y: np.ndarray, classes: list[str],
-                    curves_csv: Path) -> dict[str, str]:
-    """Reliability diagram, vote shares, confusion matrix and learning curves as PNGs in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written: dict[str, str] = {}
-
-    def save(fig: Figure, name: str) -> None:
-        fig.savefig(folder / name, dpi=110, bbox_inches="tight")
-        written[name.removesuffix(".png")] = name
-
-    save(reliability_diagram(probs, y, title="Reliability (test)"), "reliability.png")
-    save(vote_distribution_plot(p_true, probs, classes), "vote_shares.png")
-    cm = np.asarray(classification_metrics(y, probs.argmax(1), classes)["confusion"])
-    save(plots.confusion_matrix_plot(cm, classes, normalize=True, title="consensus vs predicted (test)"),
-         "confusion.png")
-    if curves_csv.is_file():
-        save(plots.learning_curves(curves_csv, title=plots.curves_title(curves_csv)), "learning_curves.png")
-    return written
+from neurorep.recipes.base import BenchmarkResults
+from neurorep.recipes.foundation.tables import verdict
 
 
 def _kl_by_seed(rows: list[dict[str, Any]]) -> Figure:
@@ -69,9 +45,9 @@ def _kl_by_seed(rows: list[dict[str, Any]]) -> Figure:
     return fig
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
-                      table: str, verdict: str) -> Path:
+def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html`` and return its path."""
+    out, rows, grid_cfg, seconds = results.out, results.rows, results.grid, results.seconds
     sections = [Section("Study", text=(
         f"{len(rows)} runs ({grid_cfg['seeds']} seed(s)) in {seconds / 60:.1f} min. Each seed draws its own "
         "patient-wise split. 'Pretrain + fine-tune' pretrains the eeg_foundation model without labels "
@@ -80,7 +56,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
         "unfrozen top-down at a lower learning rate. 'From scratch' trains the same architecture from a "
         "random initialisation with the same fine-tuning budget (epochs, batch size, labels, early stopping). "
         "Test KL divergence is the competition score (lower is better); values are mean ± sd over seeds."),
-        table=table), Section("Verdict", text=verdict), Section("Test KL by seed", figures=[_kl_by_seed(rows)])]
+        table=results.tables["results"]), Section("Verdict", text=verdict(rows)), Section("Test KL by seed", figures=[_kl_by_seed(rows)])]
     for label in dict.fromkeys(r["row"] for r in rows):
         last = [r for r in rows if r["row"] == label][-1]
         pngs = sorted((out / last["run"]).glob("*/plots/*.png"))

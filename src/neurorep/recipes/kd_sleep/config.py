@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from neurorep.config import ModelSpec, OptimConfig, SplitConfig, Strict
-from neurorep.data.setup import SimulateConfig
+from neurorep.data.prepared import SimulateConfig
 from neurorep.data.windows import PrepareConfig
 
 MODES = ("eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "test")

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, make_splits, split_groups
-from neurorep.data.setup import simulate_missing
+from neurorep.data.prepared import simulate_missing
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
@@ -51,7 +51,7 @@ def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> Wind
 
 def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
     """Write the simulated corpus into ``cfg.source`` when it is missing and ``cfg.simulate`` is set
-    (the one simulate-if-missing step, :func:`neurorep.data.setup.simulate_missing`)."""
+    (the one simulate-if-missing step, :func:`neurorep.data.prepared.simulate_missing`)."""
     sim = cfg.simulate
     hint = "slpdb: see docs/kd_sleep.md for the listings it reads" if cfg.ecg.dataset == "slpdb" else ""
     simulate_missing(cfg.source, sim.kind if sim else "", None if sim is None else {

@@ -9,34 +9,24 @@ mode and class scheme of that seed.
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field
 
 from neurorep.config import Strict, validate
-from neurorep.grid import (
-    Task,
-    check_jobs,
-    grouped_table,
-    resolve_preset,
-    run_settings,
-    run_tasks,
-    write_results,
-)
 from neurorep.errors import DataError
-from neurorep.progress import GridProgress
+from neurorep.recipes.base import Benchmark
 from neurorep.recipes.kd_sleep.baselines import baseline_rows, write_fold_splits
 from neurorep.recipes.kd_sleep.config import MODE_LABELS, NEEDS_TEACHER, KDSleepConfig
 from neurorep.recipes.kd_sleep.data import prepare_caches, setup_kd_data
 from neurorep.recipes.kd_sleep.pipeline import run_kd_sleep
-from neurorep.runs import prepare_run_dir
+from neurorep.recipes.kd_sleep.report import write_grid_report
+from neurorep.recipes.kd_sleep.tables import COLUMNS, gain_table, results_table
+from neurorep.sweep import Task
 
 TrainMode = Literal["eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp"]
 STAGES: tuple[tuple[str, ...], ...] = (("eeg_base", "ecg_base"), ("feat_train", "kd_temp"), ("feat_temp", "feat_wce"))
-COLUMNS = [("weighted_f1", "Weighted F1"), ("macro_f1", "Macro F1"), ("accuracy", "Accuracy"), ("kappa", "Kappa")]
 
 
 class GridConfig(Strict):
@@ -64,7 +54,68 @@ def _worker(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
 
 
 def run_name(mode: str, scheme: str, seed: int) -> str:
+    """The run folder name of one mode, class scheme and seed (under ``<out>/runs``)."""
     return f"{mode}_{scheme}_s{seed}"
+
+
+class KDSleepBenchmark(Benchmark, recipe="kd-sleep", grid_cls=GridConfig, worker=_worker,
+                       report=write_grid_report, corpus="mass"):
+    """Every mode x class scheme x seed in dependency order, the HRV classic rows, the gain table."""
+
+    def configure_base(self, base: dict[str, Any]) -> None:
+        if self.data is None:
+            base["data"]["source"] = str((self.out / "data").resolve())
+        base["plots"] = True
+
+    def configure_runs(self) -> None:
+        self.first = validate(KDSleepConfig, {**self.base, "recipe": "kd-sleep", "mode": "ecg_base"},
+                              source=f"preset {self.preset}")
+
+    def prepare_data(self) -> None:
+        grid, first, out = self.grid, self.first, self.out
+        need_eeg = first.data.eeg is not None and any(m in grid.modes for m in ("eeg_base", *NEEDS_TEACHER))
+        if grid.folds is not None:  # record-wise cross-validation: the split files are the folds
+            grid.seeds = grid.folds
+            subjects = prepare_caches(first.data, need_eeg=False, progress=self.progress)["ecg"].subjects
+            write_fold_splits(list(subjects), grid.folds, grid.val_subjects, out / "splits")
+        self.data_cfgs = {}
+        for seed in range(grid.seeds):
+            for scheme in grid.schemes:
+                d = first.data.model_copy(update={"scheme": scheme,
+                                                  "split_file": str((out / "splits" / f"seed{seed}.json").resolve()),
+                                                  "split": first.data.split.model_copy(update={"seed": seed})})
+                setup_kd_data(d, need_eeg=need_eeg, progress=self.progress)  # caches built once; runs reuse them
+                self.data_cfgs[seed, scheme] = d
+
+    def configure_tasks(self) -> list[list[Task]]:
+        grid = self.grid
+        return [[Task(run_name(mode, scheme, seed), _config(self.base, mode, scheme, seed, self.out))
+                 for seed in range(grid.seeds) for scheme in grid.schemes for mode in stage if mode in grid.modes]
+                for stage in STAGES]
+
+    def describe(self, row: dict[str, Any]) -> str:
+        return f"weighted F1 {row['weighted_f1']:.3f}"
+
+    def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        features: dict[str, Any] = {}
+        extra: list[dict[str, Any]] = []
+        for (seed, _), d in self.data_cfgs.items():
+            extra += baseline_rows(d, list(self.grid.baselines), seed, self.out / "baselines",
+                                   self.grid.baseline_context, features)
+        return extra
+
+    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        grid = self.grid
+        order = {m: i for i, m in enumerate([*grid.modes, *grid.baselines])}
+        rows = sorted(rows, key=lambda r: (r["scheme"], order.get(r["mode"], 99), r["seed"]))
+        lacking = {(r["scheme"], r["seed"]) for r in rows} - {(r["scheme"], r["seed"]) for r in rows
+                                                              if r["mode"] in grid.baselines}
+        if lacking:  # a table without its classic rows is not written
+            raise DataError(f"{self.out}: no classic baseline row for {sorted(lacking)[0]}")
+        return rows
+
+    def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
+        return {"results": results_table(rows), "gains": gain_table(rows)}
 
 
 def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/kd-sleep",
@@ -74,54 +125,7 @@ def benchmark_kd_sleep(preset: str = "quick", data: Path | None = None, out: Pat
 
     Without ``data`` the simulated MASS-layout corpus is written into ``<out>/data``.
     """
-    check_jobs(jobs)
-    grid = resolve_preset(__package__, preset, overrides, GridConfig)
-    if seeds is not None:
-        grid.seeds = seeds
-    out = Path(out)
-    base = run_settings(grid.base, data, out, progress and jobs == 1, corpus="mass")
-    if data is None:
-        base["data"]["source"] = str((out / "data").resolve())
-    base["plots"] = True
-    first = validate(KDSleepConfig, {**base, "recipe": "kd-sleep", "mode": "ecg_base"}, source=f"preset {preset}")
-    t0 = time.time()
-    out = prepare_run_dir(out, overwrite=overwrite)
-    need_eeg = first.data.eeg is not None and any(m in grid.modes for m in ("eeg_base", *NEEDS_TEACHER))
-    if grid.folds is not None:  # record-wise cross-validation: the split files are the folds
-        grid.seeds = grid.folds
-        subjects = prepare_caches(first.data, need_eeg=False, progress=progress)["ecg"].subjects
-        write_fold_splits(list(subjects), grid.folds, grid.val_subjects, out / "splits")
-    data_cfgs = {}
-    for seed in range(grid.seeds):
-        for scheme in grid.schemes:
-            d = first.data.model_copy(update={"scheme": scheme, "split_file": str((out / "splits" / f"seed{seed}.json").resolve()),
-                                              "split": first.data.split.model_copy(update={"seed": seed})})
-            setup_kd_data(d, need_eeg=need_eeg, progress=progress)  # caches built once; runs reuse them
-            data_cfgs[seed, scheme] = d
-    rows: list[dict[str, Any]] = []
-    stages = [[Task(run_name(mode, scheme, seed), _config(base, mode, scheme, seed, out))
-               for seed in range(grid.seeds) for scheme in grid.schemes for mode in stage if mode in grid.modes]
-              for stage in STAGES]
-    counter = GridProgress(sum(map(len, stages)), enabled=progress)  # counts over all stages
-    for tasks in stages:
-        if tasks:
-            rows += run_tasks(tasks, _worker, out, jobs=jobs, progress=progress, counter=counter,
-                              describe=lambda r: f"weighted F1 {r['weighted_f1']:.3f}")
-    features: dict[str, Any] = {}
-    for (seed, _), d in data_cfgs.items():
-        rows += baseline_rows(d, list(grid.baselines), seed, out / "baselines", grid.baseline_context, features)
-    order = {m: i for i, m in enumerate([*grid.modes, *grid.baselines])}
-    rows.sort(key=lambda r: (r["scheme"], order.get(r["mode"], 99), r["seed"]))
-    lacking = {(r["scheme"], r["seed"]) for r in rows} - {(r["scheme"], r["seed"]) for r in rows
-                                                          if r["mode"] in grid.baselines}
-    if lacking:  # a table without its classic rows is not written
-        raise DataError(f"{out}: no classic baseline row for {sorted(lacking)[0]}")
-    table = grouped_table(rows, [("scheme", "Classes"), ("mode", "Mode"), ("label", "Loss")], COLUMNS)
-    gains = gain_table(rows)
-    write_results(out, rows, table + "\n\n" + gains)
-    from neurorep.recipes.kd_sleep.report import write_grid_report
-
-    return write_grid_report(out, rows, grid.model_dump(), time.time() - t0, table, gains)
+    return KDSleepBenchmark(preset, data, out, seeds, overrides, overwrite, progress, jobs).run()
 
 
 def _config(base: dict[str, Any], mode: str, scheme: str, seed: int, out: Path) -> dict[str, Any]:
@@ -138,22 +142,4 @@ def _config(base: dict[str, Any], mode: str, scheme: str, seed: int, out: Path) 
     return cfg
 
 
-def gain_table(rows: list[dict[str, Any]], metric: str = "weighted_f1") -> str:
-    """Per scheme and mode: mean gain over ``ecg_base`` in ``metric`` (paired by seed), its sd, and the
-    seed-to-seed sd of ``ecg_base`` itself."""
-    lines = ["| Classes | Mode | gain over ecg_base (weighted F1) | sd of paired gain | sd of ecg_base | seeds |",
-             "|---|---|---|---|---|---|"]
-    for scheme in sorted({r["scheme"] for r in rows}):
-        base = {r["seed"]: r[metric] for r in rows if r["scheme"] == scheme and r["mode"] == "ecg_base"}
-        if not base:
-            continue
-        sd_base = float(np.std(list(base.values()), ddof=1)) if len(base) > 1 else float("nan")
-        for mode in dict.fromkeys(r["mode"] for r in rows if r["scheme"] == scheme):
-            if mode in ("ecg_base", "eeg_base"):
-                continue
-            d = [r[metric] - base[r["seed"]] for r in rows
-                 if r["scheme"] == scheme and r["mode"] == mode and r["seed"] in base]
-            if d:
-                sd = float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")
-                lines.append(f"| {scheme} | {mode} | {np.mean(d):+.3f} | {sd:.3f} | {sd_base:.3f} | {len(d)} |")
-    return "\n".join(lines)
+__all__ = ["COLUMNS", "GridConfig", "KDSleepBenchmark", "benchmark_kd_sleep", "gain_table", "run_name"]

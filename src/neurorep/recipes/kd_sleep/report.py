@@ -11,28 +11,31 @@ from safetensors.numpy import load_file
 from neurorep.data.cache import WindowCache
 from neurorep.evaluation import plots
 from neurorep.evaluation.report import Section, markdown_table, write_report
+from neurorep.recipes.base import BenchmarkResults
 from neurorep.recipes.kd_sleep.config import KDSleepConfig, default_eeg
-from neurorep.recipes.kd_sleep.grid import run_name
 from neurorep.recipes.kd_sleep.plots import disagreement_cases, tsne_side_by_side
+from neurorep.recipes.kd_sleep.tables import run_of
 
 
-def _preds(out: Path, mode: str, scheme: str, seed: int) -> dict[str, np.ndarray] | None:
-    path = out / "runs" / run_name(mode, scheme, seed) / "predictions" / "test.safetensors"
-    return load_file(str(path)) if path.is_file() else None
+def _run_dir(results: BenchmarkResults, mode: str, scheme: str, seed: int) -> Path | None:
+    run = run_of(results.rows, mode, scheme, seed)
+    return None if run is None else results.out / run
 
 
-def _cache_of(out: Path, mode: str, scheme: str, seed: int) -> WindowCache | None:
-    import json
+def _preds(results: BenchmarkResults, mode: str, scheme: str, seed: int) -> dict[str, np.ndarray] | None:
+    run = _run_dir(results, mode, scheme, seed)
+    path = None if run is None else run / "predictions" / "test.safetensors"
+    return load_file(str(path)) if path is not None and path.is_file() else None
 
-    m = out / "runs" / run_name(mode, scheme, seed) / "metrics.json"
-    if not m.is_file():
+
+def _cache_of(results: BenchmarkResults, mode: str, scheme: str, seed: int) -> WindowCache | None:
+    run = _run_dir(results, mode, scheme, seed)
+    if run is None or not (run / "metrics.json").is_file():
         return None
     from neurorep.config import read_yaml, validate
-    from neurorep.recipes.kd_sleep.config import KDSleepConfig
     from neurorep.recipes.kd_sleep.data import setup_kd_data
 
-    cfg = validate(KDSleepConfig, read_yaml(m.parent / "config.yaml"))
-    _ = json  # metrics exist, so the caches do too
+    cfg = validate(KDSleepConfig, read_yaml(run / "config.yaml"))  # metrics exist, so the caches do too
     return setup_kd_data(cfg.data, need_eeg=False, progress=False).table
 
 
@@ -54,9 +57,9 @@ def _split_text(grid: dict[str, Any]) -> str:
     return "seed(s), each drawing its own subject split (shared by all modes of that seed)"
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any], seconds: float, table: str,
-                      gains: str) -> Path:
+def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html``; returns its path."""
+    out, rows, grid, seconds = results.out, results.rows, results.grid, results.seconds
     eeg = ((grid.get("base") or {}).get("data") or {}).get("eeg") or {}
     channels = ", ".join((eeg.get("prepare") or {}).get("channels") or default_eeg().prepare.channels or [])
     sections = [
@@ -68,18 +71,18 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
             "(mean HR, SDNN, RMSSD, z-scored per recording) + logistic regression / gradient boosting, fitted on the "
             "training and validation subjects of the same split. Metrics on the test subjects' labelled epochs, "
             "mean ± sd over splits."),
-            table=table),
+            table=results.tables["results"]),
         Section("Gain of each student over the ECG-only model", text=(
             "Paired by seed (same split). A gain is clear when it is larger than the seed-to-seed spread."),
-            table=gains),
+            table=results.tables["gains"]),
     ]
     seed = 0
     for scheme in grid["schemes"]:
-        runs = {title: _preds(out, mode, scheme, seed) for mode, title in
+        runs = {title: _preds(results, mode, scheme, seed) for mode, title in
                 (("ecg_base", "ECG base"), ("feat_temp", "KD student (AT+SD+CL)"), ("eeg_base", "EEG teacher"))}
         avail = {k: v for k, v in runs.items() if v is not None}
-        cache = _cache_of(out, "ecg_base", scheme, seed)
-        classes = _classes(out, scheme, seed)
+        cache = _cache_of(results, "ecg_base", scheme, seed)
+        classes = _classes(results, scheme, seed)
         if not avail or cache is None or classes is None:
             continue
         figs: list[Any] = [tsne_side_by_side(avail, classes, seed=seed)]
@@ -104,8 +107,9 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid: dict[str, Any
     return write_report(out / "report.html", "neurorep kd-sleep benchmark", sections)
 
 
-def _classes(out: Path, scheme: str, seed: int) -> list[str] | None:
+def _classes(results: BenchmarkResults, scheme: str, seed: int) -> list[str] | None:
     import json
 
-    m = out / "runs" / run_name("ecg_base", scheme, seed) / "metrics.json"
-    return list(json.loads(m.read_text())["classes"]) if m.is_file() else None
+    run = _run_dir(results, "ecg_base", scheme, seed)
+    m = None if run is None else run / "metrics.json"
+    return list(json.loads(m.read_text())["classes"]) if m is not None and m.is_file() else None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.readers.meg_h5 import MEG_CLASSES
-from neurorep.data.setup import simulate_missing
+from neurorep.data.prepared import simulate_missing
 from neurorep.data.sources import prepare_config
 from neurorep.data.splits import Split, make_splits
 from neurorep.errors import DataError

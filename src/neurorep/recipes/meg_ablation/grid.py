@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import copy
-import itertools
-import time
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from neurorep.config import Strict, validate
-from neurorep.grid import (
-    Task,
-    check_jobs,
-    grouped_table,
-    resolve_preset,
-    run_settings,
-    run_tasks,
-    write_results,
-)
-from neurorep.recipes.meg_ablation.config import OBJECTIVE_OF, MegAblationConfig
+from neurorep.recipes.base import Benchmark
+from neurorep.recipes.meg_ablation.config import MegAblationConfig
 from neurorep.recipes.meg_ablation.data import setup_meg
 from neurorep.recipes.meg_ablation.pipeline import run_meg_ablation
-from neurorep.runs import prepare_run_dir
-
-FLAGS = list(OBJECTIVE_OF)  # denoising, masked_sensor, masked_sequence
-HEADERS = {"denoising": "Denoising", "masked_sensor": "Masked MEG", "masked_sequence": "Masked sequence"}
-ALL_ROWS = ["".join(bits) for bits in itertools.product("01", repeat=3)]  # "000" none ... "111" all
+from neurorep.recipes.meg_ablation.report import write_grid_report
+from neurorep.recipes.meg_ablation.tables import ALL_ROWS, FLAGS, HEADERS, results_table, setting_table, setting_tables
+from neurorep.sweep import Task
 
 
 class GridConfig(Strict):
@@ -53,39 +41,6 @@ def row_flags(bits: str) -> dict[str, bool]:
     return {f: b == "1" for f, b in zip(FLAGS, bits, strict=True)}
 
 
-def benchmark_meg_ablation(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/meg-ablation",
-                           seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,
-                           progress: bool = True, jobs: int = 1) -> Path:
-    """Run the 2^3 grid on Intra and Cross; write ``results.csv/json/md`` and ``report.html``.
-
-    ``data`` is a folder holding ``Intra/`` and ``Cross/``; without it the simulated corpus is
-    written into ``<out>/data`` first. ``jobs`` runs that many rows at once (single-threaded
-    processes; results do not depend on it).
-    """
-    check_jobs(jobs)
-    grid = resolve_preset(__package__, preset, overrides, GridConfig)
-    if seeds is not None:
-        grid.seeds = seeds
-    out = Path(out)
-    base = run_settings(grid.base, data, out, progress, corpus="meg")
-    configs = {(s, r): _config(base, s, r) for s in grid.settings for r in grid.rows}  # validate all first
-    out = prepare_run_dir(out, overwrite=overwrite)
-    caches = {s: setup_meg(configs[(s, grid.rows[0])].data, s, progress=progress) for s in grid.settings}
-    tasks = []
-    for seed in range(grid.seeds):
-        for (setting, bits), cfg in configs.items():
-            run = cfg.model_copy(update={"seed": seed, "progress": progress and jobs == 1})
-            tasks.append(Task(f"{setting}_{bits}_s{seed}", run.model_dump()))
-    started = time.time()
-    rows = run_tasks(tasks, _run_one, out, jobs, progress, describe=lambda r: f"macro-F1 {r['macro_f1']:.3f}")
-    write_results(out, rows, results_table(rows))
-    from neurorep.recipes.meg_ablation.report import write_grid_report
-
-    report = write_grid_report(out, rows, grid.model_dump(), time.time() - started, caches)
-    print((out / "results.md").read_text())
-    return report
-
-
 def _config(base: dict[str, Any], setting: str, bits: str) -> MegAblationConfig:
     d = copy.deepcopy(base)
     d.update({"recipe": "meg-ablation", "setting": setting, "pretraining": row_flags(bits)})
@@ -101,14 +56,45 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     return {"Setting": s["setting"].capitalize(), **marks, **s}
 
 
-def setting_table(rows: list[dict[str, Any]], setting: str) -> str:
-    """Markdown table of one setting: Denoising | Masked MEG | Masked sequence | n | F1 | Accuracy (mean +- sd)."""
-    sub = [r for r in rows if r["Setting"] == setting]
-    return grouped_table(sub, [(HEADERS[f], HEADERS[f]) for f in FLAGS],
-                         [("macro_f1", "F1 (macro)"), ("accuracy", "Accuracy")])
+class MegAblationBenchmark(Benchmark, recipe="meg-ablation", grid_cls=GridConfig, worker=_run_one,
+                           report=write_grid_report, corpus="meg"):
+    """Every combination of the three pretraining tasks x settings (Intra, Cross) x seeds."""
+
+    def configure_runs(self) -> None:
+        grid = self.grid
+        self.configs = {(s, r): _config(self.base, s, r) for s in grid.settings for r in grid.rows}  # all valid
+
+    def prepare_data(self) -> None:
+        grid = self.grid
+        for s in grid.settings:
+            setup_meg(self.configs[(s, grid.rows[0])].data, s, progress=self.progress)
+
+    def configure_tasks(self) -> list[list[Task]]:
+        tasks = []
+        for seed in range(self.grid.seeds):
+            for (setting, bits), cfg in self.configs.items():
+                run = cfg.model_copy(update={"seed": seed, "progress": self.run_progress})
+                tasks.append(Task(f"{setting}_{bits}_s{seed}", run.model_dump()))
+        return [tasks]
+
+    def describe(self, row: dict[str, Any]) -> str:
+        return f"macro-F1 {row['macro_f1']:.3f}"
+
+    def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
+        return {s: f"### {s}\n\n{t}" for s, t in setting_tables(rows).items()}
 
 
-def results_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: a ``### <setting>`` heading and its table for every setting."""
-    settings = dict.fromkeys(r["Setting"] for r in rows)
-    return "\n\n".join(f"### {s}\n\n{setting_table(rows, s)}" for s in settings)
+def benchmark_meg_ablation(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/meg-ablation",
+                           seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,
+                           progress: bool = True, jobs: int = 1) -> Path:
+    """Run the 2^3 grid on Intra and Cross; write ``results.csv/json/md`` and ``report.html``.
+
+    ``data`` is a folder holding ``Intra/`` and ``Cross/``; without it the simulated corpus is
+    written into ``<out>/data`` first. ``jobs`` runs that many rows at once (single-threaded
+    processes; results do not depend on it).
+    """
+    return MegAblationBenchmark(preset, data, out, seeds, overrides, overwrite, progress, jobs).run()
+
+
+__all__ = ["ALL_ROWS", "FLAGS", "HEADERS", "GridConfig", "MegAblationBenchmark", "benchmark_meg_ablation",
+           "results_table", "row_flags", "setting_table"]

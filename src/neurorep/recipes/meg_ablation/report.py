@@ -1,4 +1,4 @@
-"""The meg-ablation grid report: the 8-row tables, F1 bars, per-class confusion matrices, sensor images."""
+"""The meg-ablation benchmark report: the 8-row tables, F1 bars, per-class confusion matrices, sensor images."""
 
 from __future__ import annotations
 
@@ -17,15 +17,9 @@ from neurorep.data.dataset import WindowDataset
 from neurorep.data.sensor_grid import grid_for
 from neurorep.evaluation import plots
 from neurorep.evaluation.report import Section, markdown_table, write_report
+from neurorep.recipes.base import BenchmarkResults
 from neurorep.recipes.meg_ablation.plots import class_images_figure, sensor_grid_figure
-
-SHORT = {"denoising": "D", "masked_sensor": "M", "masked_sequence": "S"}
-
-
-def combo_label(row: dict[str, Any]) -> str:
-    on = [SHORT[k] for k in SHORT if row.get(k)]
-    return "+".join(on) if on else "none"
-
+from neurorep.recipes.meg_ablation.tables import combo_label, setting_table
 
 def f1_bars(rows: list[dict[str, Any]], setting: str) -> Figure:
     """Macro-F1 mean +- sd over seeds, one bar per combination."""
@@ -74,11 +68,9 @@ def per_class_rows(out: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return result
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
-                      caches: dict[str, WindowCache]) -> Path:
+def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
-    from neurorep.recipes.meg_ablation.grid import setting_table
-
+    out, rows, grid_cfg, seconds = results.out, results.rows, results.grid, results.seconds
     n_combos = len(grid_cfg["rows"])
     sections = [Section(
         "Study",
@@ -104,11 +96,11 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
         part_rows = [{"setting": r["Setting"], "pretraining": combo_label(r), "seed": r["seed"],
                       **{p: r.get(p) for p in parts}} for r in rows if any(p in r for p in parts)]
         sections.append(Section("Cross: macro-F1 per test folder", table=markdown_table(part_rows, floatfmt=".3f")))
-    cache = next(iter(caches.values()))
+    cache = _cache_of(out / rows[0]["run"])
     n_channels = cache.info.n_channels
     if n_channels == 248:
-        grid = grid_for(248, size=int(grid_cfg["base"].get("encoder", {}).get("kwargs", {}).get("grid_size", 20)))
-        figs = [sensor_grid_figure(grid), class_images_figure(grid, _class_power(cache), cache.classes)]
+        layout = grid_for(248, size=int(grid_cfg["base"].get("encoder", {}).get("kwargs", {}).get("grid_size", 20)))
+        figs = [sensor_grid_figure(layout), class_images_figure(layout, _class_power(cache), cache.classes)]
         sections.append(Section("Sensor images", text="Each of the 248 sensors gets its own cell (nearest free cell "
                                 "of the Magnes 3600 layout shipped with MNE); empty cells are zero.", figures=figs))
     curves = sorted((out / rows[-1]["run"]).glob("plots/curves_*.png"))
@@ -118,6 +110,16 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                 f"seed {last['seed']}", text=f"Run folder {last['run']}.",
                                 figures=[str(p) for p in curves]))
     return write_report(out / "report.html", "neurorep meg-ablation benchmark", sections)
+
+
+def _cache_of(run_dir: Path) -> WindowCache:
+    """The window cache a run read (from its saved config; the cache exists, so it is reused)."""
+    from neurorep.config import read_yaml, validate
+    from neurorep.recipes.meg_ablation.config import MegAblationConfig
+    from neurorep.recipes.meg_ablation.data import setup_meg
+
+    cfg = validate(MegAblationConfig, read_yaml(run_dir / "config.yaml"), source=str(run_dir / "config.yaml"))
+    return setup_meg(cfg.data, cfg.setting, progress=False)
 
 
 def _class_power(cache: WindowCache, per_class: int = 40, band: tuple[float, float] = (8.0, 13.0)) -> np.ndarray:

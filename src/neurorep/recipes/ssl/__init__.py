@@ -10,12 +10,8 @@ from neurorep.recipes.ssl.grid import benchmark_ssl
 from neurorep.recipes.ssl.pipeline import run_ssl
 
 RECIPE = register_recipe(Recipe(
-    name="ssl",
+    name="ssl", config_cls=SSLConfig, run=run_ssl, benchmark=benchmark_ssl,
     description="SSL objectives x encoders on any prepared cache; linear probe, fine-tuning, latent-space "
-                "benchmark, classic baselines",
-    config_cls=SSLConfig,
-    run=run_ssl,
-    benchmark=benchmark_ssl,
-))
+    "benchmark, classic baselines"))
 
 __all__ = ["SSLConfig", "benchmark_ssl", "run_ssl"]

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
 from neurorep.data.dataset import WindowDataset
-from neurorep.data.setup import setup_data
+from neurorep.data.prepared import setup_data
 from neurorep.evaluation.baselines import BASELINE_LABELS, make_baseline, split_features
 from neurorep.evaluation.metrics import classification_metrics
 from neurorep.evaluation.probe import label_fraction_subset

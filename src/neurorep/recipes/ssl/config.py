@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from neurorep.config import ModelSpec, OptimConfig, Strict
-from neurorep.data.setup import DataConfig
+from neurorep.data.prepared import DataConfig
 
 #: Paradigm short names used in tables and config file names -> registered objective names.
 PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid"}

@@ -2,13 +2,12 @@
 baselines of the task, over seeds and subject folds of one cache.
 
 ``neurorep benchmark ssl --data CACHE`` runs it on a prepared cache; ``sleep-ssl`` runs the same
-grid with its own presets (see :func:`run_grid`).
+grid with its own presets (a subclass of :class:`SSLBenchmark`).
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,25 +16,19 @@ from pydantic import BaseModel, Field, model_validator
 from neurorep.config import Strict, validate
 from neurorep.data.cache import find_caches
 from neurorep.data.dataset import WindowDataset
-from neurorep.data.setup import PreparedData, setup_data
+from neurorep.data.prepared import PreparedData, setup_data
 from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.evaluation.baselines import BASELINE_LABELS, TASK_BASELINES, check_baseline
-from neurorep.grid import (
-    Task,
-    check_jobs,
-    grouped_table,
-    resolve_preset,
-    run_settings,
-    run_tasks,
-    write_results,
-)
+from neurorep.sweep import Task
 from neurorep.recipes.ssl.classic import CLASSIC, run_classic
 from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
+from neurorep.recipes.ssl.data import cache_folder
 from neurorep.recipes.ssl.pipeline import build_encoder, labelled_parts, pretraining_windows, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
+from neurorep.recipes.ssl.tables import TABLE_COLUMNS, best_ssl, results_table
 from neurorep.recipes import get_recipe
-from neurorep.runs import check_run_dir, prepare_run_dir
+from neurorep.recipes.base import Benchmark
 from neurorep.transforms.augment import AUGMENT_PRESETS
 
 METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "random": "Random init", "supervised": "Supervised"}
@@ -101,80 +94,79 @@ def grid_runs(grid: GridConfig) -> list[tuple[str, str]]:
     return rows
 
 
-def cache_folder(data: Path | str | None) -> Path:
-    """The one finished cache at ``data`` (the cache itself, or a ``--out`` folder of ``data prepare``)."""
-    if data is None:
-        raise ConfigError("benchmark ssl needs --data CACHE (a folder written by `neurorep data prepare SOURCE "
-                          "--out CACHE`)")
-    caches = find_caches(data)
-    if not caches:
-        raise DataError(f"{data}: not a neurorep window cache (no COMPLETE marker); prepare one with "
-                        f"`neurorep data prepare SOURCE --out {data}`")
-    if len(caches) > 1:
-        raise DataError(f"{data}: holds {len(caches)} caches; pass one of them: "
-                        + ", ".join(str(c.path) for c in caches))
-    return caches[0].path
+def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
+    """Run one grid row (in this process or a worker) and return its results-table row."""
+    config = dict(config)
+    method = config.pop("grid_method")
+    options = config.pop("classic_options", {})
+    cfg = get_recipe(config["recipe"]).config_cls.model_validate(config)
+    if method.startswith(f"{CLASSIC}:"):
+        return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
+    metrics = run_ssl(cfg, Path(out) / "runs" / name)
+    label = METHOD_LABELS[method]
+    if cfg.weights is not None:  # rows that start from saved weights say so
+        label = "Frozen weights" if method == "random" else f"{label} (from weights)"
+    return {"row": label, **metrics["summary"]}
+
+
+class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one, report=write_grid_report):
+    """The ssl grid on a prepared cache; ``sleep-ssl`` is the same grid with its own presets and corpus."""
+
+    config_cls: type[SSLConfig] = SSLConfig
+    needs_data = True  # ssl reads a prepared cache; sleep-ssl simulates its corpus without --data
+
+    def configure_data(self, data: Path | None) -> Path | None:
+        return cache_folder(data) if self.needs_data else data
+
+    def configure_runs(self) -> None:
+        self.configs = _configs(self.recipe, self.config_cls, self.grid, self.base, _n_folds(self.grid, self.data))
+        self.first = self.configs[0][2]
+        if self.data is not None:  # data given: check every row can take it before anything is written
+            _check_fit(self.grid, self.configs, setup_data(self.first.data, progress=self.progress))
+
+    def configure_tasks(self) -> list[list[Task]]:
+        grid, first, tasks = self.grid, self.first, []
+        for seed in range(grid.seeds):
+            split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
+            self.prepared = setup_data(split_data, progress=self.progress)  # builds the cache once, then reuses it
+            if seed == 0 and self.data is None:
+                _check_fit(grid, self.configs, self.prepared)
+            for fold in range(len(self.prepared.splits)):
+                run_cfg = {"seed": seed, "fold": fold, "data": split_data, "progress": self.run_progress}
+                for name in grid.classic or []:
+                    run = first.model_copy(update=run_cfg)
+                    tasks.append(Task(f"{name}_s{seed}_f{fold}", {"grid_method": f"{CLASSIC}:{name}",
+                                                                 "classic_options": grid.classic_options,
+                                                                 **run.model_dump()}))
+                for method, encoder, cfg in self.configs:
+                    run = cfg.model_copy(update=run_cfg)
+                    tasks.append(Task(f"{method}_{encoder}_s{seed}_f{fold}",
+                                      {"grid_method": method, **run.model_dump()}))
+        return [tasks]
+
+    def describe(self, row: dict[str, Any]) -> str:
+        return f"balanced accuracy {row.get('bal_acc@1', float('nan')):.3f}"
+
+    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        check_classic_rows(rows, self.grid.classic or [])
+        best = best_ssl(rows)
+        if best is not None:  # figures of the best run, from its stored arrays
+            plots_from_run(self.out / best["run"], self.prepared.cache, best["seed"])
+        return rows
+
+    def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
+        return {"results": results_table(rows)}
 
 
 def benchmark_ssl(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/ssl",
                   seeds: int | None = None, overrides: list[str] | None = None, overwrite: bool = False,
                   progress: bool = True, jobs: int = 1) -> Path:
-    """``neurorep benchmark ssl --data CACHE``: the grid on a prepared cache (nothing is simulated)."""
-    check_jobs(jobs)
-    return run_grid("ssl", __package__, SSLConfig, preset, cache_folder(data), out, seeds, overrides, overwrite,
-                    progress, jobs)
+    """``neurorep benchmark ssl --data CACHE``: the grid on a prepared cache (nothing is simulated); writes
+    ``results.csv``, ``results.json``, ``results.md`` and ``report.html`` and returns the report's path.
 
-
-def run_grid(recipe: str, package: str, config_cls: type[SSLConfig], preset: str, data: Path | None,
-             out: Path | str, seeds: int | None, overrides: list[str] | None, overwrite: bool, progress: bool,
-             jobs: int, corpus: str = "KIND") -> Path:
-    """Run the grid of ``recipe`` (presets in ``package``) and write ``results.csv``, ``results.json``,
-    ``results.md`` and ``report.html``; returns the report's path.
-
-    Without ``data`` the simulated corpus of the preset is written into ``<out>/data`` first.
     ``jobs`` runs that many grid rows at once, each in its own single-threaded process.
     """
-    check_jobs(jobs)
-    grid = resolve_preset(package, preset, overrides, GridConfig)
-    if seeds is not None:
-        grid.seeds = seeds
-    out = Path(out)
-    check_run_dir(out, overwrite=overwrite)  # before any data is prepared
-    base = run_settings(grid.base, data, out, progress, corpus=corpus)
-    configs = _configs(recipe, config_cls, grid, base, _n_folds(grid, data))  # every run's config is valid
-    first = configs[0][2]
-    prepared = None
-    if data is not None:  # data given: check every row can take it before anything is written
-        prepared = setup_data(first.data, progress=progress)
-        _check_fit(grid, configs, prepared)
-    out = prepare_run_dir(out, overwrite=overwrite)
-    tasks: list[Task] = []
-    for seed in range(grid.seeds):
-        split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
-        prepared = setup_data(split_data, progress=progress)  # builds the cache once; later calls reuse it
-        if seed == 0 and data is None:
-            _check_fit(grid, configs, prepared)
-        for fold in range(len(prepared.splits)):
-            run_cfg = {"seed": seed, "fold": fold, "data": split_data, "progress": progress and jobs == 1}
-            for name in grid.classic or []:
-                run = first.model_copy(update=run_cfg)
-                tasks.append(Task(f"{name}_s{seed}_f{fold}", {"grid_method": f"{CLASSIC}:{name}",
-                                                             "classic_options": grid.classic_options,
-                                                             **run.model_dump()}))
-            for method, encoder, cfg in configs:
-                run = cfg.model_copy(update=run_cfg)
-                tasks.append(Task(f"{method}_{encoder}_s{seed}_f{fold}", {"grid_method": method, **run.model_dump()}))
-    started = time.time()
-    rows = run_tasks(tasks, _run_one, out, jobs, progress,
-                     describe=lambda r: f"balanced accuracy {r.get('bal_acc@1', float('nan')):.3f}")
-    check_classic_rows(rows, grid.classic or [])
-    write_results(out, rows, results_table(rows))
-    best = _best_ssl(rows)
-    if best is not None and prepared is not None:
-        plots_from_run(out / best["run"], prepared.cache, best["seed"])
-    report = write_grid_report(out, rows, grid.model_dump(), time.time() - started, best, recipe=recipe)
-    print((out / "results.md").read_text())
-    return report
+    return SSLBenchmark(preset, data, out, seeds, overrides, overwrite, progress, jobs).run()
 
 
 def _n_folds(grid: GridConfig, data: Path | None) -> int | None:
@@ -207,28 +199,6 @@ def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:
                         + (", ".join(missing) or "none configured"))
 
 
-def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
-    """Run one grid row (in this process or a worker) and return its results-table row."""
-    config = dict(config)
-    method = config.pop("grid_method")
-    options = config.pop("classic_options", {})
-    cfg = get_recipe(config["recipe"]).config_cls.model_validate(config)
-    if method.startswith(f"{CLASSIC}:"):
-        return run_classic(cfg, method.split(":", 1)[1], options, Path(out) / "runs" / name)["summary"]
-    metrics = run_ssl(cfg, Path(out) / "runs" / name)
-    label = METHOD_LABELS[method]
-    if cfg.weights is not None:  # rows that start from saved weights say so
-        label = "Frozen weights" if method == "random" else f"{label} (from weights)"
-    return {"row": label, **metrics["summary"]}
-
-
-def _best_ssl(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The SSL run with the highest full-label probe balanced accuracy (from the last split set up)."""
-    ssl = [r for r in rows if r["method"] == "ssl" and "bal_acc@1" in r and r["seed"] == rows[-1]["seed"]
-           and r["fold"] == rows[-1]["fold"]]
-    return max(ssl, key=lambda r: r["bal_acc@1"]) if ssl else None
-
-
 def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: dict[str, Any],
              folds: int | None) -> list[tuple[str, str, SSLConfig]]:
     out = []
@@ -253,13 +223,3 @@ def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: d
             d["method"] = method
         out.append((method, encoder, validate(config_cls, d, source=f"grid row {method}/{encoder}")))
     return out
-
-
-TABLE_COLUMNS = [("bal_acc@0.01", "Bal. acc 1%"), ("bal_acc@0.1", "Bal. acc 10%"), ("bal_acc@1", "Bal. acc 100%"),
-                 ("macro_f1", "Macro-F1"), ("kappa", "Kappa"), ("knn_accuracy", "kNN acc"),
-                 ("rankme", "RankMe"), ("subject_separability", "Subject sep. (lower better)")]
-
-
-def results_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table, one line per (row, encoder), mean +- sd over seeds and folds."""
-    return grouped_table(rows, [("row", "Method"), ("encoder", "Encoder")], TABLE_COLUMNS)

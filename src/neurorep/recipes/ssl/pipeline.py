@@ -13,7 +13,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 
 from neurorep.data.cache_info import CacheInfo
 from neurorep.data.dataset import WindowDataset
-from neurorep.data.setup import PreparedData, setup_data
+from neurorep.data.prepared import PreparedData, setup_data
 from neurorep.encoders import Encoder, create_encoder
 from neurorep.encoders.registry import ENCODERS
 from neurorep.errors import ConfigError, DataError
@@ -101,7 +101,7 @@ def pretraining_windows(train: WindowDataset, extra: list[str]) -> Dataset[dict[
     differ from the run's is a :class:`DataError` naming it (raised before anything trains)."""
     if not extra:
         return train
-    from neurorep.recipes.ssl.grid import cache_folder
+    from neurorep.recipes.ssl.data import cache_folder
     from neurorep.data.cache import WindowCache
 
     info, parts = train.cache.info, [train]

@@ -12,6 +12,8 @@ import numpy as np
 
 from neurorep.evaluation import plots
 from neurorep.evaluation.report import Section, markdown_table, write_report
+from neurorep.recipes.base import BenchmarkResults
+from neurorep.recipes.ssl.tables import best_ssl
 
 
 def _mean_grid(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -46,11 +48,10 @@ def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
     return figs
 
 
-def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str, Any], seconds: float,
-                      best: dict[str, Any] | None, recipe: str = "ssl") -> Path:
+def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
-    from neurorep.recipes.ssl.grid import results_table
-
+    out, rows, grid_cfg, seconds = results.out, results.rows, results.grid, results.seconds
+    best = best_ssl(rows)
     sections = [Section(
         "Study",
         text=(f"{len(rows)} runs ({grid_cfg['seeds']} seed(s); encoders {', '.join(grid_cfg['encoders'])}; "
@@ -61,7 +62,7 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
               f"({', '.join(grid_cfg.get('classic') or [])}) fit scikit-learn / MNE / pyriemann pipelines on the "
               "raw windows the probe trains on (same label fractions) and are scored on the same test windows. "
               "Values are mean ± sd over seeds/folds."),
-        table=results_table(rows))]
+        table=results.tables["results"])]
     figs = []
     for key, title in (("bal_acc@1", "balanced accuracy, 100% labels"), ("bal_acc@0.01", "balanced accuracy, 1% labels"),
                        ("knn_accuracy", "kNN accuracy of test embeddings")):
@@ -92,4 +93,4 @@ def write_grid_report(out: Path, rows: list[dict[str, Any]], grid_cfg: dict[str,
                                  "(— where the test split holds a single subject).",
                             table=markdown_table(lat_rows, ["method", "encoder", "seed", *LATENT_COLUMNS.values()],
                                                  floatfmt=".3f")))
-    return write_report(out / "report.html", f"neurorep {recipe} benchmark", sections)
+    return write_report(out / "report.html", f"neurorep {results.recipe} benchmark", sections)
