@@ -24,7 +24,7 @@ from torch import nn
 
 from neurorep.config import Strict, validate
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input
+from neurorep.checks import check_input
 from neurorep.encoders.foundation_blocks import (
     ClassifierHead,
     FoundationBlock,

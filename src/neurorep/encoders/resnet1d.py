@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 

@@ -47,8 +47,9 @@ def add_noise(x: torch.Tensor, noise_std: float, generator: torch.Generator | No
 
 def part_features(encoder: Encoder, x: torch.Tensor, part: str) -> torch.Tensor:
     """Tokens ``[B, N, D]`` of ``x[B, C, T]`` from one part: ``spatial`` uses ``encoder.spatial_features``
-    when the encoder has it; otherwise (or for ``all``) ``encoder.forward_features``."""
-    if part == "spatial" and hasattr(encoder, "spatial_features"):
+    when the encoder offers the ``spatial_sequence`` capability; otherwise (or for ``all``)
+    ``encoder.forward_features``."""
+    if part == "spatial" and encoder.supports("spatial_sequence"):
         return encoder.spatial_features(x)
     return encoder.forward_features(x)
 

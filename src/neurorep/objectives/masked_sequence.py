@@ -105,7 +105,7 @@ class MaskedSequence(Objective):
         x = batch_input(batch, "masked_sequence")
         decoder = check_built("masked_sequence", self.decoder, x)
         b, _, t = x.shape
-        if hasattr(encoder, "spatial_features") and hasattr(encoder, "sequence_features"):
+        if encoder.supports("spatial_sequence"):
             feats = encoder.spatial_features(x)
             mask = step_mask(b, feats.shape[1], self.mask_ratio, self.generator, x.device)
             assert self.mask_token is not None

@@ -30,22 +30,22 @@ from neurorep.training.trainer import export_weights
 class StagingNet(nn.Module):
     """Encoder + per-epoch head: ``x[B, C, T] -> (logits [B, N, K], feature maps)``.
 
-    The encoder must offer ``features(x)`` returning a dict with ``tokens [B, N, D]`` (as
-    :class:`neurorep.encoders.utime.UTime` does). ``detach_head`` trains the head on
+    The encoder must offer the ``intermediates`` capability (``forward_intermediates(x)`` returning
+    a dict with ``tokens [B, N, D]``, as :class:`neurorep.encoders.utime.UTime` does). ``detach_head`` trains the head on
     stop-gradient tokens, so the encoder learns only from the other loss terms.
     """
 
     def __init__(self, encoder: Encoder, n_classes: int, head_dropout: float = 0.0, detach_head: bool = False,
                  head: ClassificationHead | None = None) -> None:
         super().__init__()
-        if not hasattr(encoder, "features"):
-            raise ConfigError(f"{type(encoder).__name__} has no features(); use an encoder such as 'utime'")
+        if not encoder.supports("intermediates"):
+            raise ConfigError(f"{type(encoder).__name__} has no forward_intermediates(); use an encoder such as 'utime'")
         self.encoder = encoder
         self.head = head if head is not None else ClassificationHead(int(encoder.embed_dim), int(n_classes), head_dropout)
         self.detach_head = bool(detach_head)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        feats = self.encoder.features(x)  # type: ignore[operator]
+        feats = self.encoder.forward_intermediates(x)
         tokens = feats.pop("tokens")
         feats["tokens"] = tokens
         logits = self.head(tokens.detach() if self.detach_head else tokens)

@@ -120,10 +120,10 @@ def fit_probe(head: nn.Module, z: torch.Tensor, target: torch.Tensor, weight_dec
         return float(kl_soft_loss(linear(zn), target))
 
 
-def encoder_layer_groups(encoder: nn.Module) -> list[nn.Module]:
-    """The encoder's layer groups from the input upwards (``encoder.layer_groups()`` or the whole encoder)."""
-    groups = getattr(encoder, "layer_groups", None)
-    return list(groups()) if callable(groups) else [encoder]
+def encoder_layer_groups(encoder: Encoder) -> list[nn.Module]:
+    """The encoder's layer groups from the input upwards (``encoder.layer_groups()`` where the encoder
+    offers the ``layer_groups`` capability, else the whole encoder as one group)."""
+    return list(encoder.layer_groups()) if encoder.supports("layer_groups") else [encoder]
 
 
 class GradualUnfreezing(Callback):
@@ -170,8 +170,8 @@ class FineTuneModule(L.LightningModule):
         self.generator = torch.Generator().manual_seed(int(seed))
         self.save_hyperparameters({"cfg": cfg.model_dump(), "n_classes": int(n_classes), "pretrained": self.pretrained,
                                    "class_names": [str(c) for c in class_names or []], "max_epochs": max_epochs,
-                                   "encoder_name": getattr(encoder, "registry_name", "") or type(encoder).__name__,
-                                   "encoder_config": _plain(getattr(encoder, "config", {}) or {})})
+                                   "encoder_name": encoder.registry_name or type(encoder).__name__,
+                                   "encoder_config": _plain(encoder.config or {})})
 
     def init_head_by_probe(self, loader: Any) -> float:
         """LP-FT: fit the head on frozen embeddings of every batch of ``loader`` (eval mode)."""

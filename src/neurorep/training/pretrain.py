@@ -84,7 +84,7 @@ class PretrainModule(L.LightningModule):
         n_times: int | None = None,
     ) -> None:
         super().__init__()
-        config = getattr(encoder, "config", {}) or {}
+        config = encoder.config or {}
         n_channels = n_channels if n_channels is not None else config.get("n_channels")
         n_times = n_times if n_times is not None else config.get("n_times")
         if n_channels is None or n_times is None:
@@ -98,10 +98,10 @@ class PretrainModule(L.LightningModule):
         self.save_hyperparameters(ignore=["encoder", "objective"])
         self.hparams["n_channels"] = int(n_channels)
         self.hparams["n_times"] = int(n_times)
-        self.hparams["encoder_name"] = getattr(encoder, "registry_name", "") or type(encoder).__name__
+        self.hparams["encoder_name"] = encoder.registry_name or type(encoder).__name__
         self.hparams["encoder_config"] = _plain(config)
-        self.hparams["objective_name"] = getattr(objective, "registry_name", "") or type(objective).__name__
-        self.hparams["objective_config"] = _plain(getattr(objective, "config", {}) or {})
+        self.hparams["objective_name"] = objective.registry_name or type(objective).__name__
+        self.hparams["objective_config"] = _plain(objective.config or {})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> embedding[B, D]``."""

@@ -105,8 +105,8 @@ class SupervisedModule(L.LightningModule):
         self.save_hyperparameters(ignore=["encoder", "class_weights"])
         if class_names is not None:
             self.hparams["class_names"] = [str(c) for c in class_names]
-        self.hparams["encoder_name"] = getattr(encoder, "registry_name", "") or type(encoder).__name__
-        self.hparams["encoder_config"] = _plain(getattr(encoder, "config", {}) or {})
+        self.hparams["encoder_name"] = encoder.registry_name or type(encoder).__name__
+        self.hparams["encoder_config"] = _plain(encoder.config or {})
         if freeze_encoder:
             self.encoder.requires_grad_(False)
             self.encoder.eval()

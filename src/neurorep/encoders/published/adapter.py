@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input
+from neurorep.checks import check_input
 from neurorep.encoders.registry import create_encoder, register_encoder
 from neurorep.errors import ConfigError
 

@@ -75,7 +75,7 @@ def build_models(cfg: EEGImageConfig, data: RunData) -> tuple[Encoder, Clip]:
         encoder = create_encoder(cfg.encoder.name, **{"n_channels": n_ch, "n_times": n_t, **cfg.encoder.kwargs})
     okw: dict[str, Any] = {"target_dim": data.emb.dim, **cfg.objective.kwargs}
     if okw.get("pool") == "flatten" and okw.get("n_tokens") is None:
-        okw["n_tokens"] = int(getattr(encoder, "n_tokens", 0)) or None
+        okw["n_tokens"] = int(encoder.n_tokens or 0) or None
     objective = create_objective(cfg.objective.name, **okw)
     if not isinstance(objective, Clip):
         raise DataError(f"objective {cfg.objective.name!r} is not a clip-style objective with a projection")

@@ -132,7 +132,7 @@ def finetune(cfg: MegAblationConfig, encoder: Encoder, train: WindowDataset, val
 def check_names(cfg: MegAblationConfig) -> None:
     """Fail early (before any folder is written) on an unknown encoder or one lacking the two parts."""
     cls = ENCODERS.get(cfg.encoder.name)
-    if cfg.pretraining.enabled() and not (hasattr(cls, "spatial_features") and hasattr(cls, "sequence_features")):
+    if cfg.pretraining.enabled() and not cls.supports("spatial_sequence"):
         raise ConfigError(f"encoder: {cfg.encoder.name!r} has no spatial/sequence parts; part-wise pretraining "
                           "needs one that has (e.g. meg_cnn_transformer)")
 
