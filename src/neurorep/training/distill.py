@@ -23,7 +23,7 @@ from neurorep.errors import ConfigError, DataError
 from neurorep.export.hub import from_pretrained
 from neurorep.objectives.distill import Distillation
 from neurorep.training.schedules import build_optimizer, scheduler_config
-from neurorep.training.supervised import ClassificationHead, load_head
+from neurorep.heads.classification import ClassificationHead, load_head
 from neurorep.training.trainer import export_weights
 
 
@@ -41,7 +41,8 @@ class StagingNet(nn.Module):
         if not encoder.supports("intermediates"):
             raise ConfigError(f"{type(encoder).__name__} has no forward_intermediates(); use an encoder such as 'utime'")
         self.encoder = encoder
-        self.head = head if head is not None else ClassificationHead(int(encoder.embed_dim), int(n_classes), head_dropout)
+        self.head = head if head is not None else ClassificationHead(int(encoder.embed_dim), int(n_classes), head_dropout,
+                                                                     token_pool="none")
         self.detach_head = bool(detach_head)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -69,7 +70,7 @@ def load_staging_net(directory: str | Path) -> tuple[StagingNet, list[str]]:
     encoder = from_pretrained(directory / "encoder")
     head = load_head(directory / "head")
     names = json.loads((directory / "head" / "config.json").read_text()).get("class_names", [])
-    net = StagingNet(encoder, head[-1].out_features, head=head)
+    net = StagingNet(encoder, head.n_classes, head=head)
     return net.eval(), list(names)
 
 

@@ -6,7 +6,7 @@
 frozen for the first ``freeze_epochs`` epochs, then unfrozen from the top block down
 (:class:`GradualUnfreezing`); pretrained layers learn at a lower rate, decaying layer by layer
 (``lr * encoder_lr_scale * layer_decay**depth``). The head standardises the embedding over the
-batch before its linear layer (:class:`~neurorep.encoders.foundation_blocks.ClassifierHead`).
+batch before its linear layer (:class:`~neurorep.heads.ClassificationHead` with ``standardize``).
 With ``lora`` set, the encoder stays frozen and LoRA adapters on its linear layers train
 instead (:mod:`neurorep.training.lora`, through ``peft``); the exported encoder has them folded
 into its weights. Configured by :class:`FineTuningConfig`.
@@ -28,8 +28,8 @@ from torch import nn
 
 from neurorep.config import Strict
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.foundation_blocks import ClassifierHead
 from neurorep.errors import ConfigError
+from neurorep.heads.classification import ClassificationHead
 from neurorep.training.lora import LoraSettings, add_lora, lora_parameters, merged_copy
 from neurorep.training.pretrain import _plain
 from neurorep.training.schedules import build_optimizer, scheduler_config
@@ -98,7 +98,7 @@ def fit_probe(head: nn.Module, z: torch.Tensor, target: torch.Tensor, weight_dec
     the linear layer minimises ``KL(target || softmax) + weight_decay * |W|^2`` by L-BFGS. Returns
     the final training KL.
     """
-    norm, linear = head[0], head[-1]
+    norm, linear = head[0], head[-1]  # a ClassificationHead: [norm,] dropout, linear
     with torch.no_grad():
         if isinstance(norm, nn.BatchNorm1d):
             norm.running_mean.copy_(z.mean(0))
@@ -165,7 +165,7 @@ class FineTuneModule(L.LightningModule):
         self.encoder = encoder
         # LoRA: adapters go into the encoder in place; peft's wrapper is kept outside the module tree
         object.__setattr__(self, "_lora", add_lora(encoder, cfg.lora) if cfg.lora is not None else None)
-        self.head = ClassifierHead(int(encoder.embed_dim), int(n_classes), cfg.head_dropout)
+        self.head = ClassificationHead(int(encoder.embed_dim), int(n_classes), cfg.head_dropout, standardize=True)
         self.cfg, self.pretrained = cfg, bool(pretrained)
         self.generator = torch.Generator().manual_seed(int(seed))
         self.save_hyperparameters({"cfg": cfg.model_dump(), "n_classes": int(n_classes), "pretrained": self.pretrained,

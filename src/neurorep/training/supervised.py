@@ -14,30 +14,12 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
-from neurorep.export.hub import load_config, load_state, load_strict
+from neurorep.heads.classification import ClassificationHead, load_head
 from neurorep.training.pretrain import _plain
 from neurorep.training.schedules import build_optimizer, scheduler_config
 from neurorep.training.trainer import export_weights
 
 IGNORE_LABEL = -1
-
-
-class ClassificationHead(nn.Sequential):
-    """Dropout then a linear layer: ``embedding[B, D] -> logits[B, K]``."""
-
-    registry_name = "classification_head"
-
-    def __init__(self, in_dim: int, n_classes: int, dropout: float = 0.0) -> None:
-        super().__init__(nn.Dropout(dropout), nn.Linear(in_dim, n_classes))
-        self.config: dict[str, Any] = {"in_dim": int(in_dim), "n_classes": int(n_classes), "dropout": float(dropout)}
-
-
-def load_head(directory: str | Path) -> ClassificationHead:
-    """Rebuild a :class:`ClassificationHead` written by :meth:`SupervisedModule.export` (strict)."""
-    config = load_config(directory)
-    head = ClassificationHead(**config.get("kwargs", {}))
-    load_strict(head, load_state(Path(directory) / "model.safetensors"), source=str(directory))
-    return head.eval()
 
 
 def class_weights_from_labels(y: torch.Tensor | Sequence[int], n_classes: int) -> torch.Tensor:

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurorep.encoders.base import Encoder
 from neurorep.checks import check_input
+from neurorep.encoders.base import Encoder
 from neurorep.encoders.registry import create_encoder, register_encoder
 from neurorep.errors import ConfigError
 
