@@ -64,9 +64,10 @@ class PretrainModule(L.LightningModule):
 
     Batches are dicts with ``x`` of shape ``[B, C, T]`` (plus whatever the objective reads).
     The objective's heads are built in ``__init__`` from ``encoder.embed_dim`` and the input
-    shape ``(n_channels, n_times)``, read from ``encoder.config`` unless given here. AdamW over
-    encoder and objective parameters, linear warm-up for ``warmup_epochs`` then cosine decay to
-    ``min_lr_ratio * lr`` over ``max_epochs`` (default: the trainer's ``max_epochs``), stepped
+    shape ``(n_channels, n_times)``, read from ``encoder.config`` unless given here (an objective
+    already built for that shape is kept as it is, trained weights included). AdamW over
+    encoder and objective parameters, linear warm-up for ``warmup_epochs`` (from
+    ``warmup_start * lr`` when given) then cosine decay to ``min_lr_ratio * lr`` over ``max_epochs`` (default: the trainer's ``max_epochs``), stepped
     every optimiser step.
     """
 
@@ -82,6 +83,7 @@ class PretrainModule(L.LightningModule):
         optimizer: str = "adamw",
         n_channels: int | None = None,
         n_times: int | None = None,
+        warmup_start: float | None = None,
     ) -> None:
         super().__init__()
         config = encoder.config or {}
@@ -94,7 +96,7 @@ class PretrainModule(L.LightningModule):
             )
         self.encoder = encoder
         self.objective = objective
-        self.objective.build(int(encoder.embed_dim), int(n_channels), int(n_times))
+        self.objective.ensure_built(int(encoder.embed_dim), int(n_channels), int(n_times))
         self.save_hyperparameters(ignore=["encoder", "objective"])
         self.hparams["n_channels"] = int(n_channels)
         self.hparams["n_times"] = int(n_times)
@@ -130,7 +132,8 @@ class PretrainModule(L.LightningModule):
         optimizer = build_optimizer(params, hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": scheduler_config(optimizer, self.trainer, hp.warmup_epochs, hp.max_epochs, hp.min_lr_ratio),
+            "lr_scheduler": scheduler_config(optimizer, self.trainer, hp.warmup_epochs, hp.max_epochs, hp.min_lr_ratio,
+                                             hp.get("warmup_start")),
         }
 
     def export(self, directory: str | Path) -> Path:

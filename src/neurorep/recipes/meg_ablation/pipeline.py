@@ -31,7 +31,7 @@ from neurorep.encoders.registry import ENCODERS
 from neurorep.errors import ConfigError
 from neurorep.evaluation.metrics import classification_metrics
 from neurorep.objectives import create_objective
-from neurorep.objectives.base import Objective
+from neurorep.objectives.composite import SumObjective
 from neurorep.recipes.meg_ablation.config import (
     OBJECTIVE_OF,
     PART_OF,
@@ -48,29 +48,6 @@ from neurorep.training import (
     predict,
     seed_everything,
 )
-
-
-class SumObjective(Objective):
-    """Several objectives on one encoder: ``loss = sum of their losses``; parts logged as ``<name>_<part>``."""
-
-    def __init__(self, objectives: dict[str, Objective]) -> None:
-        super().__init__(objectives=list(objectives))
-        self.parts = torch.nn.ModuleDict(objectives)
-
-    def build(self, embed_dim: int, n_channels: int, n_times: int) -> None:
-        for o in self.parts.values():
-            o.build(embed_dim, n_channels, n_times)
-
-    def forward(self, encoder: Encoder, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
-        total = None
-        for name, o in self.parts.items():
-            res = o(encoder, batch)
-            total = res["loss"] if total is None else total + res["loss"]
-            out[f"{name}_loss"] = res["loss"].detach()
-        assert total is not None
-        out["loss"] = total
-        return out
 
 
 def loader(ds: WindowDataset, batch_size: int, shuffle: bool, num_samples: int | None = None,
