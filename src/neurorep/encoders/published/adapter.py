@@ -87,5 +87,4 @@ class AdaptedEncoder(Encoder):
 
     def layer_groups(self) -> list[nn.Module]:
         """The inner encoder's layer groups (the input maps are fixed)."""
-        groups = getattr(self.encoder, "layer_groups", None)
-        return list(groups()) if callable(groups) else [self.encoder]
+        return list(self.encoder.layer_groups()) if self.encoder.supports("layer_groups") else [self.encoder]
