@@ -1,12 +1,15 @@
 """Training: one LightningModule per role, the trainer factory, schedules and inference helpers.
 
 - :class:`PretrainModule`: any encoder trained with any self-supervised objective;
-- :class:`SupervisedModule`: linear probe (frozen encoder) or fine-tuning with a classification head;
+- :class:`ClassifierModule`: a classification head on an encoder trained with a chosen loss (linear
+  probe, fine-tuning, soft-label fine-tuning with gradual unfreezing); ``SupervisedModule`` is its
+  deprecated cross-entropy alias;
 - :func:`build_trainer`, :func:`fit`, :func:`seed_everything`: run directories with TensorBoard logs,
   ``metrics.csv``, resumable checkpoints and safetensors exports;
 - :func:`embed`, :func:`predict`: NumPy embeddings / logits over a loader.
 """
 
+from neurorep.training.classifier import ClassifierModule, GradualUnfreezing
 from neurorep.training.inference import embed, predict
 from neurorep.training.pretrain import PretrainModule
 from neurorep.training.schedules import (
@@ -34,6 +37,8 @@ from neurorep.training.trainer import (
 )
 
 __all__ = [
+    "ClassifierModule",
+    "GradualUnfreezing",
     "ClassificationHead",
     "FitResult",
     "MetricsHistory",

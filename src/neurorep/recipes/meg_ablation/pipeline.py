@@ -41,13 +41,13 @@ from neurorep.recipes.meg_ablation.data import setup_meg, split_windows
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     PretrainModule,
-    SupervisedModule,
     build_trainer,
     class_weights_from_labels,
     fit,
     predict,
     seed_everything,
 )
+from neurorep.training.classifier import ClassifierModule
 
 
 def loader(ds: WindowDataset, batch_size: int, shuffle: bool, num_samples: int | None = None,
@@ -91,11 +91,11 @@ def pretrain_stage(cfg: MegAblationConfig, encoder: Encoder, names: list[str], t
 
 
 def finetune(cfg: MegAblationConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset | None,
-             out: Path, resume: bool, classes: list[str]) -> SupervisedModule:
+             out: Path, resume: bool, classes: list[str]) -> ClassifierModule:
     """Train encoder + linear head end to end (class-weighted cross-entropy); best validation epoch kept."""
     f = cfg.finetune
     weights = class_weights_from_labels(torch.as_tensor(train.labels), len(classes))
-    module = SupervisedModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
+    module = ClassifierModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
                               warmup_epochs=f.warmup_epochs, class_weights=weights,
                               encoder_lr_scale=cfg.encoder_lr_scale, class_names=classes, max_epochs=f.epochs)
     monitor = "val/loss" if val is not None else None
