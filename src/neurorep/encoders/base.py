@@ -132,11 +132,6 @@ class Encoder(nn.Module):
         """A very small variant for tests and quick runs (``overrides`` replace its arguments)."""
         return cls(**{**cls.tiny_kwargs(n_channels, n_times), **overrides})
 
-    # ------------------------------------------------------------------ identity
-    def describe(self) -> tuple[str, dict[str, Any]]:
-        """``(registry name or class name, constructor arguments)``."""
-        return self.registry_name or type(self).__name__, dict(self.config)
-
 
 def _defined_in(cls: type, name: str) -> type | None:
     """The class of ``cls``'s MRO whose body defines ``name``."""
