@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from neurorep.checks import check_fraction, check_int
+from neurorep.checks import check_int
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.objectives.base import Objective
