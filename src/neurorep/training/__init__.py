@@ -9,8 +9,10 @@
 - :func:`embed`, :func:`predict`: NumPy embeddings / logits over a loader.
 """
 
+from neurorep.heads.classification import ClassificationHead, load_head
 from neurorep.training.classifier import ClassifierModule, GradualUnfreezing
 from neurorep.training.inference import embed, predict
+from neurorep.training.losses import class_weights_from_labels
 from neurorep.training.pretrain import PretrainModule
 from neurorep.training.schedules import (
     build_optimizer,
@@ -19,12 +21,7 @@ from neurorep.training.schedules import (
     scheduler_config,
     warmup_cosine_factor,
 )
-from neurorep.training.supervised import (
-    ClassificationHead,
-    SupervisedModule,
-    class_weights_from_labels,
-    load_head,
-)
+from neurorep.training.supervised import SupervisedModule
 from neurorep.training.trainer import (
     FitResult,
     MetricsHistory,
