@@ -169,7 +169,7 @@ PREPARE: dict[str, list[str]] = {
 #: Python snippets that use names from the surrounding text (models, loaders, embeddings): they must
 #: compile and their imports must work. Keyed by (file, first line of the snippet).
 FRAGMENTS: dict[tuple[str, str], str] = {
-    ("docs/distributed.md", "from neurorep.training import SupervisedModule, build_trainer, fit"):
+    ("docs/distributed.md", "from neurorep.training import ClassifierModule, build_trainer, fit"):
         "encoder and loaders come from the reader's code",
     ("docs/distributed.md", "from torch.utils.data import DataLoader, DistributedSampler"):
         "ds, b and trainer come from the reader's code",

@@ -42,7 +42,7 @@ def test_shapes(name: str, n_channels: int, n_times: int) -> None:
     torch.testing.assert_close(emb, tokens.mean(dim=1))
     assert enc.registry_name == name
     assert enc.config["n_channels"] == n_channels and enc.config["n_times"] == n_times
-    assert getattr(enc, "n_tokens", tokens.shape[1]) == tokens.shape[1]
+    assert enc.n_tokens is None or enc.n_tokens == tokens.shape[1]  # None: the encoder does not know it
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -161,3 +161,63 @@ def test_default_size_builds_and_runs(name: str) -> None:
     assert enc.embed_dim == expected
     with torch.no_grad():
         assert enc(data(batch=2)).shape == (2, expected)
+
+
+# --------------------------------------------------------------------------- declared optional capabilities
+from neurorep.encoders.base import CAPABILITIES  # noqa: E402
+
+
+def _use(enc: torch.nn.Module, capability: str, x: torch.Tensor) -> None:
+    """Call the methods of ``capability`` and check what they give."""
+    if capability == "intermediates":
+        maps = enc.forward_intermediates(x)
+        assert isinstance(maps, dict) and "tokens" in maps
+        torch.testing.assert_close(maps["tokens"], enc.forward_features(x))
+    elif capability == "layer_groups":
+        groups = enc.layer_groups()
+        assert groups and all(isinstance(g, torch.nn.Module) for g in groups)
+        matcher = enc.group_matcher()
+        assert set(matcher.values()) <= set(range(len(groups)))
+        assert set(matcher) == {n for n, _ in enc.named_parameters()}  # every parameter is in a group
+    elif capability == "spatial_sequence":
+        torch.testing.assert_close(enc.sequence_features(enc.spatial_features(x)), enc.forward_features(x))
+    elif capability == "patch_tokens":
+        tokens = enc.encode_tokens(x)
+        assert tokens.dim() == 4 and tokens.shape[:2] == x.shape[:2] and tokens.shape[-1] == enc.embed_dim
+    elif capability == "tiny":
+        assert type(enc).tiny(x.shape[1], x.shape[2]).config == enc.config
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declared_capabilities_work_and_the_others_fail_clearly(name: str) -> None:
+    enc = tiny(name).eval()
+    x = data()
+    assert enc.supports("tiny")  # every built-in encoder has a tiny variant
+    with torch.no_grad():
+        for capability in CAPABILITIES:
+            if enc.supports(capability):
+                _use(enc, capability, x)
+            elif capability != "tiny":
+                with pytest.raises(ConfigError, match=rf"{name}.*does not offer '{capability}'"):
+                    _use(enc, capability, x)
+    assert enc.group_matcher()  # one group (the whole encoder) without the capability
+    with pytest.raises(ConfigError, match="did you mean 'intermediates'"):
+        enc.supports("intermediate")
+
+
+def test_constructor_arguments_are_recorded_once() -> None:
+    enc = create_encoder("cnn", n_channels=2, n_times=3000, embed_dim=24)
+    assert enc.config["embed_dim"] == 24 and enc.config["n_filters"] == 64  # defaults filled in
+    assert ENCODERS.get("cnn").tiny(2, 3000).config["embed_dim"] == 16
+
+
+def test_old_names_still_work_with_a_deprecation_warning() -> None:
+    utime = tiny("utime")
+    x = data(n_channels=2, n_times=3000)
+    with pytest.warns(DeprecationWarning, match="forward_intermediates"):
+        maps = utime.features(x)
+    assert set(maps) == set(utime.forward_intermediates(x))
+    from neurorep.encoders.cnn import check_int
+
+    with pytest.raises(ConfigError, match="n_filters"):
+        check_int("cnn", "n_filters", 0)

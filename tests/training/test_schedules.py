@@ -124,3 +124,15 @@ def test_scheduler_config_is_per_step() -> None:
     cfg = scheduler_config(opt, trainer, warmup_epochs=1, min_lr_ratio=0.0)
     assert cfg["interval"] == "step" and cfg["frequency"] == 1
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 / 5)
+
+
+def test_warmup_from_a_start_ratio() -> None:
+    """``warmup_start`` (eeg-image's schedule): linear from the floor to 1, then cosine back to it."""
+    floor, warmup, total = 0.01, 10, 50
+    factors = [warmup_cosine_factor(s, warmup, total, floor, warmup_start=floor) for s in range(total + 5)]
+    assert factors[0] == pytest.approx(floor) and factors[5] == pytest.approx(floor + (1 - floor) * 0.5)
+    assert factors[warmup] == pytest.approx(1.0) and factors[total] == pytest.approx(floor)
+    mid = warmup + (total - warmup) // 2
+    assert factors[mid] == pytest.approx(floor + (1 - floor) * 0.5)
+    with pytest.raises(ConfigError, match="warmup_start"):
+        cosine_with_warmup(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1), 1, 2, 0.0, warmup_start=2.0)

@@ -4,7 +4,9 @@ A wide first convolution with a large stride (about half a second of signal, hop
 at 100 Hz) picks up frequency content, a max-pool shrinks time, a few narrow convolutions mix
 features, and a last max-pool gives time tokens of about 2 s each for a 100 Hz input.
 
-Also holds the small shape helpers shared by the other convolutional encoders.
+Also holds the small shape helpers shared by the other convolutional encoders (the argument
+checks live in :mod:`neurorep.checks`; ``check_int``/``check_rate``/``check_input`` are re-exported
+here for old imports).
 """
 
 from __future__ import annotations
@@ -14,28 +16,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.base import Encoder
 from neurorep.encoders.registry import register_encoder
-from neurorep.errors import ConfigError, DataError
+from neurorep.errors import ConfigError
 
 __all__ = ["CNNEncoder", "check_input", "check_int", "check_rate", "conv_len", "pool_len"]
 
 
-# --------------------------------------------------------------------------- shared helpers
-
-
-def check_int(owner: str, name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int ``>= minimum``; otherwise raise :class:`ConfigError`."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def check_rate(owner: str, name: str, value: Any) -> float:
-    """Return ``value`` if it is a probability in ``[0, 1)``; otherwise raise :class:`ConfigError`."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
-    return float(value)
+# --------------------------------------------------------------------------- shape helpers
 
 
 def conv_len(length: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
@@ -46,28 +35,6 @@ def conv_len(length: int, kernel: int, stride: int = 1, padding: int = 0) -> int
 def pool_len(length: int, kernel: int, stride: int | None = None, padding: int = 0) -> int:
     """Output length of a ``MaxPool1d`` (floor mode)."""
     return conv_len(length, kernel, kernel if stride is None else stride, padding)
-
-
-def check_input(encoder: Encoder, x: torch.Tensor, n_channels: int, n_times: int | None = None) -> None:
-    """Raise :class:`DataError` if ``x`` is not ``[B, n_channels, T]`` (and ``T == n_times`` if given).
-
-    Skipped while tracing for export, where shapes are fixed by the example input.
-    """
-    if torch.jit.is_tracing() or torch.jit.is_scripting():
-        return
-    name = type(encoder).__name__
-    if x.dim() != 3:
-        raise DataError(f"{name}: expected input x of shape [B, C, T], got shape {tuple(x.shape)}")
-    if x.shape[1] != n_channels:
-        raise DataError(
-            f"{name}: built for n_channels={n_channels}, got input with {x.shape[1]} channels "
-            f"(shape {tuple(x.shape)}); rebuild the encoder with n_channels={x.shape[1]}"
-        )
-    if n_times is not None and x.shape[2] != n_times:
-        raise DataError(
-            f"{name}: built for n_times={n_times}, got input with {x.shape[2]} samples "
-            f"(shape {tuple(x.shape)}); rebuild the encoder with n_times={x.shape[2]}"
-        )
 
 
 # --------------------------------------------------------------------------- encoder
@@ -112,19 +79,7 @@ class CNNEncoder(Encoder):
         last_pool: int = 4,
         dropout: float = 0.5,
     ) -> None:
-        super().__init__(
-            n_channels=n_channels,
-            n_times=n_times,
-            embed_dim=embed_dim,
-            n_filters=n_filters,
-            first_kernel=first_kernel,
-            first_stride=first_stride,
-            first_pool=first_pool,
-            n_convs=n_convs,
-            kernel_size=kernel_size,
-            last_pool=last_pool,
-            dropout=dropout,
-        )
+        super().__init__()
         owner = "cnn"
         for name in ("n_channels", "n_times", "embed_dim", "n_filters", "first_kernel", "first_stride",
                      "first_pool", "kernel_size", "last_pool"):

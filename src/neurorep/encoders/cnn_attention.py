@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate, conv_len, pool_len
+from neurorep.encoders.cnn import conv_len, pool_len
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 
@@ -109,12 +110,7 @@ class CNNAttentionEncoder(Encoder):
         mlp_ratio: float = 2.0,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__(
-            n_channels=n_channels, n_times=n_times, embed_dim=embed_dim, n_filters=n_filters,
-            fine_kernel=fine_kernel, fine_stride=fine_stride, fine_pool=fine_pool,
-            coarse_kernel=coarse_kernel, coarse_stride=coarse_stride, coarse_pool=coarse_pool,
-            kernel_size=kernel_size, n_layers=n_layers, n_heads=n_heads, mlp_ratio=mlp_ratio, dropout=dropout,
-        )
+        super().__init__()
         owner = "cnn_attention"
         for name in ("n_channels", "n_times", "embed_dim", "n_filters", "fine_kernel", "fine_stride", "fine_pool",
                      "coarse_kernel", "coarse_stride", "coarse_pool", "kernel_size", "n_heads"):

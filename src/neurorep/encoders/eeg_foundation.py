@@ -22,11 +22,10 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from neurorep.checks import check_input
 from neurorep.config import Strict, validate
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input
 from neurorep.encoders.foundation_blocks import (
-    ClassifierHead,
     FoundationBlock,
     MultiScalePatchEmbedding,
     PatchGrid,
@@ -34,6 +33,7 @@ from neurorep.encoders.foundation_blocks import (
 )
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError, DataError
+from neurorep.heads.classification import ClassificationHead
 
 __all__ = ["PRESETS", "EEGFoundationConfig", "EEGFoundationModel"]
 
@@ -202,7 +202,7 @@ class EEGFoundationModel(Encoder):
 
     # ------------------------------------------------------------------ classification head
     def _make_head(self, n_classes: int, dropout: float) -> None:
-        self.head = ClassifierHead(self.embed_dim, n_classes, dropout)
+        self.head = ClassificationHead(self.embed_dim, n_classes, dropout, standardize=True)
 
     def add_classification_head(self, n_classes: int, dropout: float = 0.0) -> nn.Module:
         """Attach a head ``embedding[B, D] -> logits[B, n_classes]`` (recorded in the config, so

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 
@@ -58,9 +58,7 @@ class EEGNetEncoder(Encoder):
     def __init__(self, *, n_channels: int, n_times: int, embed_dim: int = 128, n_temporal: int = 16,
                  depth: int = 2, temporal_kernel: int = 64, separable_kernel: int = 17, pool1: int = 4,
                  pool2: int = 8, dropout: float = 0.25, window_norm: bool = True) -> None:
-        super().__init__(n_channels=n_channels, n_times=n_times, embed_dim=embed_dim, n_temporal=n_temporal,
-                         depth=depth, temporal_kernel=temporal_kernel, separable_kernel=separable_kernel,
-                         pool1=pool1, pool2=pool2, dropout=dropout, window_norm=window_norm)
+        super().__init__()
         owner = "eegnet"
         for name in ("n_channels", "n_times", "embed_dim", "n_temporal", "depth", "temporal_kernel",
                      "separable_kernel", "pool1", "pool2"):

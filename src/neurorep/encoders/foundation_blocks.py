@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from neurorep.encoders.base import deprecated_alias
+from neurorep.heads.classification import ClassificationHead
+
 __all__ = ["ClassifierHead", "FoundationBlock", "MultiScalePatchEmbedding", "PatchGrid", "patch_grid", "samples_mask"]
 
 
@@ -138,14 +141,10 @@ class FoundationBlock(nn.Module):
         return t.reshape(-1, c, n, d)
 
 
-class ClassifierHead(nn.Sequential):
-    """``embedding[B, D] -> logits[B, K]``: batch standardisation (no affine), dropout, linear.
-
-    Standardising each embedding dimension over the batch (running statistics at evaluation)
-    gives the linear layer well-scaled inputs whatever the encoder's output offset and scale, so a
-    head on a frozen pretrained encoder learns quickly (as in MAE-style linear probing).
-    """
+class ClassifierHead(ClassificationHead):
+    """Deprecated: :class:`neurorep.heads.ClassificationHead` with ``standardize=True`` (same layers
+    and state-dict keys)."""
 
     def __init__(self, in_dim: int, n_classes: int, dropout: float = 0.0) -> None:
-        super().__init__(nn.BatchNorm1d(in_dim, affine=False), nn.Dropout(dropout), nn.Linear(in_dim, n_classes))
-        self.config = {"in_dim": int(in_dim), "n_classes": int(n_classes), "dropout": float(dropout)}
+        deprecated_alias("ClassifierHead", "neurorep.heads.ClassificationHead(..., standardize=True)")
+        super().__init__(in_dim, n_classes, dropout, standardize=True)

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.data.sensor_grid import grid_for
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 

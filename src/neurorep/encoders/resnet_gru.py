@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, conv_len
+from neurorep.encoders.cnn import conv_len
 from neurorep.encoders.registry import register_encoder
 from neurorep.encoders.resnet1d import check_resnet_config, residual_stages
 from neurorep.errors import ConfigError

@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input, check_int, check_rate
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
 
@@ -48,10 +48,7 @@ class TransformerEncoder(Encoder):
         mlp_ratio: float = 2.0,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__(
-            n_channels=n_channels, n_times=n_times, embed_dim=embed_dim, patch_size=patch_size,
-            n_layers=n_layers, n_heads=n_heads, mlp_ratio=mlp_ratio, dropout=dropout,
-        )
+        super().__init__()
         owner = "transformer"
         for name in ("n_channels", "n_times", "embed_dim", "patch_size", "n_heads"):
             check_int(owner, name, self.config[name])

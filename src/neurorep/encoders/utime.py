@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurorep.encoders.base import Encoder
+from neurorep.encoders.base import Encoder, deprecated_alias
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError, DataError
 
@@ -110,6 +110,11 @@ class UTime(Encoder):
             raise DataError(f"utime: input length {x.shape[-1]} is not a multiple of epoch_samples={self.epoch_samples}")
 
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Deprecated name of :meth:`forward_intermediates`."""
+        deprecated_alias("UTime.features()", "forward_intermediates()")
+        return self.forward_intermediates(x)
+
+    def forward_intermediates(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Intermediate maps ``enc<i>``, ``bottleneck``, ``dec<i>`` ``[B, C_l, T_l]`` and ``tokens [B, N, D]``."""
         self._check(x)
         out: dict[str, torch.Tensor] = {}
@@ -134,4 +139,4 @@ class UTime(Encoder):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> tokens[B, N, embed_dim]``, one token per epoch."""
-        return self.features(x)["tokens"]
+        return self.forward_intermediates(x)["tokens"]

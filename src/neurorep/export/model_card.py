@@ -129,7 +129,7 @@ def find_saved_model(source: str | Path) -> SavedModel:
 
 def load_saved_model(saved: SavedModel | str | Path) -> nn.Module:
     """The encoder (``[B, C, T] -> [B, D]``) or :class:`Classifier` (``-> [B, K]``), in eval mode."""
-    from neurorep.training.supervised import load_head
+    from neurorep.heads.classification import load_head
 
     if not isinstance(saved, SavedModel):
         saved = find_saved_model(saved)

@@ -12,6 +12,7 @@ from neurorep.objectives.registry import (
 from neurorep.registry import import_submodules
 
 import_submodules("neurorep.objectives", skip=("base", "registry"))
+from neurorep.objectives.composite import SumObjective, weighted_sum
 from neurorep.objectives.contrastive import Contrastive, nt_xent
 from neurorep.objectives.hybrid import Hybrid
 from neurorep.objectives.masked import MaskedPrediction, masked_mse
@@ -22,9 +23,11 @@ __all__ = [
     "Hybrid",
     "MaskedPrediction",
     "Objective",
+    "SumObjective",
     "create_objective",
     "list_objectives",
     "masked_mse",
     "nt_xent",
     "register_objective",
+    "weighted_sum",
 ]

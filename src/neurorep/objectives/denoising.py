@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from neurorep.checks import check_int
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.objectives.base import Objective
@@ -47,8 +48,9 @@ def add_noise(x: torch.Tensor, noise_std: float, generator: torch.Generator | No
 
 def part_features(encoder: Encoder, x: torch.Tensor, part: str) -> torch.Tensor:
     """Tokens ``[B, N, D]`` of ``x[B, C, T]`` from one part: ``spatial`` uses ``encoder.spatial_features``
-    when the encoder has it; otherwise (or for ``all``) ``encoder.forward_features``."""
-    if part == "spatial" and hasattr(encoder, "spatial_features"):
+    when the encoder offers the ``spatial_sequence`` capability; otherwise (or for ``all``)
+    ``encoder.forward_features``."""
+    if part == "spatial" and encoder.supports("spatial_sequence"):
         return encoder.spatial_features(x)
     return encoder.forward_features(x)
 
@@ -61,18 +63,6 @@ def check_built(owner: str, decoder: SignalDecoder | None, x: torch.Tensor) -> S
         raise ConfigError(f"{owner}: built for windows of {decoder.n_channels} channels x {decoder.n_times} samples, "
                           f"got batch['x'] of shape {tuple(x.shape)}; call build() again")
     return decoder
-
-
-def check_fraction(owner: str, name: str, value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < value < 1.0:
-        raise ConfigError(f"{owner}: {name} must be a fraction in (0, 1), got {value!r}")
-    return float(value)
-
-
-def check_positive_int(owner: str, name: str, value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return value
 
 
 @register_objective("denoising")
@@ -96,8 +86,8 @@ class Denoising(Objective):
         if not isinstance(noise_std, (int, float)) or isinstance(noise_std, bool) or noise_std <= 0:
             raise ConfigError(f"denoising: noise_std must be a positive number, got {noise_std!r}")
         self.noise_std, self.normalize_target = float(noise_std), bool(normalize_target)
-        self.decoder_upsample = check_positive_int("denoising", "decoder_upsample", decoder_upsample)
-        self.decoder_hidden = check_positive_int("denoising", "decoder_hidden", decoder_hidden)
+        self.decoder_upsample = check_int("denoising", "decoder_upsample", decoder_upsample)
+        self.decoder_hidden = check_int("denoising", "decoder_hidden", decoder_hidden)
         self.generator = make_generator(seed)
         self.decoder: SignalDecoder | None = None
 

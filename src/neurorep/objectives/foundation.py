@@ -153,10 +153,10 @@ class FoundationPretraining(Objective):
         x_in = x.masked_fill(hidden, 0.0)
         target = patchify(standardize(x), grid).detach()
         if self.token_level:
-            if not hasattr(encoder, "encode_tokens"):
+            if not encoder.supports("patch_tokens"):
                 raise ConfigError(f"foundation: encoder {type(encoder).__name__} has no token API (encode_tokens); "
                                   "set objective kwargs token_level: false to use it with this encoder")
-            tokens = encoder.encode_tokens(x_in, patch_mask, self.mask_token)  # type: ignore[operator]
+            tokens = encoder.encode_tokens(x_in, patch_mask, self.mask_token)
             if tokens.shape[2] != grid.n_patches:
                 raise ConfigError(f"foundation: the encoder makes {tokens.shape[2]} patches per channel, the "
                                   f"objective expects {grid.n_patches}; give it the model's patch_size and overlap")

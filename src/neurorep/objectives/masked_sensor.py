@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 
+from neurorep.checks import check_fraction, check_int
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.objectives.base import Objective
 from neurorep.objectives.denoising import (
     check_built,
-    check_fraction,
-    check_positive_int,
     part_features,
 )
 from neurorep.objectives.masked import (
@@ -76,8 +75,8 @@ class MaskedSensor(Objective):
                          decoder_hidden=decoder_hidden, seed=seed)
         self.mask_ratio = check_fraction("masked_sensor", "mask_ratio", mask_ratio)
         self.normalize_target = bool(normalize_target)
-        self.decoder_upsample = check_positive_int("masked_sensor", "decoder_upsample", decoder_upsample)
-        self.decoder_hidden = check_positive_int("masked_sensor", "decoder_hidden", decoder_hidden)
+        self.decoder_upsample = check_int("masked_sensor", "decoder_upsample", decoder_upsample)
+        self.decoder_hidden = check_int("masked_sensor", "decoder_hidden", decoder_hidden)
         self.generator = make_generator(seed)
         self.decoder: SignalDecoder | None = None
 

@@ -20,12 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from neurorep.checks import check_fraction, check_int
 from neurorep.encoders.base import Encoder
 from neurorep.objectives.base import Objective
 from neurorep.objectives.denoising import (
     check_built,
-    check_fraction,
-    check_positive_int,
 )
 from neurorep.objectives.masked import (
     SignalDecoder,
@@ -86,10 +85,10 @@ class MaskedSequence(Objective):
         super().__init__(mask_ratio=mask_ratio, n_steps=n_steps, normalize_target=normalize_target,
                          decoder_upsample=decoder_upsample, decoder_hidden=decoder_hidden, seed=seed)
         self.mask_ratio = check_fraction("masked_sequence", "mask_ratio", mask_ratio)
-        self.n_steps = check_positive_int("masked_sequence", "n_steps", n_steps)
+        self.n_steps = check_int("masked_sequence", "n_steps", n_steps)
         self.normalize_target = bool(normalize_target)
-        self.decoder_upsample = check_positive_int("masked_sequence", "decoder_upsample", decoder_upsample)
-        self.decoder_hidden = check_positive_int("masked_sequence", "decoder_hidden", decoder_hidden)
+        self.decoder_upsample = check_int("masked_sequence", "decoder_upsample", decoder_upsample)
+        self.decoder_hidden = check_int("masked_sequence", "decoder_hidden", decoder_hidden)
         self.generator = make_generator(seed)
         self.decoder: SignalDecoder | None = None
         self.mask_token: nn.Parameter | None = None
@@ -105,7 +104,7 @@ class MaskedSequence(Objective):
         x = batch_input(batch, "masked_sequence")
         decoder = check_built("masked_sequence", self.decoder, x)
         b, _, t = x.shape
-        if hasattr(encoder, "spatial_features") and hasattr(encoder, "sequence_features"):
+        if encoder.supports("spatial_sequence"):
             feats = encoder.spatial_features(x)
             mask = step_mask(b, feats.shape[1], self.mask_ratio, self.generator, x.device)
             assert self.mask_token is not None

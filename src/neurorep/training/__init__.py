@@ -1,13 +1,18 @@
 """Training: one LightningModule per role, the trainer factory, schedules and inference helpers.
 
 - :class:`PretrainModule`: any encoder trained with any self-supervised objective;
-- :class:`SupervisedModule`: linear probe (frozen encoder) or fine-tuning with a classification head;
+- :class:`ClassifierModule`: a classification head on an encoder trained with a chosen loss (linear
+  probe, fine-tuning, soft-label fine-tuning with gradual unfreezing); ``SupervisedModule`` is its
+  deprecated cross-entropy alias;
 - :func:`build_trainer`, :func:`fit`, :func:`seed_everything`: run directories with TensorBoard logs,
   ``metrics.csv``, resumable checkpoints and safetensors exports;
 - :func:`embed`, :func:`predict`: NumPy embeddings / logits over a loader.
 """
 
+from neurorep.heads.classification import ClassificationHead, load_head
+from neurorep.training.classifier import ClassifierModule, GradualUnfreezing
 from neurorep.training.inference import embed, predict
+from neurorep.training.losses import class_weights_from_labels
 from neurorep.training.pretrain import PretrainModule
 from neurorep.training.schedules import (
     build_optimizer,
@@ -16,12 +21,7 @@ from neurorep.training.schedules import (
     scheduler_config,
     warmup_cosine_factor,
 )
-from neurorep.training.supervised import (
-    ClassificationHead,
-    SupervisedModule,
-    class_weights_from_labels,
-    load_head,
-)
+from neurorep.training.supervised import SupervisedModule
 from neurorep.training.trainer import (
     FitResult,
     MetricsHistory,
@@ -34,6 +34,8 @@ from neurorep.training.trainer import (
 )
 
 __all__ = [
+    "ClassifierModule",
+    "GradualUnfreezing",
     "ClassificationHead",
     "FitResult",
     "MetricsHistory",

@@ -23,29 +23,30 @@ from neurorep.errors import ConfigError, DataError
 from neurorep.export.hub import from_pretrained
 from neurorep.objectives.distill import Distillation
 from neurorep.training.schedules import build_optimizer, scheduler_config
-from neurorep.training.supervised import ClassificationHead, load_head
+from neurorep.heads.classification import ClassificationHead, load_head
 from neurorep.training.trainer import export_weights
 
 
 class StagingNet(nn.Module):
     """Encoder + per-epoch head: ``x[B, C, T] -> (logits [B, N, K], feature maps)``.
 
-    The encoder must offer ``features(x)`` returning a dict with ``tokens [B, N, D]`` (as
-    :class:`neurorep.encoders.utime.UTime` does). ``detach_head`` trains the head on
+    The encoder must offer the ``intermediates`` capability (``forward_intermediates(x)`` returning
+    a dict with ``tokens [B, N, D]``, as :class:`neurorep.encoders.utime.UTime` does). ``detach_head`` trains the head on
     stop-gradient tokens, so the encoder learns only from the other loss terms.
     """
 
     def __init__(self, encoder: Encoder, n_classes: int, head_dropout: float = 0.0, detach_head: bool = False,
                  head: ClassificationHead | None = None) -> None:
         super().__init__()
-        if not hasattr(encoder, "features"):
-            raise ConfigError(f"{type(encoder).__name__} has no features(); use an encoder such as 'utime'")
+        if not encoder.supports("intermediates"):
+            raise ConfigError(f"{type(encoder).__name__} has no forward_intermediates(); use an encoder such as 'utime'")
         self.encoder = encoder
-        self.head = head if head is not None else ClassificationHead(int(encoder.embed_dim), int(n_classes), head_dropout)
+        self.head = head if head is not None else ClassificationHead(int(encoder.embed_dim), int(n_classes), head_dropout,
+                                                                     token_pool="none")
         self.detach_head = bool(detach_head)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        feats = self.encoder.features(x)  # type: ignore[operator]
+        feats = self.encoder.forward_intermediates(x)
         tokens = feats.pop("tokens")
         feats["tokens"] = tokens
         logits = self.head(tokens.detach() if self.detach_head else tokens)
@@ -69,7 +70,7 @@ def load_staging_net(directory: str | Path) -> tuple[StagingNet, list[str]]:
     encoder = from_pretrained(directory / "encoder")
     head = load_head(directory / "head")
     names = json.loads((directory / "head" / "config.json").read_text()).get("class_names", [])
-    net = StagingNet(encoder, head[-1].out_features, head=head)
+    net = StagingNet(encoder, head.n_classes, head=head)
     return net.eval(), list(names)
 
 

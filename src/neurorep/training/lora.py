@@ -21,6 +21,7 @@ from pydantic import Field
 from torch import nn
 
 from neurorep.config import Strict
+from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 
 __all__ = ["LoraSettings", "add_lora", "called_linear_layers", "lora_parameters", "merged_copy"]
@@ -40,7 +41,7 @@ class LoraSettings(Strict):
 def called_linear_layers(encoder: nn.Module, example: torch.Tensor | None = None) -> list[str]:
     """Names of the ``nn.Linear`` layers that ``encoder`` calls as modules on ``example`` (``[1, C, T]`` zeros)."""
     if example is None:
-        config = getattr(encoder, "config", {}) or {}
+        config = (encoder.config if isinstance(encoder, Encoder) else {}) or {}
         if "n_channels" not in config or "n_times" not in config:
             raise ConfigError(f"lora: cannot tell which layers {type(encoder).__name__} uses (no n_channels/n_times "
                               "in its config); give lora.targets")

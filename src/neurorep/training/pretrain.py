@@ -64,9 +64,10 @@ class PretrainModule(L.LightningModule):
 
     Batches are dicts with ``x`` of shape ``[B, C, T]`` (plus whatever the objective reads).
     The objective's heads are built in ``__init__`` from ``encoder.embed_dim`` and the input
-    shape ``(n_channels, n_times)``, read from ``encoder.config`` unless given here. AdamW over
-    encoder and objective parameters, linear warm-up for ``warmup_epochs`` then cosine decay to
-    ``min_lr_ratio * lr`` over ``max_epochs`` (default: the trainer's ``max_epochs``), stepped
+    shape ``(n_channels, n_times)``, read from ``encoder.config`` unless given here (an objective
+    already built for that shape is kept as it is, trained weights included). AdamW over
+    encoder and objective parameters, linear warm-up for ``warmup_epochs`` (from
+    ``warmup_start * lr`` when given) then cosine decay to ``min_lr_ratio * lr`` over ``max_epochs`` (default: the trainer's ``max_epochs``), stepped
     every optimiser step.
     """
 
@@ -82,9 +83,10 @@ class PretrainModule(L.LightningModule):
         optimizer: str = "adamw",
         n_channels: int | None = None,
         n_times: int | None = None,
+        warmup_start: float | None = None,
     ) -> None:
         super().__init__()
-        config = getattr(encoder, "config", {}) or {}
+        config = encoder.config or {}
         n_channels = n_channels if n_channels is not None else config.get("n_channels")
         n_times = n_times if n_times is not None else config.get("n_times")
         if n_channels is None or n_times is None:
@@ -94,14 +96,14 @@ class PretrainModule(L.LightningModule):
             )
         self.encoder = encoder
         self.objective = objective
-        self.objective.build(int(encoder.embed_dim), int(n_channels), int(n_times))
+        self.objective.ensure_built(int(encoder.embed_dim), int(n_channels), int(n_times))
         self.save_hyperparameters(ignore=["encoder", "objective"])
         self.hparams["n_channels"] = int(n_channels)
         self.hparams["n_times"] = int(n_times)
-        self.hparams["encoder_name"] = getattr(encoder, "registry_name", "") or type(encoder).__name__
+        self.hparams["encoder_name"] = encoder.registry_name or type(encoder).__name__
         self.hparams["encoder_config"] = _plain(config)
-        self.hparams["objective_name"] = getattr(objective, "registry_name", "") or type(objective).__name__
-        self.hparams["objective_config"] = _plain(getattr(objective, "config", {}) or {})
+        self.hparams["objective_name"] = objective.registry_name or type(objective).__name__
+        self.hparams["objective_config"] = _plain(objective.config or {})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x[B, C, T] -> embedding[B, D]``."""
@@ -130,7 +132,8 @@ class PretrainModule(L.LightningModule):
         optimizer = build_optimizer(params, hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
         return {
             "optimizer": optimizer,
-            "lr_scheduler": scheduler_config(optimizer, self.trainer, hp.warmup_epochs, hp.max_epochs, hp.min_lr_ratio),
+            "lr_scheduler": scheduler_config(optimizer, self.trainer, hp.warmup_epochs, hp.max_epochs, hp.min_lr_ratio,
+                                             hp.get("warmup_start")),
         }
 
     def export(self, directory: str | Path) -> Path:

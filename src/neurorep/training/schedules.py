@@ -19,17 +19,22 @@ from neurorep.errors import ConfigError, unknown_name_message
 OPTIMIZERS = ("adamw", "adam", "sgd")
 
 
-def warmup_cosine_factor(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0) -> float:
+def warmup_cosine_factor(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float = 0.0,
+                         warmup_start: float | None = None) -> float:
     """Learning-rate factor (multiplier of the base rate) after ``step`` optimiser steps.
 
     - warm-up, ``step < warmup_steps``: ``(step + 1) / warmup_steps`` (the first step already
-      uses a small non-zero rate and step ``warmup_steps - 1`` uses the full rate);
+      uses a small non-zero rate and step ``warmup_steps - 1`` uses the full rate); with
+      ``warmup_start`` given, ``warmup_start + (1 - warmup_start) * step / warmup_steps`` instead
+      (step 0 at ``warmup_start``, e.g. warming up from the minimum rate);
     - decay, ``warmup_steps <= step``: with ``p = min(1, (step - warmup_steps) /
       max(1, total_steps - warmup_steps))``,
       ``min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + cos(pi * p))``; constant at
       ``min_lr_ratio`` after ``total_steps``.
     """
     if warmup_steps > 0 and step < warmup_steps:
+        if warmup_start is not None:
+            return warmup_start + (1.0 - warmup_start) * step / warmup_steps
         return float(step + 1) / float(warmup_steps)
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
@@ -42,13 +47,16 @@ class _WarmupCosine:
     here), so a resumed run continues the schedule it was started with.
     """
 
-    def __init__(self, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> None:
+    def __init__(self, warmup_steps: int, total_steps: int, min_lr_ratio: float,
+                 warmup_start: float | None = None) -> None:
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
         self.min_lr_ratio = min_lr_ratio
+        self.warmup_start = warmup_start
 
     def __call__(self, step: int) -> float:
-        return warmup_cosine_factor(step, self.warmup_steps, self.total_steps, self.min_lr_ratio)
+        return warmup_cosine_factor(step, self.warmup_steps, self.total_steps, self.min_lr_ratio,
+                                    self.warmup_start)
 
 
 def cosine_with_warmup(
@@ -56,9 +64,10 @@ def cosine_with_warmup(
     warmup_steps: int,
     total_steps: int,
     min_lr_ratio: float = 0.0,
+    warmup_start: float | None = None,
 ) -> LambdaLR:
-    """Linear warm-up from ``base_lr / warmup_steps`` to ``base_lr``, then cosine down to
-    ``min_lr_ratio * base_lr`` at ``total_steps``; see :func:`warmup_cosine_factor`.
+    """Linear warm-up from ``base_lr / warmup_steps`` (or ``warmup_start * base_lr``) to ``base_lr``,
+    then cosine down to ``min_lr_ratio * base_lr`` at ``total_steps``; see :func:`warmup_cosine_factor`.
 
     Step the returned scheduler once per optimiser step.
     """
@@ -66,7 +75,10 @@ def cosine_with_warmup(
         raise ConfigError(f"warmup_steps and total_steps must be >= 0, got {warmup_steps} and {total_steps}")
     if not 0.0 <= min_lr_ratio <= 1.0:
         raise ConfigError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio}")
-    return LambdaLR(optimizer, _WarmupCosine(int(warmup_steps), int(total_steps), float(min_lr_ratio)))
+    if warmup_start is not None and not 0.0 <= warmup_start <= 1.0:
+        raise ConfigError(f"warmup_start must be in [0, 1], got {warmup_start}")
+    start = None if warmup_start is None else float(warmup_start)
+    return LambdaLR(optimizer, _WarmupCosine(int(warmup_steps), int(total_steps), float(min_lr_ratio), start))
 
 
 def build_optimizer(
@@ -121,8 +133,9 @@ def scheduler_config(
     warmup_epochs: float,
     max_epochs: int | None = None,
     min_lr_ratio: float = 0.0,
+    warmup_start: float | None = None,
 ) -> dict[str, Any]:
     """Lightning ``lr_scheduler`` dict for a per-step warm-up + cosine schedule."""
     warmup_steps, total_steps = schedule_steps(trainer, warmup_epochs, max_epochs)
-    scheduler = cosine_with_warmup(optimizer, warmup_steps, total_steps, min_lr_ratio)
+    scheduler = cosine_with_warmup(optimizer, warmup_steps, total_steps, min_lr_ratio, warmup_start)
     return {"scheduler": scheduler, "interval": "step", "frequency": 1, "name": "lr"}

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from neurorep.checks import check_input
 from neurorep.encoders.base import Encoder
-from neurorep.encoders.cnn import check_input
 from neurorep.encoders.registry import create_encoder, register_encoder
 from neurorep.errors import ConfigError
 
@@ -87,5 +87,4 @@ class AdaptedEncoder(Encoder):
 
     def layer_groups(self) -> list[nn.Module]:
         """The inner encoder's layer groups (the input maps are fixed)."""
-        groups = getattr(self.encoder, "layer_groups", None)
-        return list(groups()) if callable(groups) else [self.encoder]
+        return list(self.encoder.layer_groups()) if self.encoder.supports("layer_groups") else [self.encoder]

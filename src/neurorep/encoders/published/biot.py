@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from neurorep.encoders.cnn import check_input, check_int, check_rate
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, RealDFT
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError
@@ -172,8 +172,7 @@ class BIOT(PublishedEncoder):
         dropout: float = 0.5,
         attn_dropout: float = 0.2,
     ) -> None:
-        super().__init__(n_channels=n_channels, n_times=n_times, sfreq=sfreq, embed_dim=embed_dim, n_heads=n_heads,
-                         n_layers=n_layers, hop_length=hop_length, dropout=dropout, attn_dropout=attn_dropout)
+        super().__init__()
         owner = "biot"
         for field, value in (("n_channels", n_channels), ("n_times", n_times), ("embed_dim", embed_dim),
                              ("n_heads", n_heads), ("n_layers", n_layers), ("hop_length", hop_length)):

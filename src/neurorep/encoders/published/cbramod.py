@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from neurorep.encoders.cnn import check_input, check_int, check_rate
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.published._base import PublishedCard, PublishedEncoder, RealDFT, check_divisible
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils import parametrize
 
-from neurorep.encoders.cnn import check_input, check_int, check_rate
+from neurorep.checks import check_input, check_int, check_rate
 from neurorep.encoders.published._base import PublishedCard, PublishedEncoder
 from neurorep.encoders.registry import register_encoder
 from neurorep.errors import ConfigError, unknown_name_message

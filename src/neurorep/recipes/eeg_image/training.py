@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, RandomSampler
 
 from neurorep.encoders import Encoder, create_encoder
@@ -19,46 +17,25 @@ from neurorep.objectives.clip import Clip
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import RunData
 from neurorep.training import PretrainModule, build_trainer, fit
-from neurorep.training.schedules import build_optimizer, schedule_steps
 
-__all__ = ["AlignModule", "MinLrWarmupCosine", "build_models", "train"]
-
-
-class MinLrWarmupCosine:
-    """LR factor: linear from ``floor`` to 1 over ``warmup`` steps, then cosine from 1 to ``floor`` at ``total``.
-
-    ``floor = min_lr / lr``. A callable object so :class:`LambdaLR` checkpoints its numbers.
-    """
-
-    def __init__(self, warmup: int, total: int, floor: float) -> None:
-        self.warmup, self.total, self.floor = warmup, total, floor
-
-    def __call__(self, step: int) -> float:
-        if self.warmup > 0 and step < self.warmup:
-            return self.floor + (1.0 - self.floor) * step / self.warmup
-        p = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
-        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * p))
+__all__ = ["AlignModule", "build_models", "train"]
 
 
 class AlignModule(PretrainModule):
-    """:class:`PretrainModule` whose schedule warms up from ``min_lr`` (the NICE training script's)."""
+    """:class:`PretrainModule` whose schedule warms up from ``min_lr`` and decays to it (the NICE
+    training script's): ``warmup_start = min_lr_ratio = min_lr / lr``.
+
+    The objective built by :func:`build_models` is kept as it is (``init_from`` weights included);
+    ``objective_state``, when given, is loaded into it.
+    """
 
     def __init__(self, encoder: Encoder, objective: Clip, min_lr: float = 1e-5,
                  objective_state: dict[str, torch.Tensor] | None = None, **kwargs: Any) -> None:
-        super().__init__(encoder, objective, **kwargs)  # (re)builds the objective's projection
-        if objective_state is not None:  # fine-tuning: restore the trained projection after the rebuild
+        floor = min(1.0, float(min_lr) / float(kwargs.get("lr", 1e-3)))
+        super().__init__(encoder, objective, min_lr_ratio=floor, warmup_start=floor, **kwargs)
+        if objective_state is not None:
             load_strict(self.objective, objective_state, source="init_from objective weights")
         self.hparams["min_lr"] = float(min_lr)
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        hp = self.hparams
-        params = [p for p in self.parameters() if p.requires_grad]
-        optimizer = build_optimizer(params, hp.optimizer, lr=hp.lr, weight_decay=hp.weight_decay)
-        warmup, total = schedule_steps(self.trainer, hp.warmup_epochs, hp.max_epochs)
-        floor = min(1.0, hp.min_lr / hp.lr)
-        sched = LambdaLR(optimizer, MinLrWarmupCosine(warmup, total, floor))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": sched, "interval": "step", "frequency": 1,
-                                                         "name": "lr"}}
 
 
 def build_models(cfg: EEGImageConfig, data: RunData) -> tuple[Encoder, Clip]:
@@ -75,7 +52,7 @@ def build_models(cfg: EEGImageConfig, data: RunData) -> tuple[Encoder, Clip]:
         encoder = create_encoder(cfg.encoder.name, **{"n_channels": n_ch, "n_times": n_t, **cfg.encoder.kwargs})
     okw: dict[str, Any] = {"target_dim": data.emb.dim, **cfg.objective.kwargs}
     if okw.get("pool") == "flatten" and okw.get("n_tokens") is None:
-        okw["n_tokens"] = int(getattr(encoder, "n_tokens", 0)) or None
+        okw["n_tokens"] = int(encoder.n_tokens or 0) or None
     objective = create_objective(cfg.objective.name, **okw)
     if not isinstance(objective, Clip):
         raise DataError(f"objective {cfg.objective.name!r} is not a clip-style objective with a projection")
@@ -107,8 +84,7 @@ def train(cfg: EEGImageConfig, data: RunData, encoder: Encoder, objective: Clip,
           resume: bool = False) -> dict[str, Any]:
     """Fit encoder + projection (in place, best validation epoch restored); returns the fit summary."""
     t = cfg.train
-    state = {k: v.detach().clone() for k, v in objective.state_dict().items()} if cfg.init_from else None
-    module = AlignModule(encoder, objective, min_lr=t.min_lr, objective_state=state, lr=t.lr, weight_decay=t.weight_decay,
+    module = AlignModule(encoder, objective, min_lr=t.min_lr, lr=t.lr, weight_decay=t.weight_decay,
                          warmup_epochs=t.warmup_epochs, max_epochs=t.epochs)
     has_val = data.val is not None and len(data.val) >= 2
     trainer = build_trainer(out, max_epochs=t.epochs, monitor="val/loss" if has_val else None,

@@ -38,7 +38,8 @@ from neurorep.recipes.foundation.data import (
 )
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import PretrainModule, build_trainer, fit, seed_everything
-from neurorep.training.finetune import FineTuneModule
+from neurorep.training.classifier import ClassifierModule
+from neurorep.training.finetune import finetuning_kwargs
 from neurorep.training.inference import predict
 
 __all__ = ["TransferLearningPipeline", "resolve_precision", "run_foundation"]
@@ -134,8 +135,8 @@ class TransferLearningPipeline:
         f, t0 = self.cfg.finetune, time.time()
         seed_everything(self.cfg.seed)
         folder = self.out / name
-        module = FineTuneModule(model, len(self.classes), f, pretrained=pretrained, class_names=self.classes,
-                                max_epochs=f.epochs, seed=self.cfg.seed)
+        module = ClassifierModule(model, len(self.classes), **finetuning_kwargs(f, pretrained),
+                                  class_names=self.classes, max_epochs=f.epochs, seed=self.cfg.seed)
         trainer = build_trainer(folder, max_epochs=f.epochs, monitor="val/kl", patience=f.patience,
                                 progress=self.cfg.progress)
         train, val, test = (self.segments(r) for r in (self.split.train, self.split.val, self.split.test))

@@ -31,7 +31,7 @@ from neurorep.encoders.registry import ENCODERS
 from neurorep.errors import ConfigError
 from neurorep.evaluation.metrics import classification_metrics
 from neurorep.objectives import create_objective
-from neurorep.objectives.base import Objective
+from neurorep.objectives.composite import SumObjective
 from neurorep.recipes.meg_ablation.config import (
     OBJECTIVE_OF,
     PART_OF,
@@ -41,36 +41,13 @@ from neurorep.recipes.meg_ablation.data import setup_meg, split_windows
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     PretrainModule,
-    SupervisedModule,
     build_trainer,
     class_weights_from_labels,
     fit,
     predict,
     seed_everything,
 )
-
-
-class SumObjective(Objective):
-    """Several objectives on one encoder: ``loss = sum of their losses``; parts logged as ``<name>_<part>``."""
-
-    def __init__(self, objectives: dict[str, Objective]) -> None:
-        super().__init__(objectives=list(objectives))
-        self.parts = torch.nn.ModuleDict(objectives)
-
-    def build(self, embed_dim: int, n_channels: int, n_times: int) -> None:
-        for o in self.parts.values():
-            o.build(embed_dim, n_channels, n_times)
-
-    def forward(self, encoder: Encoder, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        out: dict[str, torch.Tensor] = {}
-        total = None
-        for name, o in self.parts.items():
-            res = o(encoder, batch)
-            total = res["loss"] if total is None else total + res["loss"]
-            out[f"{name}_loss"] = res["loss"].detach()
-        assert total is not None
-        out["loss"] = total
-        return out
+from neurorep.training.classifier import ClassifierModule
 
 
 def loader(ds: WindowDataset, batch_size: int, shuffle: bool, num_samples: int | None = None,
@@ -114,11 +91,11 @@ def pretrain_stage(cfg: MegAblationConfig, encoder: Encoder, names: list[str], t
 
 
 def finetune(cfg: MegAblationConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset | None,
-             out: Path, resume: bool, classes: list[str]) -> SupervisedModule:
+             out: Path, resume: bool, classes: list[str]) -> ClassifierModule:
     """Train encoder + linear head end to end (class-weighted cross-entropy); best validation epoch kept."""
     f = cfg.finetune
     weights = class_weights_from_labels(torch.as_tensor(train.labels), len(classes))
-    module = SupervisedModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
+    module = ClassifierModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
                               warmup_epochs=f.warmup_epochs, class_weights=weights,
                               encoder_lr_scale=cfg.encoder_lr_scale, class_names=classes, max_epochs=f.epochs)
     monitor = "val/loss" if val is not None else None
@@ -132,7 +109,7 @@ def finetune(cfg: MegAblationConfig, encoder: Encoder, train: WindowDataset, val
 def check_names(cfg: MegAblationConfig) -> None:
     """Fail early (before any folder is written) on an unknown encoder or one lacking the two parts."""
     cls = ENCODERS.get(cfg.encoder.name)
-    if cfg.pretraining.enabled() and not (hasattr(cls, "spatial_features") and hasattr(cls, "sequence_features")):
+    if cfg.pretraining.enabled() and not cls.supports("spatial_sequence"):
         raise ConfigError(f"encoder: {cfg.encoder.name!r} has no spatial/sequence parts; part-wise pretraining "
                           "needs one that has (e.g. meg_cnn_transformer)")
 

@@ -27,7 +27,6 @@ from neurorep.recipes.ssl.plots import write_run_plots
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     PretrainModule,
-    SupervisedModule,
     build_trainer,
     class_weights_from_labels,
     embed,
@@ -35,6 +34,7 @@ from neurorep.training import (
     predict,
     seed_everything,
 )
+from neurorep.training.classifier import ClassifierModule
 
 
 def check_names(cfg: SSLConfig) -> None:
@@ -141,7 +141,7 @@ def supervised(cfg: SSLConfig, encoder: Encoder, train: WindowDataset, val: Wind
     idx = label_fraction_subset(train.labels, fraction, seed=cfg.seed)
     subset = WindowDataset(train.cache, train.indices[idx])
     weights = class_weights_from_labels(torch.as_tensor(subset.labels), len(classes)) if f.class_weighted else None
-    module = SupervisedModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
+    module = ClassifierModule(encoder, len(classes), lr=f.lr, weight_decay=f.weight_decay,
                               warmup_epochs=f.warmup_epochs, class_weights=weights,
                               encoder_lr_scale=f.encoder_lr_scale if pretrained else 1.0, class_names=classes,
                               max_epochs=f.epochs)
