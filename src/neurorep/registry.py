@@ -24,10 +24,19 @@ class Registry(Generic[T]):
         enc = encoders.create("cnn", n_channels=2, n_times=3000)
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, builtins: str | None = None) -> None:
+        """``builtins``: the package whose modules register the built-in entries, imported (by name)
+        on the first lookup, so a registry module never imports the package that fills it."""
         self.kind = kind
+        self.builtins = builtins
         self._items: dict[str, Callable[..., T]] = {}
         self._descriptions: dict[str, str] = {}
+
+    def _load_builtins(self) -> None:
+        if self.builtins is not None:
+            import importlib
+
+            importlib.import_module(self.builtins)
 
     def register(self, name: str, description: str | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator registering ``factory`` under ``name``; registering a name twice is an error."""
@@ -44,6 +53,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> Callable[..., T]:
         """Return the factory registered as ``name``; raise :class:`ConfigError` if unknown."""
+        if name not in self._items:
+            self._load_builtins()
         try:
             return self._items[name]
         except KeyError:
@@ -84,6 +95,7 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         """Sorted registered names."""
+        self._load_builtins()
         return sorted(self._items)
 
     def describe(self) -> dict[str, str]:
@@ -91,6 +103,8 @@ class Registry(Generic[T]):
         return {n: self._descriptions.get(n, "") for n in self.names()}
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._items:
+            self._load_builtins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:

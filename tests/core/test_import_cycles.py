@@ -19,10 +19,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "src" / "neurorep"
 #: ``objectives/``): each registry module imports its own package inside a function to load the built-in
 #: parts. Listed with their modules so that no other cycle passes, and checked to still exist so the entry
 #: goes as soon as the cycle does.
-WAITING: dict[frozenset[str], str] = {
-    frozenset({"neurorep.encoders", "neurorep.encoders.registry"}): "encoders/registry.py loads the package",
-    frozenset({"neurorep.objectives", "neurorep.objectives.registry"}): "objectives/registry.py loads the package",
-}
+WAITING: dict[frozenset[str], str] = {}
 
 
 def module_name(path: Path, root: Path = PACKAGE_ROOT) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from neurorep.encoders.base import Encoder
 from neurorep.registry import Registry
 
-ENCODERS: Registry[Encoder] = Registry("encoder")
+ENCODERS: Registry[Encoder] = Registry("encoder", builtins="neurorep.encoders")
 
 
 def register_encoder(name: str) -> Callable[[type[Encoder]], type[Encoder]]:
@@ -24,15 +24,9 @@ def register_encoder(name: str) -> Callable[[type[Encoder]], type[Encoder]]:
 
 def create_encoder(name: str, **kwargs: Any) -> Encoder:
     """Build encoder ``name``; an unknown name fails with the known names and the closest one."""
-    _load_builtin()
     return ENCODERS.create(name, **kwargs)
 
 
 def list_encoders() -> list[str]:
     """Names of all registered encoders."""
-    _load_builtin()
     return ENCODERS.names()
-
-
-def _load_builtin() -> None:
-    import neurorep.encoders  # noqa: F401  (registers the built-in encoders)

@@ -8,7 +8,7 @@ from typing import Any
 from neurorep.objectives.base import Objective
 from neurorep.registry import Registry
 
-OBJECTIVES: Registry[Objective] = Registry("objective")
+OBJECTIVES: Registry[Objective] = Registry("objective", builtins="neurorep.objectives")
 
 
 def register_objective(name: str) -> Callable[[type[Objective]], type[Objective]]:
@@ -24,12 +24,8 @@ def register_objective(name: str) -> Callable[[type[Objective]], type[Objective]
 
 def create_objective(name: str, **kwargs: Any) -> Objective:
     """Build objective ``name``; an unknown name fails with the known names and the closest one."""
-    import neurorep.objectives  # noqa: F401  (registers the built-in objectives)
-
     return OBJECTIVES.create(name, **kwargs)
 
 
 def list_objectives() -> list[str]:
-    import neurorep.objectives  # noqa: F401
-
     return OBJECTIVES.names()
