@@ -15,10 +15,7 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "src" / "neurorep"
 
-#: Cycles in code that another change of the same issue owns (issue 21 part B reworks ``encoders/`` and
-#: ``objectives/``): each registry module imports its own package inside a function to load the built-in
-#: parts. Listed with their modules so that no other cycle passes, and checked to still exist so the entry
-#: goes as soon as the cycle does.
+#: Known cycles allowed to remain, each with the reason (none today); an entry whose cycle is gone fails.
 WAITING: dict[frozenset[str], str] = {}
 
 
