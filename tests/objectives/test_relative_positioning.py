@@ -52,7 +52,7 @@ def test_relative_positioning_objective_trains_the_encoder() -> None:
     out["loss"].backward()
     assert enc.temporal.weight.grad is not None and enc.temporal.weight.grad.abs().sum() > 0
     assert 0 <= out["accuracy"].item() <= 1
-    assert obj.pair_sampling == {"tau_pos": 1.0, "tau_neg": 5.0, "batch_from": "any", "negatives": True}
+    assert obj.pair_sampling == {"tau_pos": 1.0, "tau_neg": 5.0, "batch_from": "any", "negatives": True, "tau_min": 0.0}
 
 
 def test_temporal_contrastive_is_nt_xent_between_neighbours() -> None:

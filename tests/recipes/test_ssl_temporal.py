@@ -52,6 +52,14 @@ def test_pairs_come_from_one_recording_at_the_right_distances(tmp_path: Path) ->
     assert 0 < targets.mean() < 1  # both kinds are drawn
 
 
+def test_tau_min_keeps_near_partners_apart(tmp_path: Path) -> None:
+    cache = _continuous(tmp_path)
+    pairs = PairWindows([WindowDataset(cache)], tau_pos=8.0, tau_neg=None, seed=0, tau_min=8.0)
+    onset = cache.meta["onset"]
+    gaps = {abs(onset[int(pairs.row[k])] - onset[int(pairs.row[pairs.partner(int(k), True)])]) for k in pairs.anchors}
+    assert gaps == {8.0}  # only the windows exactly 8 s away qualify
+
+
 def test_recording_batches_hold_one_recording(tmp_path: Path) -> None:
     cache = _continuous(tmp_path)
     pairs = PairWindows([WindowDataset(cache)], tau_pos=4.0, tau_neg=None, seed=0)

@@ -62,9 +62,11 @@ def _pair_input(batch: Mapping[str, Any], owner: str) -> tuple[torch.Tensor, tor
     return x, xp
 
 
-def _check_taus(owner: str, tau_pos: float, tau_neg: float | None) -> None:
+def _check_taus(owner: str, tau_pos: float, tau_neg: float | None, tau_min: float = 0.0) -> None:
     if not isinstance(tau_pos, (int, float)) or tau_pos <= 0:
         raise ConfigError(f"{owner}: tau_pos must be a positive number of seconds, got {tau_pos!r}")
+    if not isinstance(tau_min, (int, float)) or not 0 <= tau_min <= tau_pos:
+        raise ConfigError(f"{owner}: tau_min must be a number of seconds in [0, tau_pos={tau_pos}], got {tau_min!r}")
     if tau_neg is not None and (not isinstance(tau_neg, (int, float)) or tau_neg < tau_pos):
         raise ConfigError(f"{owner}: tau_neg must be a number of seconds >= tau_pos ({tau_pos}), got {tau_neg!r}")
 
@@ -82,15 +84,17 @@ class RelativePositioning(Objective):
         tau_pos: a pair starting within this many seconds is "near" (label 1).
         tau_neg: a pair starting this many seconds or more apart is "far" (label 0).
         batch_from: where a batch's anchors come from: ``any`` window, one ``recording``, one ``subject``.
+        tau_min: near pairs start at least this many seconds apart (the window length: no shared samples).
     """
 
-    def __init__(self, tau_pos: float = 2.0, tau_neg: float = 10.0, batch_from: str = "any") -> None:
+    def __init__(self, tau_pos: float = 2.0, tau_neg: float = 10.0, batch_from: str = "any",
+                 tau_min: float = 0.0) -> None:
         owner = "relative_positioning"
-        _check_taus(owner, tau_pos, tau_neg)
+        _check_taus(owner, tau_pos, tau_neg, tau_min)
         _check_batch_from(owner, batch_from)
-        super().__init__(tau_pos=tau_pos, tau_neg=tau_neg, batch_from=batch_from)
+        super().__init__(tau_pos=tau_pos, tau_neg=tau_neg, batch_from=batch_from, tau_min=tau_min)
         self.pair_sampling = {"tau_pos": float(tau_pos), "tau_neg": float(tau_neg), "batch_from": batch_from,
-                              "negatives": True}
+                              "negatives": True, "tau_min": float(tau_min)}
         self.head: nn.Linear | None = None
 
     def build(self, embed_dim: int, n_channels: int, n_times: int) -> None:
@@ -122,14 +126,15 @@ class TemporalContrastive(Objective):
         augmentations: optional view pipeline applied to both windows (a preset name or a list), none by default.
         sfreq: sampling rate for frequency-domain augmentations.
         seed: seed of the augmentations' generator.
+        tau_min: a neighbour starts at least this many seconds away (the window length: no shared samples).
     """
 
     def __init__(self, tau_pos: float = 1.0, temperature: float = 0.2, proj_dim: int = 64,
                  proj_hidden: int | None = None, batch_from: str = "recording",
                  augmentations: str | Sequence[Mapping[str, Any]] | None = None, sfreq: float = 100.0,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, tau_min: float = 0.0) -> None:
         owner = "temporal_contrastive"
-        _check_taus(owner, tau_pos, None)
+        _check_taus(owner, tau_pos, None, tau_min)
         _check_batch_from(owner, batch_from)
         if not isinstance(temperature, (int, float)) or temperature <= 0:
             raise ConfigError(f"{owner}: temperature must be a positive number, got {temperature!r}")
@@ -137,9 +142,9 @@ class TemporalContrastive(Objective):
             raise ConfigError(f"{owner}: proj_dim must be a positive integer, got {proj_dim!r}")
         aug_list = resolve_augmentations(augmentations) if augmentations is not None else None
         super().__init__(tau_pos=tau_pos, temperature=temperature, proj_dim=proj_dim, proj_hidden=proj_hidden,
-                         batch_from=batch_from, augmentations=aug_list, sfreq=sfreq, seed=seed)
+                         batch_from=batch_from, augmentations=aug_list, sfreq=sfreq, seed=seed, tau_min=tau_min)
         self.pair_sampling = {"tau_pos": float(tau_pos), "tau_neg": None, "batch_from": batch_from,
-                              "negatives": False}
+                              "negatives": False, "tau_min": float(tau_min)}
         self.temperature, self.sfreq, self.aug_spec = float(temperature), float(sfreq), aug_list
         self.views: Compose | None = default_views(aug_list, sfreq=self.sfreq) if aug_list is not None else None
         self.generator = make_generator(seed)

@@ -32,10 +32,13 @@ class PairWindows(Dataset[dict[str, torch.Tensor]]):
         tau_pos: near partners start within this many seconds of the anchor.
         tau_neg: far partners start at least this many seconds away (``None``: near partners only).
         seed: seed of the partner draws.
+        tau_min: near partners start at least this many seconds away (e.g. the window length, so
+            that a pair never shares samples).
     """
 
-    def __init__(self, parts: list[WindowDataset], tau_pos: float, tau_neg: float | None, seed: int) -> None:
-        self.parts, self.tau_pos, self.tau_neg = parts, float(tau_pos), tau_neg
+    def __init__(self, parts: list[WindowDataset], tau_pos: float, tau_neg: float | None, seed: int,
+                 tau_min: float = 0.0) -> None:
+        self.parts, self.tau_pos, self.tau_neg, self.tau_min = parts, float(tau_pos), tau_neg, float(tau_min)
         self.rng = np.random.default_rng(seed)
         part, row, group, subject, onset = [], [], [], [], []
         for p, ds in enumerate(parts):
@@ -54,6 +57,8 @@ class PairWindows(Dataset[dict[str, torch.Tensor]]):
         self.onset = np.concatenate(onset)[order]
         self.near_lo = np.empty(len(self.group), np.int64)
         self.near_hi = np.empty(len(self.group), np.int64)
+        self.in_lo = np.empty(len(self.group), np.int64)  # too close (< tau_min): [in_lo, in_hi), the anchor too
+        self.in_hi = np.empty(len(self.group), np.int64)
         self.far_lo = np.empty(len(self.group), np.int64)  # far partners: [start, far_lo) and [far_hi, end)
         self.far_hi = np.empty(len(self.group), np.int64)
         self.start = np.searchsorted(self.group, self.group, side="left")
@@ -63,16 +68,22 @@ class PairWindows(Dataset[dict[str, torch.Tensor]]):
             t = self.onset[s:e]
             self.near_lo[s:e] = s + np.searchsorted(t, t - self.tau_pos, "left")
             self.near_hi[s:e] = s + np.searchsorted(t, t + self.tau_pos, "right")
+            if self.tau_min > 0:
+                self.in_lo[s:e] = s + np.searchsorted(t, t - self.tau_min, "right")
+                self.in_hi[s:e] = s + np.searchsorted(t, t + self.tau_min, "left")
+            else:
+                self.in_lo[s:e], self.in_hi[s:e] = np.arange(s, e), np.arange(s, e) + 1
             if tau_neg is not None:
                 self.far_lo[s:e] = s + np.searchsorted(t, t - tau_neg, "right")
                 self.far_hi[s:e] = s + np.searchsorted(t, t + tau_neg, "left")
-        has_near = self.near_hi - self.near_lo > 1
+        has_near = (self.in_lo > self.near_lo) | (self.near_hi > self.in_hi)
         if tau_neg is not None:
             has_far = (self.far_lo > self.start) | (self.far_hi < self.end)
             has_near &= has_far
         self.anchors = np.flatnonzero(has_near)
         if len(self.anchors) == 0:
-            raise DataError(f"no window has a partner within {tau_pos:g} s in its recording"
+            raise DataError(f"no window has a partner within {tau_pos:g} s"
+                            + (f" (and {tau_min:g} s or more away)" if tau_min > 0 else "") + " in its recording"
                             + (f" and one {tau_neg:g} s or more away" if tau_neg is not None else "")
                             + "; pretrain on continuous windows (`data prepare --window W --stride S "
                               "--keep-unlabelled`, given as pretrain.extra_caches) or change tau_pos/tau_neg")
@@ -86,7 +97,7 @@ class PairWindows(Dataset[dict[str, torch.Tensor]]):
     def partner(self, k: int, near: bool) -> int:
         """A near (not ``k`` itself) or far partner of sorted position ``k``, drawn uniformly."""
         if near:
-            cands = np.r_[self.near_lo[k]:k, k + 1:self.near_hi[k]]
+            cands = np.r_[self.near_lo[k]:self.in_lo[k], self.in_hi[k]:self.near_hi[k]]
         else:
             cands = np.r_[self.start[k]:self.far_lo[k], self.far_hi[k]:self.end[k]]
         return int(cands[self.rng.integers(len(cands))])

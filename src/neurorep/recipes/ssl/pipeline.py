@@ -142,9 +142,11 @@ def pretrain(cfg: SSLConfig, encoder: Encoder, train: Dataset[dict[str, torch.Te
     sampling = getattr(objective, "pair_sampling", None)
     if sampling is not None:
         parts = list(train.datasets) if isinstance(train, ConcatDataset) else [train]
-        train_loader = pair_loader(PairWindows(parts, sampling["tau_pos"], sampling["tau_neg"], cfg.seed), sampling,
-                                   p.batch_size, p.max_windows, cfg.seed, p.num_workers)
-        val_pairs = PairWindows(parts, sampling["tau_pos"], sampling["tau_neg"], cfg.seed + 10_000)
+        taus = (sampling["tau_pos"], sampling["tau_neg"])
+        tau_min = sampling.get("tau_min", 0.0)
+        train_loader = pair_loader(PairWindows(parts, *taus, cfg.seed, tau_min), sampling, p.batch_size,
+                                   p.max_windows, cfg.seed, p.num_workers)
+        val_pairs = PairWindows(parts, *taus, cfg.seed + 10_000, tau_min)
         val_loader = pair_loader(val_pairs, sampling, p.batch_size, min(len(val_pairs), p.max_val_windows or 512),
                                  cfg.seed + 10_000, p.num_workers)
     else:
