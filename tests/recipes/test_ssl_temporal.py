@@ -119,3 +119,16 @@ def test_recentre_removes_each_subjects_mean() -> None:
     emb = np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 0.0], [12.0, 2.0]])
     out = recentre(emb, np.array([0, 0, 1, 1]))
     np.testing.assert_allclose(out, [[-1, -1], [1, 1], [-1, -1], [1, 1]])
+
+
+def test_benchmark_refuses_temporal_objective_without_continuous_windows(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from neurorep.cli import main
+
+    cache = ssvep_cache(tmp_path / "a", n_subjects=3, per_class=4)  # event-locked windows 4 s apart
+    out = tmp_path / "bench"
+    assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(out), "--preset", "ssvep-exo",
+                 "--set", "paradigms=[tcl]", "--set", "objective_kwargs={tcl: {tau_pos: 1.0}}"]) == 2
+    err = capsys.readouterr().err
+    assert "no window has a partner within 1 s" in err and err.count("\n") == 1
+    assert not out.exists()

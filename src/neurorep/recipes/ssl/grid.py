@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field, model_validator
 
 from neurorep.config import Strict, validate
 from neurorep.data.cache import find_caches
-from neurorep.data.dataset import WindowDataset
 from neurorep.data.setup import PreparedData, setup_data
 from neurorep.errors import ConfigError, DataError, unknown_name_message
 from neurorep.evaluation.baselines import BASELINE_LABELS, TASK_BASELINES, check_baseline
@@ -31,7 +30,7 @@ from neurorep.grid import (
 )
 from neurorep.recipes.ssl.classic import CLASSIC, run_classic
 from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
-from neurorep.recipes.ssl.pipeline import build_encoder, labelled_parts, pretraining_windows, run_ssl
+from neurorep.recipes.ssl.pipeline import build_encoder, check_pretraining, labelled_parts, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
 from neurorep.recipes import get_recipe
@@ -195,8 +194,8 @@ def _check_fit(grid: GridConfig, configs: list[tuple[str, str, SSLConfig]], prep
         build_encoder(next(cfg for _, e, cfg in configs if e == encoder), info)
     for fold in range(len(prepared.splits)):
         labelled_parts(prepared, fold)
-    for extra in dict.fromkeys(tuple(cfg.pretrain.extra_caches) for _, _, cfg in configs if cfg.method == "ssl"):
-        pretraining_windows(WindowDataset(prepared.cache), list(extra))
+    for cfg in [cfg for _, _, cfg in configs if cfg.method == "ssl"]:
+        check_pretraining(cfg, prepared.cache)
 
 
 def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:

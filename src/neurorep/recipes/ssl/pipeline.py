@@ -117,6 +117,16 @@ def pretraining_windows(train: WindowDataset, extra: list[str]) -> Dataset[dict[
     return ConcatDataset(parts)
 
 
+def check_pretraining(cfg: SSLConfig, cache: Any) -> None:
+    """Refuse, before anything trains, extra caches that do not match and, for the temporal-context
+    objectives, pretraining windows of which none has a partner (a :class:`DataError` either way)."""
+    windows = pretraining_windows(WindowDataset(cache), list(cfg.pretrain.extra_caches))
+    sampling = getattr(build_objective(cfg, cache.info), "pair_sampling", None)
+    if sampling is not None:
+        parts = list(windows.datasets) if isinstance(windows, ConcatDataset) else [windows]
+        PairWindows(parts, sampling["tau_pos"], sampling["tau_neg"], cfg.seed, sampling.get("tau_min", 0.0))
+
+
 def pretrain(cfg: SSLConfig, encoder: Encoder, train: Dataset[dict[str, torch.Tensor]], val: WindowDataset, out: Path,
              resume: bool) -> dict[str, Any]:
     """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary.
