@@ -48,7 +48,8 @@ class GridConfig(Strict):
     seeds: int = Field(2, ge=1)
     task: TASKS = Field("generic", description="kind of data: picks the classic baselines and the augmentations")
     encoders: list[str] = Field(default_factory=lambda: ["cnn", "cnn_attention", "transformer"])
-    paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl"]] = Field(default_factory=lambda: ["mp", "crl", "hybrid"])
+    paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl"]] = Field(
+        default_factory=lambda: ["mp", "crl", "hybrid"])
     baselines: list[Literal["random", "supervised"]] = Field(default_factory=lambda: ["random", "supervised"])
     classic: list[str] | None = Field(None, description="classic baseline rows (default: the task's)")
     classic_options: dict[str, Any] = Field(default_factory=dict, description="options of the SSVEP baselines "
