@@ -132,3 +132,29 @@ def test_benchmark_refuses_temporal_objective_without_continuous_windows(tmp_pat
     err = capsys.readouterr().err
     assert "no window has a partner within 1 s" in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_shared_pretraining_lock_waits_for_the_weights_and_takes_over_a_dead_holder(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import threading
+
+    from neurorep.recipes.ssl.pipeline import _wait_for_other_fold
+
+    stored = tmp_path / "_pretrained" / "abc.safetensors"
+    assert _wait_for_other_fold(stored) is False  # first fold: pretrains, holds the lock
+    assert stored.with_suffix(".lock").read_text() == str(os.getpid())
+    done: list[bool] = []
+    waiter = threading.Thread(target=lambda: done.append(_wait_for_other_fold(stored)))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive()  # second fold waits while the first pretrains
+    stored.write_bytes(b"weights")
+    stored.with_suffix(".lock").unlink()
+    waiter.join(10)
+    assert done == [True]
+    other = tmp_path / "_pretrained" / "def.safetensors"
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    other.with_suffix(".lock").write_text(str(proc.pid))
+    assert _wait_for_other_fold(other) is False  # the dead holder's lock is taken over

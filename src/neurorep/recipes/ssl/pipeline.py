@@ -140,11 +140,61 @@ def pretrain(cfg: SSLConfig, encoder: Encoder, train: Dataset[dict[str, torch.Te
     p = cfg.pretrain
     objective = build_objective(cfg, val.cache.info)
     stored = _shared_weights_path(cfg, val.cache, out) if p.windows == "all" and p.reuse else None
-    if stored is not None and stored.exists():
+    if stored is not None and _wait_for_other_fold(stored):
         from safetensors.torch import load_file
 
         encoder.load_state_dict(load_file(str(stored)))
         return {"reused": str(stored.name)}
+    try:
+        return _pretrain(cfg, p, objective, encoder, train, val, out, resume, stored)
+    finally:
+        if stored is not None:
+            stored.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _wait_for_other_fold(stored: Path) -> bool:
+    """True when the shared weights at ``stored`` exist or another fold (another process) is pretraining
+    them and finishes; False when this fold must pretrain (it then holds the lock file)."""
+    import os
+    import time
+
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    lock = stored.with_suffix(".lock")
+    while not stored.exists():
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:  # another fold is pretraining: it stores the weights, then removes the lock
+            if not _holder_alive(lock):
+                lock.unlink(missing_ok=True)  # left by a process that was killed: take over
+            time.sleep(2)
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return False
+    return True
+
+
+def _holder_alive(lock: Path) -> bool:
+    """Whether the process whose id is in ``lock`` still runs (a lock being written counts as alive)."""
+    import os
+
+    try:
+        text = lock.read_text().strip()
+    except FileNotFoundError:
+        return True
+    if not text.isdigit():
+        return True
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pretrain(cfg: SSLConfig, p: Any, objective: Any, encoder: Encoder, train: Dataset[dict[str, torch.Tensor]],
+              val: WindowDataset, out: Path, resume: bool, stored: Path | None) -> dict[str, Any]:
     module = PretrainModule(encoder, objective, lr=p.lr, weight_decay=p.weight_decay, warmup_epochs=p.warmup_epochs,
                             max_epochs=p.epochs)
     trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
