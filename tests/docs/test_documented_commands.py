@@ -60,6 +60,11 @@ TINY_FOUNDATION_GRID = ("--seeds 1 --set base.data.simulate.subjects=8 --set bas
 
 #: documented command -> the command run instead (the same command, smaller).
 SHRINK: dict[str, str] = {
+    "neurorep benchmark ssl --data runs/ssvep-cache --out runs/ssvep-exo --preset ssvep-exo --jobs 2 "
+    "--set 'pretrain.extra_caches=[runs/ssvep-fixed]'":
+        "neurorep benchmark ssl --data runs/ssvep-cache --out runs/ssvep-exo --preset ssvep-exo --jobs 2 "
+        "--set 'pretrain.extra_caches=[runs/ssvep-fixed]' --seeds 1 --set folds=2 --set 'classic=[fbcca]' "
+        "--set pretrain.epochs=1 --set pretrain.max_windows=128 --set finetune.epochs=1 --set finetune.max_windows=128",
     "neurorep data simulate sleep --out data/sim --subjects 10 --seed 0 --jobs 2":
         "neurorep data simulate sleep --out data/sim --subjects 4 --hours 1.5 --seed 0 --jobs 2",
     "neurorep run configs/sleep-ssl/quick_sim_cnn_crl.yaml pretrain.epochs=2 --out runs/crl_cnn":
@@ -224,13 +229,20 @@ NOT_RUN: dict[str, str] = {
     # docs/real_data.md: the real recordings of ../shared/data and grids of tens of minutes on 2 cores
     'neurorep data prepare ../shared/data/ssvep-exo --out CACHE_SSVEP --events rest=1,13Hz=2,21Hz=3,17Hz=4 --tmin 2 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 45':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
-    'neurorep benchmark ssl --data CACHE_SSVEP --out runs/ssvep-exo --preset ssvep-exo --jobs 1':
-        'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
+    'neurorep data prepare ../shared/data/ssvep-exo --out CACHE_SSVEP_FIXED --window 2 --stride 1 --keep-unlabelled --events rest=1,13Hz=2,21Hz=3,17Hz=4 --sfreq 128 --l-freq 1 --h-freq 45':
+        'prepares real recordings (the README prepares the same windows and runs the shrunk grid)',
+    "neurorep benchmark ssl --data CACHE_SSVEP --out runs/ssvep-exo --preset ssvep-exo --jobs 2 --set 'pretrain.extra_caches=[CACHE_SSVEP_FIXED]'":
+        'a real-data grid of tens of minutes (tests/recipes/test_ssl_temporal.py runs its parts)',
+    "neurorep benchmark ssl --data CACHE_SSVEP --out runs/x --preset ssvep-exo --set 'classic=[bandpower_lr]' --set 'baselines=[random]' --set 'pretrain.extra_caches=[CACHE_SSVEP_FIXED]' --set 'paradigms=[tcl,rp]' --set 'encoders=[shallow]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 16, temporal_kernel: 33}}'":
+        'an exploratory real-data grid of minutes',
+    # docs/ssl.md
+    "neurorep benchmark ssl --data CACHE --out runs/tcl --preset ssvep-exo --set 'pretrain.extra_caches=[CACHE_FIXED]' --set 'paradigms=[tcl,rp]' --set 'objective_kwargs={tcl: {tau_pos: 1.0}, rp: {tau_pos: 2.0, tau_neg: 10.0}}'":
+        'needs a real event cache and its continuous windows (tests/recipes/test_ssl_temporal.py runs the objectives)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_FIXED --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --window 4 --stride 1 --keep-unlabelled --events rest=T0,left=T1,right=T2 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
-    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb --preset eegmmidb --jobs 1 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]'":
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]'":
         'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
     # real data, downloads, hours of compute
     "python -m neurorep.data.things_eeg2_download --out data/things-eeg2 --what preprocessed --match sub-01 sub-10":

@@ -52,11 +52,13 @@ def test_extra_cache_of_another_montage_is_refused_before_anything_is_written(tm
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("preset", ["ssvep-exo", "eegmmidb"])
-def test_real_data_presets_validate(preset: str) -> None:
+@pytest.mark.parametrize(("preset", "encoders", "paradigms"), [("ssvep-exo", ["shallow"], ["tcl", "rp"]),
+                                                             ("eegmmidb", ["eegnet"], ["crl"])])
+def test_real_data_presets_validate(preset: str, encoders: list[str], paradigms: list[str]) -> None:
     grid = resolve_preset("neurorep.recipes.ssl", preset, [], GridConfig)
-    assert grid.encoders == ["eegnet"] and grid.paradigms == ["crl"]
+    assert grid.encoders == encoders and grid.paradigms == paradigms
     assert grid.augmentations() == grid.task  # the task's augmentation preset (no band-stop)
+    assert grid.base["pretrain"]["windows"] == "all"  # pretrained once per seed, shared by the folds
 
 
 def test_benchmark_refuses_a_mismatched_extra_cache_before_writing(tmp_path: Path,

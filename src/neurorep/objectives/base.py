@@ -24,6 +24,9 @@ class Objective(nn.Module):
     """
 
     registry_name: str = ""
+    #: Pair-sampling settings (``tau_pos``, ``tau_neg``, ``batch_from``, ``tau_min``) of objectives trained
+    #: on pairs of windows of one recording (the temporal-context ones); ``None``: plain window batches.
+    pair_sampling: dict[str, Any] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

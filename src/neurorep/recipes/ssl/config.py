@@ -10,7 +10,8 @@ from neurorep.config import ModelSpec, OptimConfig, Strict
 from neurorep.data.prepared import DataConfig
 
 #: Paradigm short names used in tables and config file names -> registered objective names.
-PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid"}
+PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid", "rp": "relative_positioning",
+             "tcl": "temporal_contrastive"}
 
 
 def _check_fractions(cls: type, v: list[float]) -> list[float]:
@@ -28,6 +29,9 @@ class ProbeConfig(Strict):
     label_fractions: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
     C: float = Field(1.0, gt=0)
     max_train: int | None = Field(20000, ge=10, description="cap on training windows embedded for the probe")
+    recentre: Literal["none", "subject"] = Field(
+        "none", description="subject: subtract each subject's mean embedding (over its embedded windows, labels "
+        "unused) from the training and test embeddings before the probe")
 
     check_label_fractions = field_validator("label_fractions")(_check_fractions)
 
@@ -59,6 +63,9 @@ class PretrainConfig(OptimConfig):
     extra_caches: list[str] = Field(default_factory=list, description="more caches (same channels, rate and "
                                     "window length) whose windows join the pretraining set, labels unused: e.g. "
                                     "continuous fixed windows of every recording (`data prepare --keep-unlabelled`)")
+    reuse: bool = Field(True, description="with windows=all, pretrain once per seed and setting and let the other "
+                        "folds load the stored weights (the pretraining sees no label and no fold, so they are "
+                        "the same weights)")
 
 
 class WeightsConfig(Strict):

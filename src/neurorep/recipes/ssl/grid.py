@@ -23,7 +23,7 @@ from neurorep.sweep import Task
 from neurorep.recipes.ssl.classic import CLASSIC, run_classic
 from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
 from neurorep.recipes.ssl.data import cache_folder
-from neurorep.recipes.ssl.pipeline import build_encoder, labelled_parts, pretraining_windows, run_ssl
+from neurorep.recipes.ssl.pipeline import build_encoder, check_pretraining, labelled_parts, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
 from neurorep.recipes.ssl.tables import TABLE_COLUMNS, best_ssl, results_table
@@ -31,7 +31,8 @@ from neurorep.recipes import get_recipe
 from neurorep.recipes.base import Benchmark
 from neurorep.transforms.augment import AUGMENT_PRESETS
 
-METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "random": "Random init", "supervised": "Supervised"}
+METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "rp": "RP", "tcl": "Temporal CRL",
+                 "random": "Random init", "supervised": "Supervised"}
 TASKS = Literal["sleep", "motor", "ssvep", "clinical", "generic"]
 
 
@@ -41,7 +42,8 @@ class GridConfig(Strict):
     seeds: int = Field(2, ge=1)
     task: TASKS = Field("generic", description="kind of data: picks the classic baselines and the augmentations")
     encoders: list[str] = Field(default_factory=lambda: ["cnn", "cnn_attention", "transformer"])
-    paradigms: list[Literal["mp", "crl", "hybrid"]] = Field(default_factory=lambda: ["mp", "crl", "hybrid"])
+    paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl"]] = Field(
+        default_factory=lambda: ["mp", "crl", "hybrid"])
     baselines: list[Literal["random", "supervised"]] = Field(default_factory=lambda: ["random", "supervised"])
     classic: list[str] | None = Field(None, description="classic baseline rows (default: the task's)")
     classic_options: dict[str, Any] = Field(default_factory=dict, description="options of the SSVEP baselines "
@@ -186,8 +188,8 @@ def _check_fit(grid: GridConfig, configs: list[tuple[str, str, SSLConfig]], prep
         build_encoder(next(cfg for _, e, cfg in configs if e == encoder), info)
     for fold in range(len(prepared.splits)):
         labelled_parts(prepared, fold)
-    for extra in dict.fromkeys(tuple(cfg.pretrain.extra_caches) for _, _, cfg in configs if cfg.method == "ssl"):
-        pretraining_windows(WindowDataset(prepared.cache), list(extra))
+    for cfg in [cfg for _, _, cfg in configs if cfg.method == "ssl"]:
+        check_pretraining(cfg, prepared.cache)
 
 
 def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:

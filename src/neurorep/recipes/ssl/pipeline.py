@@ -11,6 +11,7 @@ import torch
 from safetensors.numpy import save_file
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 
+from neurorep.data.cache import WindowCache
 from neurorep.data.cache_info import CacheInfo
 from neurorep.data.dataset import WindowDataset
 from neurorep.data.prepared import PreparedData, setup_data
@@ -23,6 +24,8 @@ from neurorep.evaluation.probe import label_fraction_subset, linear_probe
 from neurorep.objectives import create_objective
 from neurorep.objectives.registry import OBJECTIVES
 from neurorep.recipes.ssl.config import SSLConfig
+from neurorep.recipes.ssl.data import cache_folder
+from neurorep.recipes.ssl.pairs import PairWindows, pair_loader
 from neurorep.recipes.ssl.plots import write_run_plots
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
@@ -101,9 +104,6 @@ def pretraining_windows(train: WindowDataset, extra: list[str]) -> Dataset[dict[
     differ from the run's is a :class:`DataError` naming it (raised before anything trains)."""
     if not extra:
         return train
-    from neurorep.recipes.ssl.data import cache_folder
-    from neurorep.data.cache import WindowCache
-
     info, parts = train.cache.info, [train]
     for path in extra:
         other = WindowCache(cache_folder(path))
@@ -118,20 +118,124 @@ def pretraining_windows(train: WindowDataset, extra: list[str]) -> Dataset[dict[
     return ConcatDataset(parts)
 
 
+def check_pretraining(cfg: SSLConfig, cache: Any) -> None:
+    """Refuse, before anything trains, extra caches that do not match and, for the temporal-context
+    objectives, pretraining windows of which none has a partner (a :class:`DataError` either way)."""
+    windows = pretraining_windows(WindowDataset(cache), list(cfg.pretrain.extra_caches))
+    sampling = build_objective(cfg, cache.info).pair_sampling
+    if sampling is not None:
+        parts = list(windows.datasets) if isinstance(windows, ConcatDataset) else [windows]
+        PairWindows(parts, sampling["tau_pos"], sampling["tau_neg"], cfg.seed, sampling.get("tau_min", 0.0))
+
+
 def pretrain(cfg: SSLConfig, encoder: Encoder, train: Dataset[dict[str, torch.Tensor]], val: WindowDataset, out: Path,
              resume: bool) -> dict[str, Any]:
-    """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary."""
+    """Self-supervised pretraining of ``encoder`` (in place); returns the fit summary.
+
+    Objectives with a ``pair_sampling`` (the temporal-context ones) get window pairs from one recording
+    (:mod:`neurorep.recipes.ssl.pairs`) and validate on a fixed draw of pairs of the same windows.
+    With ``pretrain.windows: all`` and ``pretrain.reuse`` the result depends on no fold, so the weights
+    are stored beside the run folders and the other folds of the grid load them instead of pretraining
+    again.
+    """
     p = cfg.pretrain
     objective = build_objective(cfg, val.cache.info)
+    stored = _shared_weights_path(cfg, val.cache, out) if p.windows == "all" and p.reuse else None
+    if stored is not None and _wait_for_other_fold(stored):
+        from safetensors.torch import load_file
+
+        encoder.load_state_dict(load_file(str(stored)))
+        return {"reused": str(stored.name)}
+    try:
+        return _pretrain(cfg, p, objective, encoder, train, val, out, resume, stored)
+    finally:
+        if stored is not None:
+            stored.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _wait_for_other_fold(stored: Path) -> bool:
+    """True when the shared weights at ``stored`` exist or another fold (another process) is pretraining
+    them and finishes; False when this fold must pretrain (it then holds the lock file)."""
+    import os
+    import time
+
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    lock = stored.with_suffix(".lock")
+    while not stored.exists():
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:  # another fold is pretraining: it stores the weights, then removes the lock
+            if not _holder_alive(lock):
+                lock.unlink(missing_ok=True)  # left by a process that was killed: take over
+            time.sleep(2)
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return False
+    return True
+
+
+def _holder_alive(lock: Path) -> bool:
+    """Whether the process whose id is in ``lock`` still runs (a lock being written counts as alive)."""
+    import os
+
+    try:
+        text = lock.read_text().strip()
+    except FileNotFoundError:
+        return True
+    if not text.isdigit():
+        return True
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pretrain(cfg: SSLConfig, p: Any, objective: Any, encoder: Encoder, train: Dataset[dict[str, torch.Tensor]],
+              val: WindowDataset, out: Path, resume: bool, stored: Path | None) -> dict[str, Any]:
     module = PretrainModule(encoder, objective, lr=p.lr, weight_decay=p.weight_decay, warmup_epochs=p.warmup_epochs,
                             max_epochs=p.epochs)
     trainer = build_trainer(out / "pretrain", max_epochs=p.epochs, monitor="val/loss", patience=p.patience,
                             progress=cfg.progress)
-    res = fit(module, loader(train, p.batch_size, cfg.seed, True, p.max_windows, p.num_workers),
-              loader(_cap(val, p.max_val_windows, cfg.seed), p.batch_size, cfg.seed, False, num_workers=p.num_workers),
-              trainer,
-              ckpt_path="last" if resume else None, restore_best=True)
+    sampling = objective.pair_sampling
+    if sampling is not None:
+        parts = list(train.datasets) if isinstance(train, ConcatDataset) else [train]
+        taus = (sampling["tau_pos"], sampling["tau_neg"])
+        tau_min = sampling.get("tau_min", 0.0)
+        train_loader = pair_loader(PairWindows(parts, *taus, cfg.seed, tau_min), sampling, p.batch_size,
+                                   p.max_windows, cfg.seed, p.num_workers)
+        val_pairs = PairWindows(parts, *taus, cfg.seed + 10_000, tau_min)
+        val_loader = pair_loader(val_pairs, sampling, p.batch_size, min(len(val_pairs), p.max_val_windows or 512),
+                                 cfg.seed + 10_000, p.num_workers)
+    else:
+        train_loader = loader(train, p.batch_size, cfg.seed, True, p.max_windows, p.num_workers)
+        val_loader = loader(_cap(val, p.max_val_windows, cfg.seed), p.batch_size, cfg.seed, False,
+                            num_workers=p.num_workers)
+    res = fit(module, train_loader, val_loader, trainer, ckpt_path="last" if resume else None, restore_best=True)
+    if stored is not None:
+        from safetensors.torch import save_file as save_tensors
+
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_suffix(f".tmp{cfg.fold}")
+        save_tensors({k: v.detach().contiguous() for k, v in encoder.state_dict().items()}, str(tmp))
+        tmp.replace(stored)  # atomic: a fold running at the same time sees all of it or nothing
     return {"best_val_loss": res.best_score, "epochs": trainer.current_epoch}
+
+
+def _shared_weights_path(cfg: SSLConfig, cache: Any, out: Path) -> Path:
+    """Where a fold-independent pretraining (``windows: all``) is stored for the other folds: beside the
+    run folders, named by a hash of everything it depends on (not the fold)."""
+    import hashlib
+    import json
+
+    extra = [(str(x), WindowCache(cache_folder(x)).info["key"]) for x in cfg.pretrain.extra_caches]
+    key = {"cache": cache.info["key"], "extra": extra, "seed": cfg.seed, "encoder": cfg.encoder.model_dump(),
+           "objective": cfg.objective.model_dump(), "pretrain": cfg.pretrain.model_dump()}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return out.parent / "_pretrained" / f"{digest}.safetensors"
 
 
 def supervised(cfg: SSLConfig, encoder: Encoder, train: WindowDataset, val: WindowDataset, test: WindowDataset,
@@ -179,7 +283,9 @@ def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = F
                                "n_params": sum(p.numel() for p in encoder.parameters())}
     predictions: dict[str, np.ndarray] = {}
     if cfg.method == "ssl":
-        metrics["pretrain"] = pretrain(cfg, encoder, pretrain_set, val, out, resume)
+        # with windows=all the pretraining must not depend on the fold: validate on a fixed draw of the cache
+        pre_val = val if cfg.pretrain.windows == "train" else _cap(WindowDataset(cache), 512, cfg.seed)
+        metrics["pretrain"] = pretrain(cfg, encoder, pretrain_set, pre_val, out, resume)
         metrics["pretrain"]["n_windows"] = len(pretrain_set)
     if cfg.method == "supervised":
         metrics["supervised"] = {}
@@ -193,6 +299,9 @@ def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = F
             metrics["supervised"][f"{frac:g}"] = res
     emb = {name: embed(encoder, loader(ds, 256, cfg.seed, False))
            for name, ds in (("train", _cap(train_lab, cfg.probe.max_train, cfg.seed)), ("test", test))}
+    if cfg.probe.recentre == "subject":
+        for e in emb.values():
+            e["embedding"] = recentre(e["embedding"], e["subject"])
     _save_embeddings(out / "embeddings", emb)
     if cfg.method != "supervised":
         metrics["probe"] = {}
@@ -254,6 +363,17 @@ def labelled_parts(prepared: PreparedData, fold: int) -> tuple[WindowDataset, Wi
             raise DataError(f"{cache.path}: fold {fold} has no labelled {name} windows "
                             f"({len(cache.subjects)} subject(s) in the cache); use fewer folds or other split shares")
     return parts[0], parts[1], parts[2]
+
+
+
+
+def recentre(embedding: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each row minus the mean embedding of its group (subject): label-free, so usable on test subjects."""
+    out = np.array(embedding, dtype=np.float32, copy=True)
+    for g in np.unique(groups):
+        sel = groups == g
+        out[sel] -= out[sel].mean(axis=0)
+    return out
 
 
 def _cap(ds: WindowDataset, n: int | None, seed: int) -> WindowDataset:
