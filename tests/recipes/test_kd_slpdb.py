@@ -1,5 +1,5 @@
 """kd-sleep on heart rate without EEG (slpdb layout): split checks before training, val_tuned only with
-enough validation subjects, mode test on another folder, and the benchmark's classic HRV rows."""
+enough validation subjects, mode evaluate on another folder, and the benchmark's classic HRV rows."""
 
 from __future__ import annotations
 
@@ -95,15 +95,15 @@ def test_val_tuned_needs_enough_validation_subjects_and_test_mode_reads_another_
                      tmp_path / "enough")
     assert m["decision"]["applied"] is True and set(m["decision"]["offsets"]) == {"W", "NREM", "REM"}
     assert m["train"]["class_weights"] is not None and len(m["train"]["class_weights"]) == 3
-    # mode test on another folder: every labelled epoch there, no split
+    # mode evaluate on another folder: every labelled epoch there, no split
     other = tmp_path / "other"
     write_slpdb(other, "slp80", seed=9)
-    ev = run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="test", checkpoint=str(tmp_path / "enough"),
+    ev = run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="evaluate", checkpoint=str(tmp_path / "enough"),
                                                    evaluate_data=str(other))), tmp_path / "eval")
     assert ev["data"]["n"] == 48 and ev["subjects"] == ["slp80"]
     assert (tmp_path / "eval" / "predictions" / "data.safetensors").is_file()
     with pytest.raises(DataError, match="does not exist"):
-        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="test", checkpoint=str(tmp_path / "enough"),
+        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="evaluate", checkpoint=str(tmp_path / "enough"),
                                                   evaluate_data=str(tmp_path / "nope"))), tmp_path / "eval2")
 
 

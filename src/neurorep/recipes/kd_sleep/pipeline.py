@@ -19,6 +19,9 @@ from neurorep.evaluation.metrics import classification_metrics
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
 from neurorep.recipes.kd_sleep.config import (
+    ECG,
+    EEG,
+    MODE_SPECS,
     NEEDS_INIT,
     NEEDS_TEACHER,
     KDSleepConfig,
@@ -40,27 +43,17 @@ from neurorep.training import (
 )
 from neurorep.training.distill import DistillModule, StagingNet, load_staging_net
 
-#: mode -> (input key, default weights ce/kd/at, class-weighted CE, head on detached features)
-MODE_SPEC: dict[str, tuple[str, tuple[float, float, float], bool, bool]] = {
-    "eeg_base": ("x", (1.0, 0.0, 0.0), False, False),
-    "ecg_base": ("ecg", (1.0, 0.0, 0.0), False, False),
-    "feat_train": ("ecg", (1.0, 0.0, 1.0), False, True),
-    "feat_temp": ("ecg", (1.0, 1.0, 1.0), False, False),
-    "feat_wce": ("ecg", (1.0, 0.0, 1.0), True, False),
-    "kd_temp": ("ecg", (1.0, 1.0, 0.0), False, False),
-}
 EXPORT = Path("train") / "export" / "best"
 
 
 def make_objective(cfg: KDSleepConfig) -> Distillation:
     """The mode's loss: its default weights, overridden by the non-null ``loss`` fields."""
-    key, (ce, kd, at), _, _ = MODE_SPEC[cfg.mode]
-    lc = cfg.loss
-    return Distillation(ce_weight=ce if lc.ce_weight is None else lc.ce_weight,
-                        kd_weight=kd if lc.kd_weight is None else lc.kd_weight,
-                        at_weight=at if lc.at_weight is None else lc.at_weight,
-                        temperature=lc.temperature, at_layers=lc.at_layers, at_p=lc.at_p, student_key=key,
-                        teacher_key="x")
+    spec, lc = MODE_SPECS[cfg.mode], cfg.loss
+    return Distillation(ce_weight=spec.ce_weight if lc.ce_weight is None else lc.ce_weight,
+                        kd_weight=spec.kd_weight if lc.kd_weight is None else lc.kd_weight,
+                        at_weight=spec.at_weight if lc.at_weight is None else lc.at_weight,
+                        temperature=lc.temperature, at_layers=lc.at_layers, at_p=lc.at_p,
+                        student_key=spec.input_key, teacher_key=EEG)
 
 
 def build_net(mod: ModalityConfig, cache_info: CacheInfo, seq_len: int, n_classes: int,
@@ -78,10 +71,10 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     save_run_metadata(out, cfg)
     seed_everything(cfg.seed)
-    if cfg.mode == "test":
+    if cfg.mode == "evaluate":
         return _evaluate_saved(cfg, out)
-    key = MODE_SPEC[cfg.mode][0]
-    need_eeg = key == "x" or cfg.mode in NEEDS_TEACHER
+    key = MODE_SPECS[cfg.mode].input_key
+    need_eeg = key == EEG or cfg.mode in NEEDS_TEACHER
     data = setup_kd_data(cfg.data, need_eeg=need_eeg, progress=cfg.progress)
     check_split_parts(cfg, data)  # before any training: an empty part would only fail at the end
     decision = decision_plan(cfg, data)
@@ -92,10 +85,10 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     if cfg.mode in NEEDS_INIT:
         init = _prerequisite(cfg, out, "feat_train", cfg.init, "feat_train", resume)
     seed_everything(cfg.seed)
-    mod = cfg.data.eeg if key == "x" else cfg.data.ecg
+    mod = cfg.data.eeg if key == EEG else cfg.data.ecg
     assert mod is not None
     n_classes = len(data.classes)
-    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, n_classes, detach_head=MODE_SPEC[cfg.mode][3])
+    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, n_classes, detach_head=MODE_SPECS[cfg.mode].detach_head)
     if init is not None:
         start, _ = load_staging_net(init / EXPORT)
         load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
@@ -199,10 +192,10 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
     if teacher is not None and objective.needs_teacher:  # run the frozen teacher once, not every step
         teacher.eval()
         compute = partial(objective.teacher_outputs, teacher)
-        train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, ("x",)), compute)  # type: ignore[arg-type]
-        val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, ("x",)), compute)  # type: ignore[arg-type]
+        train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, (EEG,)), compute)  # type: ignore[arg-type]
+        val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, (EEG,)), compute)  # type: ignore[arg-type]
     weights = None
-    weighted = MODE_SPEC[cfg.mode][2] if cfg.loss.class_weighted is None else cfg.loss.class_weighted
+    weighted = MODE_SPECS[cfg.mode].class_weighted if cfg.loss.class_weighted is None else cfg.loss.class_weighted
     if weighted:
         weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
         weights = weights ** cfg.loss.class_weight_power
@@ -270,9 +263,9 @@ def summarise(mode: str, seed: int, scheme: str, m: dict[str, Any]) -> dict[str,
 
 
 def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
-    """Mode ``test``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
+    """Mode ``evaluate``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
     if cfg.checkpoint is None:
-        raise ConfigError("mode test needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
+        raise ConfigError("mode evaluate needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
     path = Path(cfg.checkpoint)
     export = path / EXPORT if (path / EXPORT).is_dir() else path
     net, classes = load_staging_net(export)
@@ -282,18 +275,18 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
         from neurorep.config import read_yaml
 
         saved_mode = str(read_yaml(run_cfg_path).get("mode", saved_mode))
-    key = MODE_SPEC.get(saved_mode, MODE_SPEC["ecg_base"])[0]
+    key = MODE_SPECS.get(saved_mode, MODE_SPECS["ecg_base"]).input_key
     if cfg.evaluate_data is not None:  # another folder: every labelled epoch of it, no split
         if not Path(cfg.evaluate_data).exists():
             raise DataError(f"{cfg.evaluate_data}: evaluate_data folder does not exist")
         dcfg = cfg.data.model_copy(update={"source": cfg.evaluate_data, "simulate": None, "split_file": None})
-        caches = prepare_caches(dcfg, need_eeg=key == "x", progress=cfg.progress)
-        table = caches["ecg"]
+        caches = prepare_caches(dcfg, need_eeg=key == EEG, progress=cfg.progress)
+        table = caches[ECG]
         part, rows = "data", np.arange(len(table.meta["y"]))
         where: dict[str, Any] = {"evaluate_data": cfg.evaluate_data, "subjects": list(table.subjects)}
         names = table.classes
     else:
-        data = setup_kd_data(cfg.data, need_eeg=key == "x", progress=cfg.progress)
+        data = setup_kd_data(cfg.data, need_eeg=key == EEG, progress=cfg.progress)
         caches, table, part = data.caches, data.table, cfg.evaluate_on
         rows, names = getattr(data.split, part), data.classes
         where = {"split": data.split_subjects}
@@ -304,7 +297,7 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
     ds = PairedSequences({key: caches[key]}, rows, cfg.data.seq_len, cfg.data.seq_len)
     result, arrays = evaluate_net(net, ds, key, names, cfg.train.batch_size)
     save_predictions(out / "predictions" / f"{part}.safetensors", arrays)
-    metrics = {"mode": "test", "evaluated": saved_mode, "checkpoint": str(export), **where,
+    metrics = {"mode": "evaluate", "evaluated": saved_mode, "checkpoint": str(export), **where,
                part: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}
     if cfg.plots:
         from neurorep.recipes.kd_sleep.plots import write_run_plots
