@@ -9,10 +9,10 @@ import pytest
 
 from neurorep.config import validate
 from neurorep.data.heart_rate import rolling_channels
-from neurorep.errors import DataError
+from neurorep.errors import ConfigError, DataError
 from neurorep.recipes.kd_sleep.config import EEG, MODE_SPECS, KDSleepConfig
 
-from tests.recipes.test_kd_slpdb import _cfg, write_slpdb
+from tests.recipes.test_kd_slpdb import _cfg, _split, slpdb, write_slpdb  # noqa: F401 (fixture)
 
 
 def test_mode_test_is_read_as_evaluate_with_a_deprecation_message(tmp_path: Path) -> None:
@@ -59,3 +59,28 @@ def test_derived_channels_follow_the_input_in_the_data_path(tmp_path: Path) -> N
     assert np.allclose(wb[:, 1:].transpose(1, 0, 2).reshape(2, -1), expect)
     # heart rate changes with the stage here, so its rolling SD is not flat
     assert wb[:, 2].std() > 0
+
+
+@pytest.mark.slow
+def test_cross_fit_tunes_decisions_out_of_fold_and_exports_the_ensemble(slpdb: Path, tmp_path: Path) -> None:
+    import json
+
+    from safetensors.numpy import load_file
+
+    from neurorep.recipes.kd_sleep import run_kd_sleep
+
+    _split(tmp_path, [0, 1, 2], [3], [4, 5])  # one validation subject, but 4 held out across the inner folds
+    cfg = _cfg(slpdb, tmp_path, cross_fit=2, min_val_subjects=4, decision_metric="macro_f1")
+    m = run_kd_sleep(validate(KDSleepConfig, cfg), tmp_path / "run")
+    folds = [r["held_out"] for r in m["train"]["members"]]
+    assert sorted(s for f in folds for s in f) == ["slp90", "slp91", "slp92", "slp93"] and len(folds) == 2
+    assert m["decision"]["applied"] and m["decision"]["val_subjects"] == 4 and m["decision"]["metric"] == "macro_f1"
+    held = load_file(str(tmp_path / "run" / "predictions" / "held_out.safetensors"))
+    assert (held["y"] >= 0).sum() == 4 * 48  # every non-test epoch once, predicted by a member that did not train on it
+    export = tmp_path / "run" / "train" / "export" / "best"
+    assert json.loads((export / "ensemble.json").read_text())["members"] == 2
+    ev = run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="evaluate", checkpoint=str(tmp_path / "run"))),
+                      tmp_path / "eval")
+    assert ev["test"]["kappa"] == pytest.approx(m["test"]["kappa"]) and ev["test"]["n"] == m["test"]["n"]
+    with pytest.raises(ConfigError, match="cross_fit=5"):
+        run_kd_sleep(validate(KDSleepConfig, {**cfg, "cross_fit": 5}), tmp_path / "run5")

@@ -146,6 +146,12 @@ class KDSleepConfig(Strict):
     decision: Literal["val_tuned", "argmax"] = Field(
         "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
         "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
+    decision_metric: Literal["weighted_f1", "macro_f1", "accuracy"] = Field(
+        "weighted_f1", description="what decision val_tuned maximises on the held-out subjects")
+    cross_fit: int | None = Field(
+        None, ge=2, description="student modes: train one member per inner fold of the training + validation "
+        "subjects (validated on that fold), predict with the members' mean log-probabilities, and tune "
+        "val_tuned offsets on their out-of-fold predictions of every non-test subject (null: one network)")
     min_val_subjects: int = Field(
         4, ge=1, description="decision val_tuned is applied only with at least this many validation subjects; "
         "with fewer the run keeps argmax decisions (offsets tuned on one or two people do not transfer)")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from safetensors.numpy import save_file
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
@@ -27,6 +28,7 @@ from neurorep.recipes.kd_sleep.config import (
     KDSleepConfig,
     ModalityConfig,
 )
+from neurorep.recipes.kd_sleep.ensemble import EnsembleNet, inner_folds, load_run_net
 from neurorep.recipes.kd_sleep.data import (
     KDData,
     PairedSequences,
@@ -84,22 +86,26 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         teacher, _ = load_staging_net(teacher_dir / EXPORT)
     if cfg.mode in NEEDS_INIT:
         init = _prerequisite(cfg, out, "feat_train", cfg.init, "feat_train", resume)
-    seed_everything(cfg.seed)
     mod = cfg.data.eeg if key == EEG else cfg.data.ecg
     assert mod is not None
-    n_classes = len(data.classes)
-    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, n_classes, detach_head=MODE_SPECS[cfg.mode].detach_head)
-    if init is not None:
-        start, _ = load_staging_net(init / EXPORT)
-        load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
     metrics: dict[str, Any] = {"mode": cfg.mode, "seed": cfg.seed, "scheme": cfg.data.scheme, "classes": data.classes,
                                "split": data.split_subjects, "teacher": str(teacher_dir) if teacher_dir else None,
                                "init": str(init) if init else None}
-    metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
-    if decision["applied"]:
-        metrics["decision"] = {**decision, **tune_decision(cfg, data, net, key, out / EXPORT)}
+    if cfg.cross_fit is None:
+        net: nn.Module = _member(cfg, data, mod, key, init, cfg.seed)
+        metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
+        if decision["applied"]:
+            ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
+            held = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1]
+            decision.update(tune_decision(cfg, held, net, data.classes))
+            net.export(out / EXPORT, data.classes)
     else:
-        metrics["decision"] = decision
+        net, metrics["train"], held_out = _train_cross_fitted(cfg, data, mod, key, init, teacher, out / "train", resume)
+        if decision["applied"]:
+            decision.update(tune_decision(cfg, held_out, net, data.classes))
+        net.export(out / EXPORT, data.classes)
+        save_predictions(out / "predictions" / "held_out.safetensors", held_out)
+    metrics["decision"] = decision
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
     metrics[cfg.evaluate_on] = result
@@ -126,9 +132,12 @@ def check_split_parts(cfg: KDSleepConfig, data: KDData) -> None:
 
 
 def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
-    """How this run decides: ``val_tuned`` only for a student with ``min_val_subjects`` validation subjects
-    or more, else argmax (with a printed notice). Returns ``{"requested", "applied", "reason"}``."""
-    n_val = len(data.split_subjects.get("val", []))
+    """How this run decides: ``val_tuned`` only for a student with ``min_val_subjects`` held-out subjects
+    or more (the validation subjects; with ``cross_fit`` every training and validation subject, each
+    predicted out-of-fold), else argmax (with a printed notice). Returns ``{"requested", "applied",
+    "reason", "val_subjects"}``."""
+    parts = ("train", "val") if cfg.cross_fit else ("val",)
+    n_val = len({s for p in parts for s in data.split_subjects.get(p, [])})
     plan: dict[str, Any] = {"requested": cfg.decision, "applied": False, "reason": "",
                             "val_subjects": n_val}
     if cfg.decision != "val_tuned":
@@ -144,17 +153,51 @@ def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
     return plan
 
 
-def tune_decision(cfg: KDSleepConfig, data: KDData, net: StagingNet, key: str, export: Path) -> dict[str, Any]:
-    """Per-class offsets chosen on the validation subjects (weighted F1), folded into the head's bias and
-    written to ``export``; returns the offsets and the validation weighted F1 before and after."""
-    ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
-    _, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+def tune_decision(cfg: KDSleepConfig, arrays: dict[str, np.ndarray], net: nn.Module, classes: list[str]
+                  ) -> dict[str, Any]:
+    """Per-class offsets chosen on held-out predictions ``arrays`` (``y``, ``prob``) for ``decision_metric``,
+    folded into the head's bias (every member's, for an ensemble); returns the offsets and the held-out
+    metric before and after. The caller exports ``net`` again."""
     lab = arrays["y"] >= 0
-    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)))
-    fold_offsets(net.head[-1], offsets)
-    net.export(export, data.classes)
-    return {"metric": "weighted_f1", "offsets": dict(zip(data.classes, offsets.round(4).tolist(), strict=True)),
+    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)),
+                                                metric=cfg.decision_metric)
+    if isinstance(net, EnsembleNet):
+        net.fold_offsets(offsets)
+    else:
+        fold_offsets(net.head[-1], offsets)  # type: ignore[index]
+    return {"metric": cfg.decision_metric, "offsets": dict(zip(classes, offsets.round(4).tolist(), strict=True)),
             "val_before": before, "val_after": after}
+
+
+def _member(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, key: str, init: Path | None, seed: int
+            ) -> StagingNet:
+    """A freshly initialised network of this mode (``seed``), started from ``init``'s encoder if given."""
+    seed_everything(seed)
+    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, len(data.classes),
+                    detach_head=MODE_SPECS[cfg.mode].detach_head)
+    if init is not None:
+        start, _ = load_staging_net(init / EXPORT)
+        load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
+    return net
+
+
+def _train_cross_fitted(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, key: str, init: Path | None,
+                        teacher: StagingNet | None, out: Path, resume: bool
+                        ) -> tuple[EnsembleNet, dict[str, Any], dict[str, np.ndarray]]:
+    """``cross_fit`` members, one per inner fold (:mod:`neurorep.recipes.kd_sleep.ensemble`); returns the
+    ensemble, the members' training summaries, and the out-of-fold predictions of the non-test subjects."""
+    assert cfg.cross_fit is not None
+    members, runs, held = [], [], []
+    for i, (fold, names) in enumerate(inner_folds(data, cfg.cross_fit)):
+        net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i)
+        runs.append({**_train(cfg, fold, net, teacher, out / f"member{i}", resume), "held_out": names})
+        ds = _dataset(cfg, fold, fold.split.val, cfg.data.seq_len, (key,))
+        held.append(evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1])
+        members.append(net)
+    arrays = {k: np.concatenate([h[k] for h in held]) for k in held[0]}
+    summary = {"members": runs, "held_out_subjects": [s for r in runs for s in r["held_out"]],
+               "n_params": sum(r["n_params"] for r in runs)}
+    return EnsembleNet(members), summary, arrays
 
 
 def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, folder: str, resume: bool) -> Path:
@@ -168,7 +211,8 @@ def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, f
     if resume and (sub / EXPORT).is_dir() and (sub / "metrics.json").is_file():
         return sub
     teacher = str(out / "teacher") if mode == "feat_train" and cfg.teacher is None else cfg.teacher
-    run_kd_sleep(cfg.model_copy(update={"mode": mode, "plots": False, "out": None, "teacher": teacher}), sub,
+    run_kd_sleep(cfg.model_copy(update={"mode": mode, "plots": False, "out": None, "teacher": teacher,
+                                        "cross_fit": None}), sub,
                  overwrite=True)
     return sub
 
@@ -220,7 +264,7 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
 
 
 @torch.no_grad()
-def evaluate_net(net: StagingNet, ds: PairedSequences, key: str, classes: list[str], batch_size: int = 32
+def evaluate_net(net: nn.Module, ds: PairedSequences, key: str, classes: list[str], batch_size: int = 32
                  ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metrics over the labelled epochs of ``ds`` and per-epoch arrays: ``index``, ``y``, ``pred``,
     ``prob [N, K]``, ``recording``, ``bottleneck [N, C_b]`` (bottleneck features averaged per epoch)."""
@@ -268,7 +312,7 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
         raise ConfigError("mode evaluate needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
     path = Path(cfg.checkpoint)
     export = path / EXPORT if (path / EXPORT).is_dir() else path
-    net, classes = load_staging_net(export)
+    net, classes = load_run_net(export)
     run_cfg_path = path / "config.yaml"
     saved_mode = "ecg_base"
     if run_cfg_path.is_file():
