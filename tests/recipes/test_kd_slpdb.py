@@ -128,7 +128,7 @@ def test_benchmark_table_has_classic_hrv_rows_on_the_same_folds(slpdb: Path, tmp
 
     out = tmp_path / "bench"
     benchmark_kd_sleep("slpdb", data=slpdb, out=out, progress=False,
-                       overrides=["folds=3", "train.epochs=1", "data.seq_len=6", "data.train_stride=6",
+                       overrides=["folds=3", "cross_fit=2", "train.epochs=1", "data.seq_len=6", "data.train_stride=6",
                                   "data.ecg.prepare.sfreq=null", "data.ecg.encoder.kwargs.pools=[4,3]",
                                   f"data.cache={tmp_path / 'cache'}"])
     rows = json.loads((out / "results.json").read_text())
@@ -142,6 +142,10 @@ def test_benchmark_table_has_classic_hrv_rows_on_the_same_folds(slpdb: Path, tmp
         assert saved["split"] == split
         run = json.loads((out / "runs" / f"ecg_base_3class_s{seed}" / "metrics.json").read_text())
         assert run["split"] == split and run["test"]["n"] == saved["test"]["n"]
+        # the preset's student is a cross-fitted ensemble over the fold's non-test subjects
+        assert len(run["train"]["members"]) == 2 and sorted(run["train"]["held_out_subjects"]) == sorted(
+            split["train"] + split["val"])
+        assert (out / "runs" / f"ecg_base_3class_s{seed}" / "train" / "export" / "best" / "ensemble.json").is_file()
     # heart rate follows the stage here, so HRV + LR must clearly beat chance
     assert np.mean([r["kappa"] for r in by_mode["hrv_lr"]]) > 0.5
 
