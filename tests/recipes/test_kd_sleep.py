@@ -48,7 +48,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_feat_temp_run_trains_prerequisites_and_test_mode_reproduces(corpus: Path, tmp_path: Path) -> None:
+def test_feat_temp_run_trains_prerequisites_and_evaluate_mode_reproduces(corpus: Path, tmp_path: Path) -> None:
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 
     run = tmp_path / "run"

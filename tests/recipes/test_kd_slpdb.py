@@ -83,7 +83,7 @@ def test_an_empty_split_part_stops_before_training(slpdb: Path, tmp_path: Path) 
     assert not (tmp_path / "run" / "train").exists()  # nothing was trained
 
 
-def test_val_tuned_needs_enough_validation_subjects_and_test_mode_reads_another_folder(
+def test_val_tuned_needs_enough_validation_subjects_and_evaluate_mode_reads_another_folder(
         slpdb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 

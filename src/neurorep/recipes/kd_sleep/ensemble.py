@@ -37,10 +37,6 @@ class EnsembleNet(nn.Module):
             raise ConfigError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
 
-    @property
-    def head(self) -> nn.Module:  # the first member's head, for code that reads the output size
-        return self.members[0].head
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         outs = [m(x) for m in self.members]
         logp = torch.stack([torch.log_softmax(z, -1) for z, _ in outs]).mean(0)

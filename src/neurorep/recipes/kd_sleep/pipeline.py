@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 from safetensors.numpy import save_file
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from neurorep.data.cache_info import CacheInfo
@@ -28,7 +28,6 @@ from neurorep.recipes.kd_sleep.config import (
     KDSleepConfig,
     ModalityConfig,
 )
-from neurorep.recipes.kd_sleep.ensemble import EnsembleNet, inner_folds, load_run_net
 from neurorep.recipes.kd_sleep.data import (
     KDData,
     PairedSequences,
@@ -36,6 +35,7 @@ from neurorep.recipes.kd_sleep.data import (
     prepare_caches,
     setup_kd_data,
 )
+from neurorep.recipes.kd_sleep.ensemble import EnsembleNet, inner_folds, load_run_net
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     build_trainer,
