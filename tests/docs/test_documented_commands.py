@@ -271,9 +271,9 @@ NOT_RUN: dict[str, str] = {
     "h_freq: 40.0}' --set 'base.data.ecg.encoder.kwargs.pools=[10,6,5]'": "a 2.6-hour grid",
     "neurorep benchmark kd-sleep --preset slpdb --data /path/to/slpdb --out runs/kd-slpdb --jobs 2":
         "real slpdb listings (tests/recipes/test_kd_slpdb.py runs the preset on synthetic records)",
-    "neurorep run configs/kd-sleep/slpdb_ihr.yaml mode=test checkpoint=runs/kd-sleep/slpdb "
+    "neurorep run configs/kd-sleep/slpdb_ihr.yaml mode=evaluate checkpoint=runs/kd-sleep/slpdb "
     "evaluate_data=/path/to/more-slpdb --out runs/kd-sleep/slpdb-other":
-        "needs a trained slpdb run and another slpdb folder (tests/recipes/test_kd_slpdb.py runs mode test there)",
+        "needs a trained slpdb run and another slpdb folder (tests/recipes/test_kd_slpdb.py runs mode evaluate there)",
     ".venv/bin/neurorep benchmark meg-ablation --data /path/to/Final_Project_data --preset full --out runs/meg-full "
     "--jobs 2": "real HCP MEG data",
     ".venv/bin/neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 2":

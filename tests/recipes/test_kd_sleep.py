@@ -48,7 +48,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_feat_temp_run_trains_prerequisites_and_test_mode_reproduces(corpus: Path, tmp_path: Path) -> None:
+def test_feat_temp_run_trains_prerequisites_and_evaluate_mode_reproduces(corpus: Path, tmp_path: Path) -> None:
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 
     run = tmp_path / "run"
@@ -71,7 +71,7 @@ def test_feat_temp_run_trains_prerequisites_and_test_mode_reproduces(corpus: Pat
     ft = json.loads((run / "feat_train" / "metrics.json").read_text())
     assert ft["train"]["monitor"] == "val/at" and ft["train"]["objective"]["at_weight"] == 1.0
     # the offsets live in the exported head's bias, so evaluating the export reproduces the run's numbers
-    again = run_kd_sleep(validate(KDSleepConfig, _cfg(corpus, tmp_path, mode="test", checkpoint=str(run))),
+    again = run_kd_sleep(validate(KDSleepConfig, _cfg(corpus, tmp_path, mode="evaluate", checkpoint=str(run))),
                          tmp_path / "eval")
     assert again["test"]["weighted_f1"] == pytest.approx(saved["test"]["weighted_f1"])
     assert again["evaluated"] == "feat_temp"

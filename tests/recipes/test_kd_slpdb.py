@@ -1,5 +1,5 @@
 """kd-sleep on heart rate without EEG (slpdb layout): split checks before training, val_tuned only with
-enough validation subjects, mode test on another folder, and the benchmark's classic HRV rows."""
+enough validation subjects, mode evaluate on another folder, and the benchmark's classic HRV rows."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_an_empty_split_part_stops_before_training(slpdb: Path, tmp_path: Path) 
     assert not (tmp_path / "run" / "train").exists()  # nothing was trained
 
 
-def test_val_tuned_needs_enough_validation_subjects_and_test_mode_reads_another_folder(
+def test_val_tuned_needs_enough_validation_subjects_and_evaluate_mode_reads_another_folder(
         slpdb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from neurorep.recipes.kd_sleep import KDSleepConfig, run_kd_sleep
 
@@ -95,15 +95,15 @@ def test_val_tuned_needs_enough_validation_subjects_and_test_mode_reads_another_
                      tmp_path / "enough")
     assert m["decision"]["applied"] is True and set(m["decision"]["offsets"]) == {"W", "NREM", "REM"}
     assert m["train"]["class_weights"] is not None and len(m["train"]["class_weights"]) == 3
-    # mode test on another folder: every labelled epoch there, no split
+    # mode evaluate on another folder: every labelled epoch there, no split
     other = tmp_path / "other"
     write_slpdb(other, "slp80", seed=9)
-    ev = run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="test", checkpoint=str(tmp_path / "enough"),
+    ev = run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="evaluate", checkpoint=str(tmp_path / "enough"),
                                                    evaluate_data=str(other))), tmp_path / "eval")
     assert ev["data"]["n"] == 48 and ev["subjects"] == ["slp80"]
     assert (tmp_path / "eval" / "predictions" / "data.safetensors").is_file()
     with pytest.raises(DataError, match="does not exist"):
-        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="test", checkpoint=str(tmp_path / "enough"),
+        run_kd_sleep(validate(KDSleepConfig, _cfg(slpdb, tmp_path, mode="evaluate", checkpoint=str(tmp_path / "enough"),
                                                   evaluate_data=str(tmp_path / "nope"))), tmp_path / "eval2")
 
 
@@ -128,7 +128,7 @@ def test_benchmark_table_has_classic_hrv_rows_on_the_same_folds(slpdb: Path, tmp
 
     out = tmp_path / "bench"
     benchmark_kd_sleep("slpdb", data=slpdb, out=out, progress=False,
-                       overrides=["folds=3", "train.epochs=1", "data.seq_len=6", "data.train_stride=6",
+                       overrides=["folds=3", "cross_fit=2", "train.epochs=1", "data.seq_len=6", "data.train_stride=6",
                                   "data.ecg.prepare.sfreq=null", "data.ecg.encoder.kwargs.pools=[4,3]",
                                   f"data.cache={tmp_path / 'cache'}"])
     rows = json.loads((out / "results.json").read_text())
@@ -142,6 +142,10 @@ def test_benchmark_table_has_classic_hrv_rows_on_the_same_folds(slpdb: Path, tmp
         assert saved["split"] == split
         run = json.loads((out / "runs" / f"ecg_base_3class_s{seed}" / "metrics.json").read_text())
         assert run["split"] == split and run["test"]["n"] == saved["test"]["n"]
+        # the preset's student is a cross-fitted ensemble over the fold's non-test subjects
+        assert len(run["train"]["members"]) == 2 and sorted(run["train"]["held_out_subjects"]) == sorted(
+            split["train"] + split["val"])
+        assert (out / "runs" / f"ecg_base_3class_s{seed}" / "train" / "export" / "best" / "ensemble.json").is_file()
     # heart rate follows the stage here, so HRV + LR must clearly beat chance
     assert np.mean([r["kappa"] for r in by_mode["hrv_lr"]]) > 0.5
 

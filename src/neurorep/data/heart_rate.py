@@ -54,3 +54,31 @@ def ihr_series(beat_times: np.ndarray, duration: float, fs: float = IHR_FS, rr_m
     times, bpm = t[1:][ok], 60.0 / rr[ok]
     grid = np.arange(n) / fs
     return np.interp(grid, times, bpm).astype(np.float32)
+
+
+#: Channels :func:`rolling_channels` can derive from a heart-rate series.
+DERIVED = ("rolling_mean", "rolling_sd")
+
+
+def rolling_channels(series: np.ndarray, fs: float, window_s: float, kinds: list[str] | tuple[str, ...]) -> np.ndarray:
+    """Slow summaries of a heart-rate series ``(C, n)`` sampled at ``fs``: for each of ``kinds``
+    (``rolling_mean``, ``rolling_sd``) and each channel, the mean or standard deviation over a centred
+    window of ``window_s`` seconds (:func:`scipy.ndimage.uniform_filter1d`, edges repeated).
+
+    Returns float32 ``(len(kinds) * C, n)``, kinds in the given order.
+    """
+    from scipy.ndimage import uniform_filter1d
+
+    x = np.asarray(series, dtype=np.float64)
+    size = max(int(round(window_s * fs)), 1)
+    mean = uniform_filter1d(x, size, axis=-1, mode="nearest")
+    out = []
+    for kind in kinds:
+        if kind == "rolling_mean":
+            out.append(mean)
+        elif kind == "rolling_sd":
+            var = uniform_filter1d(x * x, size, axis=-1, mode="nearest") - mean * mean
+            out.append(np.sqrt(np.clip(var, 0.0, None)))
+        else:
+            raise DataError(f"unknown derived heart-rate channel {kind!r}; choose from {', '.join(DERIVED)}")
+    return np.concatenate(out, axis=0).astype(np.float32)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from neurorep.config import ModelSpec, OptimConfig, SplitConfig, Strict
 from neurorep.data.prepared import SimulateConfig
 from neurorep.data.windows import PrepareConfig
 
-MODES = ("eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "test")
-Mode = Literal["eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "test"]
+MODES = ("eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "evaluate")
+Mode = Literal["eeg_base", "ecg_base", "feat_train", "feat_temp", "feat_wce", "kd_temp", "evaluate"]
 #: What each training mode optimises (table labels).
 MODE_LABELS = {
     "eeg_base": "EEG teacher (CL)",
@@ -20,6 +22,30 @@ MODE_LABELS = {
     "feat_temp": "AT+SD+CL (proposed)",
     "feat_wce": "AT+weighted CL",
     "kd_temp": "SD+CL",
+}
+#: Batch keys of the two inputs: the EEG teacher's and the ECG / heart-rate student's.
+EEG, ECG = "eeg", "ecg"
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    """What a training mode reads and optimises by default."""
+
+    input_key: str  #: batch key of the input the trained network reads (EEG or ECG)
+    ce_weight: float  #: default weight of the cross-entropy on labelled epochs
+    kd_weight: float  #: default weight of softmax distillation from the teacher
+    at_weight: float  #: default weight of attention transfer from the teacher
+    class_weighted: bool  #: default of ``loss.class_weighted``
+    detach_head: bool = False  #: the head is fitted on stop-gradient features (encoder trained by AT only)
+
+
+MODE_SPECS: dict[str, ModeSpec] = {
+    "eeg_base": ModeSpec(EEG, 1.0, 0.0, 0.0, class_weighted=False),
+    "ecg_base": ModeSpec(ECG, 1.0, 0.0, 0.0, class_weighted=False),
+    "feat_train": ModeSpec(ECG, 1.0, 0.0, 1.0, class_weighted=False, detach_head=True),
+    "feat_temp": ModeSpec(ECG, 1.0, 1.0, 1.0, class_weighted=False),
+    "feat_wce": ModeSpec(ECG, 1.0, 0.0, 1.0, class_weighted=True),
+    "kd_temp": ModeSpec(ECG, 1.0, 1.0, 0.0, class_weighted=False),
 }
 #: Modes that need the EEG teacher, and modes that start from a feat_train student.
 NEEDS_TEACHER = ("feat_train", "feat_temp", "feat_wce", "kd_temp")
@@ -32,6 +58,10 @@ class ModalityConfig(Strict):
     dataset: str = Field("mass", description="source layout (mass, mass-ihr, slpdb, ...)")
     prepare: PrepareConfig = PrepareConfig()
     encoder: ModelSpec = ModelSpec(name="utime")
+    derived: list[Literal["rolling_mean", "rolling_sd"]] = Field(
+        default_factory=list, description="channels added to the input, computed from it over each whole "
+        "recording: rolling mean / SD over `derived_window_s` (HRV-like summaries of heart rate)")
+    derived_window_s: float = Field(300.0, gt=0, description="window of the derived channels (s)")
 
 
 def default_eeg() -> ModalityConfig:
@@ -91,6 +121,16 @@ class KDSleepConfig(Strict):
     out: str | None = None
     seed: int = 0
     mode: Mode = "feat_temp"
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _renamed_mode(cls, value: Any) -> Any:
+        if value == "test":
+            warnings.warn("kd-sleep `mode: test` is deprecated; write `mode: evaluate` (same behaviour)",
+                          FutureWarning, stacklevel=2)
+            return "evaluate"
+        return value
+
     data: KDDataConfig
     loss: LossConfig = LossConfig()
     train: OptimConfig = OptimConfig(epochs=15, batch_size=16, lr=2e-3, patience=5, max_val_windows=None)
@@ -98,14 +138,20 @@ class KDSleepConfig(Strict):
         None, description="optimisation of mode eeg_base (the EEG teacher), e.g. a longer budget; null uses `train`")
     teacher: str | None = Field(None, description="an eeg_base run folder; null trains one in <out>/teacher")
     init: str | None = Field(None, description="a feat_train run folder; null trains one in <out>/feat_train")
-    checkpoint: str | None = Field(None, description="mode test: the run folder (or export folder) to evaluate")
+    checkpoint: str | None = Field(None, description="mode evaluate: the run folder (or export folder) to evaluate")
     evaluate_on: Literal["test", "val", "train"] = "test"
     evaluate_data: str | None = Field(
-        None, description="mode test: evaluate on every labelled epoch of this other data folder (same layout and "
+        None, description="mode evaluate: evaluate on every labelled epoch of this other data folder (same layout and "
         "preparation as `data`) instead of a part of the split")
     decision: Literal["val_tuned", "argmax"] = Field(
         "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
         "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
+    decision_metric: Literal["weighted_f1", "macro_f1", "accuracy"] = Field(
+        "weighted_f1", description="what decision val_tuned maximises on the held-out subjects")
+    cross_fit: int | None = Field(
+        None, ge=2, description="student modes: train one member per inner fold of the training + validation "
+        "subjects (validated on that fold), predict with the members' mean log-probabilities, and tune "
+        "val_tuned offsets on their out-of-fold predictions of every non-test subject (null: one network)")
     min_val_subjects: int = Field(
         4, ge=1, description="decision val_tuned is applied only with at least this many validation subjects; "
         "with fewer the run keeps argmax decisions (offsets tuned on one or two people do not transfer)")

@@ -20,16 +20,17 @@ from torch.utils.data import DataLoader, Dataset
 from neurorep.data.cache import WindowCache, prepare
 from neurorep.data.splits import Split, make_splits, split_groups
 from neurorep.data.prepared import simulate_missing
+from neurorep.data.heart_rate import rolling_channels
 from neurorep.errors import DataError
 from neurorep.fileio import atomic_write_text, json_text
-from neurorep.recipes.kd_sleep.config import KDDataConfig, ModalityConfig
+from neurorep.recipes.kd_sleep.config import ECG, EEG, KDDataConfig, ModalityConfig
 
 TABLE_KEYS = ("recording", "local", "onset", "y")
 
 
 @dataclass
 class KDData:
-    """Prepared caches by batch key (``x`` = EEG, ``ecg`` = student input), classes and the split."""
+    """Prepared caches by batch key (``eeg`` = teacher input, ``ecg`` = student input), classes and the split."""
 
     caches: dict[str, WindowCache]
     classes: list[str]
@@ -38,7 +39,7 @@ class KDData:
 
     @property
     def table(self) -> WindowCache:
-        return self.caches["ecg"]
+        return self.caches[ECG]
 
 
 def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> WindowCache:
@@ -46,7 +47,34 @@ def _prepare_one(cfg: KDDataConfig, mod: ModalityConfig, progress: bool) -> Wind
     report = prepare(cfg.source, cfg.cache, dataset=mod.dataset, cfg=prep, jobs=cfg.jobs, on_error="skip",
                      progress=progress)
     report.print_skipped()
+    if mod.derived:
+        return DerivedChannels(report.cache, mod.derived, mod.derived_window_s)
     return report.cache
+
+
+class DerivedChannels(WindowCache):
+    """A window cache whose windows carry, after their own channels, slow summaries of them computed over
+    each whole recording (:func:`neurorep.data.heart_rate.rolling_channels`, e.g. the rolling mean and SD
+    of heart rate over 5 min). The recording's windows are contiguous (``keep_unlabelled``), so the
+    summaries see across window edges; they are computed once per recording and kept in memory."""
+
+    def __init__(self, base: WindowCache, kinds: list[str], window_s: float) -> None:  # noqa: D107
+        self.__dict__.update(base.__dict__)
+        self.base, self.kinds, self.window_s = base, list(kinds), float(window_s)
+        names = [f"{ch}_{k}" for k in self.kinds for ch in base.info.ch_names]
+        self.info = base.info.model_copy(update={"ch_names": [*base.info.ch_names, *names]})
+        self._derived: dict[int, np.ndarray] = {}
+
+    def windows(self, recording: int) -> np.ndarray:
+        arr = self._derived.get(recording)
+        if arr is None:
+            w = np.asarray(self.base.windows(recording), dtype=np.float32)  # (n, C, T), in window order
+            n, c, t = w.shape
+            series = w.transpose(1, 0, 2).reshape(c, n * t)
+            extra = rolling_channels(series, t / self.base.info.window_s, self.window_s, self.kinds)
+            extra = extra.reshape(-1, n, t).transpose(1, 0, 2)
+            arr = self._derived[recording] = np.concatenate([w, extra], axis=1)
+        return arr
 
 
 def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
@@ -62,13 +90,13 @@ def simulate_if_missing(cfg: KDDataConfig, progress: bool = True) -> None:
 def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> dict[str, WindowCache]:
     """Simulate if needed, prepare (or reuse) the caches by batch key and check they pair up."""
     simulate_if_missing(cfg, progress)
-    caches = {"ecg": _prepare_one(cfg, cfg.ecg, progress)}
+    caches = {ECG: _prepare_one(cfg, cfg.ecg, progress)}
     if need_eeg:
         if cfg.eeg is None:
             raise DataError(f"{cfg.source}: this mode needs the EEG teacher input but data.eeg is null")
-        caches["x"] = _prepare_one(cfg, cfg.eeg, progress)
-        check_paired(caches["x"], caches["ecg"])
-    table = caches["ecg"]
+        caches[EEG] = _prepare_one(cfg, cfg.eeg, progress)
+        check_paired(caches[EEG], caches[ECG])
+    table = caches[ECG]
     if not (table.meta["y"] >= 0).any():
         raise DataError(f"{table.path}: no labelled windows")
     return caches
@@ -85,7 +113,7 @@ def unscaled_heart_rate(cfg: KDDataConfig, progress: bool = True) -> WindowCache
 def setup_kd_data(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> KDData:
     """Simulate if needed, prepare (or reuse) the caches, check they pair up, and read or write the split."""
     caches = prepare_caches(cfg, need_eeg, progress)
-    table = caches["ecg"]
+    table = caches[ECG]
     split, names = load_or_make_split(table, cfg)
     return KDData(caches, table.classes, split, names)
 
@@ -176,7 +204,7 @@ class WithTeacherOutputs(Dataset[dict[str, torch.Tensor]]):
     """
 
     def __init__(self, student: PairedSequences, teacher_input: PairedSequences,
-                 compute: Callable[[torch.Tensor], dict[str, torch.Tensor]], key: str = "x", batch_size: int = 32) -> None:
+                 compute: Callable[[torch.Tensor], dict[str, torch.Tensor]], key: str = EEG, batch_size: int = 32) -> None:
         if [st[:2] for st in student.starts] != [st[:2] for st in teacher_input.starts]:
             raise DataError(f"teacher and student datasets list different sequences ({len(teacher_input)} vs "
                             f"{len(student)}); build both from the same rows and stride")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.numpy import save_file
+from torch import nn
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from neurorep.data.cache_info import CacheInfo
@@ -19,6 +20,9 @@ from neurorep.evaluation.metrics import classification_metrics
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
 from neurorep.recipes.kd_sleep.config import (
+    ECG,
+    EEG,
+    MODE_SPECS,
     NEEDS_INIT,
     NEEDS_TEACHER,
     KDSleepConfig,
@@ -31,6 +35,7 @@ from neurorep.recipes.kd_sleep.data import (
     prepare_caches,
     setup_kd_data,
 )
+from neurorep.recipes.kd_sleep.ensemble import EnsembleNet, inner_folds, load_run_net
 from neurorep.runs import prepare_run_dir, save_run_metadata, write_json
 from neurorep.training import (
     build_trainer,
@@ -40,27 +45,17 @@ from neurorep.training import (
 )
 from neurorep.training.distill import DistillModule, StagingNet, load_staging_net
 
-#: mode -> (input key, default weights ce/kd/at, class-weighted CE, head on detached features)
-MODE_SPEC: dict[str, tuple[str, tuple[float, float, float], bool, bool]] = {
-    "eeg_base": ("x", (1.0, 0.0, 0.0), False, False),
-    "ecg_base": ("ecg", (1.0, 0.0, 0.0), False, False),
-    "feat_train": ("ecg", (1.0, 0.0, 1.0), False, True),
-    "feat_temp": ("ecg", (1.0, 1.0, 1.0), False, False),
-    "feat_wce": ("ecg", (1.0, 0.0, 1.0), True, False),
-    "kd_temp": ("ecg", (1.0, 1.0, 0.0), False, False),
-}
 EXPORT = Path("train") / "export" / "best"
 
 
 def make_objective(cfg: KDSleepConfig) -> Distillation:
     """The mode's loss: its default weights, overridden by the non-null ``loss`` fields."""
-    key, (ce, kd, at), _, _ = MODE_SPEC[cfg.mode]
-    lc = cfg.loss
-    return Distillation(ce_weight=ce if lc.ce_weight is None else lc.ce_weight,
-                        kd_weight=kd if lc.kd_weight is None else lc.kd_weight,
-                        at_weight=at if lc.at_weight is None else lc.at_weight,
-                        temperature=lc.temperature, at_layers=lc.at_layers, at_p=lc.at_p, student_key=key,
-                        teacher_key="x")
+    spec, lc = MODE_SPECS[cfg.mode], cfg.loss
+    return Distillation(ce_weight=spec.ce_weight if lc.ce_weight is None else lc.ce_weight,
+                        kd_weight=spec.kd_weight if lc.kd_weight is None else lc.kd_weight,
+                        at_weight=spec.at_weight if lc.at_weight is None else lc.at_weight,
+                        temperature=lc.temperature, at_layers=lc.at_layers, at_p=lc.at_p,
+                        student_key=spec.input_key, teacher_key=EEG)
 
 
 def build_net(mod: ModalityConfig, cache_info: CacheInfo, seq_len: int, n_classes: int,
@@ -78,10 +73,10 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     out = prepare_run_dir(out, overwrite=overwrite, resume=resume)
     save_run_metadata(out, cfg)
     seed_everything(cfg.seed)
-    if cfg.mode == "test":
+    if cfg.mode == "evaluate":
         return _evaluate_saved(cfg, out)
-    key = MODE_SPEC[cfg.mode][0]
-    need_eeg = key == "x" or cfg.mode in NEEDS_TEACHER
+    key = MODE_SPECS[cfg.mode].input_key
+    need_eeg = key == EEG or cfg.mode in NEEDS_TEACHER
     data = setup_kd_data(cfg.data, need_eeg=need_eeg, progress=cfg.progress)
     check_split_parts(cfg, data)  # before any training: an empty part would only fail at the end
     decision = decision_plan(cfg, data)
@@ -91,22 +86,26 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         teacher, _ = load_staging_net(teacher_dir / EXPORT)
     if cfg.mode in NEEDS_INIT:
         init = _prerequisite(cfg, out, "feat_train", cfg.init, "feat_train", resume)
-    seed_everything(cfg.seed)
-    mod = cfg.data.eeg if key == "x" else cfg.data.ecg
+    mod = cfg.data.eeg if key == EEG else cfg.data.ecg
     assert mod is not None
-    n_classes = len(data.classes)
-    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, n_classes, detach_head=MODE_SPEC[cfg.mode][3])
-    if init is not None:
-        start, _ = load_staging_net(init / EXPORT)
-        load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
     metrics: dict[str, Any] = {"mode": cfg.mode, "seed": cfg.seed, "scheme": cfg.data.scheme, "classes": data.classes,
                                "split": data.split_subjects, "teacher": str(teacher_dir) if teacher_dir else None,
                                "init": str(init) if init else None}
-    metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
-    if decision["applied"]:
-        metrics["decision"] = {**decision, **tune_decision(cfg, data, net, key, out / EXPORT)}
+    if cfg.cross_fit is None:
+        net: nn.Module = _member(cfg, data, mod, key, init, cfg.seed)
+        metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
+        if decision["applied"]:
+            ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
+            held = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1]
+            decision.update(tune_decision(cfg, held, net, data.classes))
+            net.export(out / EXPORT, data.classes)
     else:
-        metrics["decision"] = decision
+        net, metrics["train"], held_out = _train_cross_fitted(cfg, data, mod, key, init, teacher, out / "train", resume)
+        if decision["applied"]:
+            decision.update(tune_decision(cfg, held_out, net, data.classes))
+        net.export(out / EXPORT, data.classes)
+        save_predictions(out / "predictions" / "held_out.safetensors", held_out)
+    metrics["decision"] = decision
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
     metrics[cfg.evaluate_on] = result
@@ -133,9 +132,12 @@ def check_split_parts(cfg: KDSleepConfig, data: KDData) -> None:
 
 
 def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
-    """How this run decides: ``val_tuned`` only for a student with ``min_val_subjects`` validation subjects
-    or more, else argmax (with a printed notice). Returns ``{"requested", "applied", "reason"}``."""
-    n_val = len(data.split_subjects.get("val", []))
+    """How this run decides: ``val_tuned`` only for a student with ``min_val_subjects`` held-out subjects
+    or more (the validation subjects; with ``cross_fit`` every training and validation subject, each
+    predicted out-of-fold), else argmax (with a printed notice). Returns ``{"requested", "applied",
+    "reason", "val_subjects"}``."""
+    parts = ("train", "val") if cfg.cross_fit else ("val",)
+    n_val = len({s for p in parts for s in data.split_subjects.get(p, [])})
     plan: dict[str, Any] = {"requested": cfg.decision, "applied": False, "reason": "",
                             "val_subjects": n_val}
     if cfg.decision != "val_tuned":
@@ -151,17 +153,51 @@ def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
     return plan
 
 
-def tune_decision(cfg: KDSleepConfig, data: KDData, net: StagingNet, key: str, export: Path) -> dict[str, Any]:
-    """Per-class offsets chosen on the validation subjects (weighted F1), folded into the head's bias and
-    written to ``export``; returns the offsets and the validation weighted F1 before and after."""
-    ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
-    _, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+def tune_decision(cfg: KDSleepConfig, arrays: dict[str, np.ndarray], net: nn.Module, classes: list[str]
+                  ) -> dict[str, Any]:
+    """Per-class offsets chosen on held-out predictions ``arrays`` (``y``, ``prob``) for ``decision_metric``,
+    folded into the head's bias (every member's, for an ensemble); returns the offsets and the held-out
+    metric before and after. The caller exports ``net`` again."""
     lab = arrays["y"] >= 0
-    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)))
-    fold_offsets(net.head[-1], offsets)
-    net.export(export, data.classes)
-    return {"metric": "weighted_f1", "offsets": dict(zip(data.classes, offsets.round(4).tolist(), strict=True)),
+    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)),
+                                                metric=cfg.decision_metric)
+    if isinstance(net, EnsembleNet):
+        net.fold_offsets(offsets)
+    else:
+        fold_offsets(net.head[-1], offsets)  # type: ignore[index]
+    return {"metric": cfg.decision_metric, "offsets": dict(zip(classes, offsets.round(4).tolist(), strict=True)),
             "val_before": before, "val_after": after}
+
+
+def _member(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, key: str, init: Path | None, seed: int
+            ) -> StagingNet:
+    """A freshly initialised network of this mode (``seed``), started from ``init``'s encoder if given."""
+    seed_everything(seed)
+    net = build_net(mod, data.caches[key].info, cfg.data.seq_len, len(data.classes),
+                    detach_head=MODE_SPECS[cfg.mode].detach_head)
+    if init is not None:
+        start, _ = load_staging_net(init / EXPORT)
+        load_strict(net.encoder, start.encoder.state_dict(), source=str(init / EXPORT))
+    return net
+
+
+def _train_cross_fitted(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, key: str, init: Path | None,
+                        teacher: StagingNet | None, out: Path, resume: bool
+                        ) -> tuple[EnsembleNet, dict[str, Any], dict[str, np.ndarray]]:
+    """``cross_fit`` members, one per inner fold (:mod:`neurorep.recipes.kd_sleep.ensemble`); returns the
+    ensemble, the members' training summaries, and the out-of-fold predictions of the non-test subjects."""
+    assert cfg.cross_fit is not None
+    members, runs, held = [], [], []
+    for i, (fold, names) in enumerate(inner_folds(data, cfg.cross_fit)):
+        net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i)
+        runs.append({**_train(cfg, fold, net, teacher, out / f"member{i}", resume), "held_out": names})
+        ds = _dataset(cfg, fold, fold.split.val, cfg.data.seq_len, (key,))
+        held.append(evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1])
+        members.append(net)
+    arrays = {k: np.concatenate([h[k] for h in held]) for k in held[0]}
+    summary = {"members": runs, "held_out_subjects": [s for r in runs for s in r["held_out"]],
+               "n_params": sum(r["n_params"] for r in runs)}
+    return EnsembleNet(members), summary, arrays
 
 
 def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, folder: str, resume: bool) -> Path:
@@ -175,7 +211,8 @@ def _prerequisite(cfg: KDSleepConfig, out: Path, mode: str, given: str | None, f
     if resume and (sub / EXPORT).is_dir() and (sub / "metrics.json").is_file():
         return sub
     teacher = str(out / "teacher") if mode == "feat_train" and cfg.teacher is None else cfg.teacher
-    run_kd_sleep(cfg.model_copy(update={"mode": mode, "plots": False, "out": None, "teacher": teacher}), sub,
+    run_kd_sleep(cfg.model_copy(update={"mode": mode, "plots": False, "out": None, "teacher": teacher,
+                                        "cross_fit": None}), sub,
                  overwrite=True)
     return sub
 
@@ -199,10 +236,10 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
     if teacher is not None and objective.needs_teacher:  # run the frozen teacher once, not every step
         teacher.eval()
         compute = partial(objective.teacher_outputs, teacher)
-        train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, ("x",)), compute)  # type: ignore[arg-type]
-        val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, ("x",)), compute)  # type: ignore[arg-type]
+        train_ds = WithTeacherOutputs(train_ds, _dataset(cfg, data, data.split.train, stride, (EEG,)), compute)  # type: ignore[arg-type]
+        val_ds = WithTeacherOutputs(val_ds, _dataset(cfg, data, data.split.val, seq, (EEG,)), compute)  # type: ignore[arg-type]
     weights = None
-    weighted = MODE_SPEC[cfg.mode][2] if cfg.loss.class_weighted is None else cfg.loss.class_weighted
+    weighted = MODE_SPECS[cfg.mode].class_weighted if cfg.loss.class_weighted is None else cfg.loss.class_weighted
     if weighted:
         weights = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes))
         weights = weights ** cfg.loss.class_weight_power
@@ -227,7 +264,7 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
 
 
 @torch.no_grad()
-def evaluate_net(net: StagingNet, ds: PairedSequences, key: str, classes: list[str], batch_size: int = 32
+def evaluate_net(net: nn.Module, ds: PairedSequences, key: str, classes: list[str], batch_size: int = 32
                  ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Metrics over the labelled epochs of ``ds`` and per-epoch arrays: ``index``, ``y``, ``pred``,
     ``prob [N, K]``, ``recording``, ``bottleneck [N, C_b]`` (bottleneck features averaged per epoch)."""
@@ -270,30 +307,30 @@ def summarise(mode: str, seed: int, scheme: str, m: dict[str, Any]) -> dict[str,
 
 
 def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
-    """Mode ``test``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
+    """Mode ``evaluate``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
     if cfg.checkpoint is None:
-        raise ConfigError("mode test needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
+        raise ConfigError("mode evaluate needs `checkpoint`: a kd-sleep run folder or its train/export/best folder")
     path = Path(cfg.checkpoint)
     export = path / EXPORT if (path / EXPORT).is_dir() else path
-    net, classes = load_staging_net(export)
+    net, classes = load_run_net(export)
     run_cfg_path = path / "config.yaml"
     saved_mode = "ecg_base"
     if run_cfg_path.is_file():
         from neurorep.config import read_yaml
 
         saved_mode = str(read_yaml(run_cfg_path).get("mode", saved_mode))
-    key = MODE_SPEC.get(saved_mode, MODE_SPEC["ecg_base"])[0]
+    key = MODE_SPECS.get(saved_mode, MODE_SPECS["ecg_base"]).input_key
     if cfg.evaluate_data is not None:  # another folder: every labelled epoch of it, no split
         if not Path(cfg.evaluate_data).exists():
             raise DataError(f"{cfg.evaluate_data}: evaluate_data folder does not exist")
         dcfg = cfg.data.model_copy(update={"source": cfg.evaluate_data, "simulate": None, "split_file": None})
-        caches = prepare_caches(dcfg, need_eeg=key == "x", progress=cfg.progress)
-        table = caches["ecg"]
+        caches = prepare_caches(dcfg, need_eeg=key == EEG, progress=cfg.progress)
+        table = caches[ECG]
         part, rows = "data", np.arange(len(table.meta["y"]))
         where: dict[str, Any] = {"evaluate_data": cfg.evaluate_data, "subjects": list(table.subjects)}
         names = table.classes
     else:
-        data = setup_kd_data(cfg.data, need_eeg=key == "x", progress=cfg.progress)
+        data = setup_kd_data(cfg.data, need_eeg=key == EEG, progress=cfg.progress)
         caches, table, part = data.caches, data.table, cfg.evaluate_on
         rows, names = getattr(data.split, part), data.classes
         where = {"split": data.split_subjects}
@@ -304,7 +341,7 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
     ds = PairedSequences({key: caches[key]}, rows, cfg.data.seq_len, cfg.data.seq_len)
     result, arrays = evaluate_net(net, ds, key, names, cfg.train.batch_size)
     save_predictions(out / "predictions" / f"{part}.safetensors", arrays)
-    metrics = {"mode": "test", "evaluated": saved_mode, "checkpoint": str(export), **where,
+    metrics = {"mode": "evaluate", "evaluated": saved_mode, "checkpoint": str(export), **where,
                part: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}
     if cfg.plots:
         from neurorep.recipes.kd_sleep.plots import write_run_plots
