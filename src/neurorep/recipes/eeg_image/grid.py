@@ -103,6 +103,12 @@ def benchmark_eeg_image(preset: str = "quick", data: Path | None = None, out: Pa
             phase2.append(_task("scratch", f"scratch_r{r:g}_seed{seed}", base, seed, subject_id=[grid.target_subject],
                                 test_subject=grid.target_subject, subj_training_ratio=r))
     rows += run_tasks(phase2, _run_one, out, jobs, progress, describe=describe, counter=counter)
+    # --- classic baseline rows (recipes/eeg_image/classic.py): ridge on each intra/inter row's windows
+    from neurorep.recipes.eeg_image.classic import classic_row, classic_tasks, required_rows
+
+    rows += run_tasks(classic_tasks(phase1), classic_row, out, jobs, progress, describe=describe)
+    required_rows(rows, phase1)
+    # ---
     write_results(out, rows, results_table(rows))
     from neurorep.recipes.eeg_image.report import write_grid_report
 
