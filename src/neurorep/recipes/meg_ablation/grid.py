@@ -78,6 +78,13 @@ def benchmark_meg_ablation(preset: str = "quick", data: Path | None = None, out:
             tasks.append(Task(f"{setting}_{bits}_s{seed}", run.model_dump()))
     started = time.time()
     rows = run_tasks(tasks, _run_one, out, jobs, progress, describe=lambda r: f"macro-F1 {r['macro_f1']:.3f}")
+    # --- classic baseline rows (recipes/meg_ablation/classic.py): same windows and splits, listed first
+    from neurorep.recipes.meg_ablation.classic import classic_row, classic_tasks, required_rows
+
+    rows = run_tasks(classic_tasks(tasks), classic_row, out, jobs, progress,
+                     describe=lambda r: f"macro-F1 {r['macro_f1']:.3f}") + rows
+    required_rows(rows)
+    # ---
     write_results(out, rows, results_table(rows))
     from neurorep.recipes.meg_ablation.report import write_grid_report
 
@@ -98,13 +105,14 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     metrics = run_meg_ablation(MegAblationConfig.model_validate(config), Path(out) / "runs" / name)
     s = metrics["summary"]
     marks = {HEADERS[f]: "✓" if s[f] else "-" for f in FLAGS}
-    return {"Setting": s["setting"].capitalize(), **marks, **s}
+    return {"Setting": s["setting"].capitalize(), "Method": "Network", **marks, **s}
 
 
 def setting_table(rows: list[dict[str, Any]], setting: str) -> str:
-    """Markdown table of one setting: Denoising | Masked MEG | Masked sequence | n | F1 | Accuracy (mean +- sd)."""
+    """Markdown table of one setting: Method | Denoising | Masked MEG | Masked sequence | n | F1 | Accuracy
+    (mean +- sd); classic rows have no pretraining marks."""
     sub = [r for r in rows if r["Setting"] == setting]
-    return grouped_table(sub, [(HEADERS[f], HEADERS[f]) for f in FLAGS],
+    return grouped_table(sub, [("Method", "Method")] + [(HEADERS[f], HEADERS[f]) for f in FLAGS],
                          [("macro_f1", "F1 (macro)"), ("accuracy", "Accuracy")])
 
 

@@ -23,6 +23,8 @@ SHORT = {"denoising": "D", "masked_sensor": "M", "masked_sequence": "S"}
 
 
 def combo_label(row: dict[str, Any]) -> str:
+    if row.get("method") == "classic":  # a classic baseline row: its name
+        return str(row["Method"])
     on = [SHORT[k] for k in SHORT if row.get(k)]
     return "+".join(on) if on else "none"
 
