@@ -92,8 +92,9 @@ def fit_soft_labels(model: Pipeline, X: np.ndarray, votes: np.ndarray) -> Pipeli
     window, label = np.nonzero(share > 0)
     features, rest = split_features(model)  # rest shares its estimators with model
     feats = X if features is None else features(X)
-    last = rest.steps[-1][0]
-    rest.fit(feats[window], label, **{f"{last}__sample_weight": share[window, label]})
+    if len(rest.steps) > 1:  # scalers etc. see each window once, the classifier its weighted copies
+        feats = Pipeline(rest.steps[:-1]).fit_transform(feats)
+    rest.steps[-1][1].fit(feats[window], label, sample_weight=share[window, label])
     return model
 
 

@@ -68,6 +68,13 @@ def benchmark_foundation(preset: str = "quick", data: Path | None = None, out: P
     started = time.time()
     rows = run_tasks(tasks, _run_one, out, jobs, progress,
                      describe=lambda r: f"test KL {r.get('kl_divergence', float('nan')):.3f}")
+    # --- classic baseline rows (recipes/foundation/classic.py): each seed's split, listed first
+    from neurorep.recipes.foundation.classic import classic_row, classic_tasks, required_rows
+
+    rows = run_tasks(classic_tasks(tasks), classic_row, out, jobs, progress,
+                     describe=lambda r: f"test KL {r.get('kl_divergence', float('nan')):.3f}") + rows
+    required_rows(rows)
+    # ---
     table = results_table(rows)
     write_results(out, rows, table)
     report = write_grid_report(out, rows, grid.model_dump(), time.time() - started, table, verdict(rows))
