@@ -171,7 +171,8 @@ def test_ridge_row_matches_a_direct_scikit_learn_fit(things: Path, tmp_path: Pat
         return np.hstack([bins, LogBandPower(sfreq, segment_s=0.5).transform(w)])
 
     scaler = StandardScaler().fit(feats(x))
-    ridge = RidgeCV(alphas=np.logspace(-1, 6, 15)).fit(scaler.transform(feats(x)), data.emb.train[data.train.windows.labels])
+    target = data.emb.train[data.train.windows.labels]
+    ridge = RidgeCV(alphas=np.logspace(-1, 6, 15)).fit(scaler.transform(feats(x)), target)
     pred = ridge.predict(scaler.transform(feats(xq)))
     sim = (pred / np.linalg.norm(pred, axis=1, keepdims=True)) @ (
         data.candidates / np.linalg.norm(data.candidates, axis=1, keepdims=True)).T
