@@ -125,9 +125,8 @@ SHRINK: dict[str, str] = {
         "neurorep data simulate meg --out runs/meg-data --subjects 5 --jobs 2 --set seconds=3",
     ".venv/bin/neurorep run configs/meg-ablation/intra_all.yaml --out runs/meg-intra-all":
         f"neurorep run configs/meg-ablation/intra_all.yaml --out runs/meg-intra-all {TINY_MEG}",
-    ".venv/bin/neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite":
-        f"neurorep benchmark meg-ablation --data runs/meg-ablation-data --out runs/meg-ablation --jobs 2 --overwrite "
-        f"{TINY_MEG_GRID}",
+    ".venv/bin/neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 1":
+        f"neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 1 {TINY_MEG_GRID}",
     # docs/ssl.md
     "neurorep benchmark ssl --data .cache/sim --out runs/ssl-sim --set task=sleep --jobs 2":
         f"neurorep benchmark ssl --data .cache/sim --out runs/ssl-sim --set task=sleep --jobs 2 {TINY_SSL_GRID}",
@@ -244,6 +243,16 @@ NOT_RUN: dict[str, str] = {
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]'":
         'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
+    'neurorep data prepare ../shared/data/dreams --out CACHE_DREAMS --window 5 --sfreq 50':
+        'prepares real recordings of ../shared/data',
+    'neurorep benchmark ssl --data CACHE_DREAMS --out runs/dreams --preset quick --jobs 1 --set task=sleep '
+    '--set folds=3 --set data.split.by=window': 'a real-data grid (about a minute on a quiet machine)',
+    'neurorep data prepare ../shared/data/eye-state --out CACHE_EYES --format csv --csv-rate 128 --label-column class '
+    '--events open=0,closed=1 --window 1 --assume-unit uV':
+        'prepares real recordings (docs/your_own_data.md runs the same command)',
+    'neurorep benchmark ssl --data CACHE_EYES --out runs/eye-state --preset quick --jobs 1 --set task=generic '
+    '--set folds=3 --set data.split.by=window --set \'encoder_kwargs={"cnn": {"n_filters": 32, "embed_dim": 64, '
+    '"n_convs": 2, "first_kernel": 25, "first_stride": 3}}\'': 'a real-data grid (about two minutes)',
     # real data, downloads, hours of compute
     "python -m neurorep.data.things_eeg2_download --out data/things-eeg2 --what preprocessed --match sub-01 sub-10":
         "downloads the real data (internet)",
@@ -256,7 +265,7 @@ NOT_RUN: dict[str, str] = {
     "neurorep benchmark eeg-image --out runs/eeg-image/full --preset full --data data/things-eeg2": "real Things-EEG-2",
     "neurorep run configs/foundation/full_real.yaml --out runs/hms --set data.source=/path/to/hms":
         "real HMS data on a GPU",
-    ".venv/bin/python -m neurorep.cli benchmark foundation --out runs/foundation-quick --jobs 2":
+    ".venv/bin/python -m neurorep.cli benchmark foundation --out runs/foundation-quick --jobs 1":
         "the grid of the first block, as it was measured",
     "neurorep benchmark kd-sleep --preset medium --data DIR --out runs/kd-medium --jobs 2":
         "the medium grid (35 min); its simulate-then-benchmark pair below runs shrunk",
@@ -277,7 +286,7 @@ NOT_RUN: dict[str, str] = {
     ".venv/bin/neurorep benchmark meg-ablation --data /path/to/Final_Project_data --preset full --out runs/meg-full "
     "--jobs 2": "real HCP MEG data",
     ".venv/bin/neurorep benchmark meg-ablation --out runs/meg-ablation --jobs 2":
-        "the quick grid (12 min); the README's line runs it shrunk, and the --data line below runs here",
+        "the quick grid (12-38 min); the README's line and the --jobs 1 line below run it shrunk",
     ".venv/bin/python benchmarks/sim_difficulty.py": "5-8 minutes and rewrites benchmarks/RESULTS.md",
     "make demo": "the sleep-ssl grid, run below shrunk as `neurorep benchmark sleep-ssl`",
     "make test": "the test suite itself",

@@ -127,7 +127,13 @@ def test_benchmark_grid_writes_table_curve_and_report(things: Path, tmp_path: Pa
                 "Fine-tune from inter | 2 | 0.5 |", "From scratch | 2 | 1.0 |", "| Chance |"):
         assert row in table, row
     rows = json.loads((out / "results.json").read_text())
-    assert len(rows) == 2 + 1 + 2 * 2
+    assert len(rows) == 2 + 1 + 2 * 2 + 3  # a ridge row beside each intra/inter row
+    for row in ("Ridge (EEG features -> image embedding), intra-subject | 1 |",
+                "Ridge (EEG features -> image embedding), intra-subject | 2 |",
+                "Ridge (EEG features -> image embedding), inter-subject | 2 |"):
+        assert row in table, row
+    ridge = [r for r in rows if r.get("method") == "classic"]
+    assert all(0 <= r["top1_12"] <= 1 and r["chance_top1_12"] == pytest.approx(1 / 12) for r in ridge)
     ft = [r for r in rows if r["kind"] == "finetune"]
     assert all(r["init"] == "checkpoint" for r in ft) and (out / "finetune_curve.csv").is_file()
 
@@ -142,3 +148,53 @@ def test_quick_scale_alignment_is_far_above_chance(tmp_path: Path) -> None:
     m = run_eeg_image(load_config(write_config(tmp_path, cfg)), tmp_path / "run")["summary"]
     assert m["top1_200"] >= 8 * m["chance_top1_200"] and m["top5_200"] >= 4 * m["chance_top5_200"]
     assert m["top1_200@80rep"] > m["top1_200@1rep"]
+
+
+def test_ridge_row_matches_a_direct_scikit_learn_fit(things: Path, tmp_path: Path) -> None:
+    """The classic row's retrieval equals ridge (scikit-learn) on the same features, scored by hand."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    from neurorep.evaluation.baselines import LogBandPower
+    from neurorep.recipes.eeg_image.classic import run_ridge
+    from neurorep.recipes.eeg_image.data import setup_run_data
+
+    cfg = load_config(write_config(tmp_path, make_config(things, tmp_path)))
+    m = run_ridge(cfg, tmp_path / "ridge")
+    data = setup_run_data(cfg, progress=False)
+    x, xq = data.train.windows.load_all().astype(np.float64), _queries(data)
+    sfreq = data.cache.info.sfreq
+
+    def feats(w: np.ndarray) -> np.ndarray:
+        edges = np.linspace(0, w.shape[-1], 21).round().astype(int)
+        bins = np.stack([w[..., a:b].mean(-1) for a, b in zip(edges[:-1], edges[1:])], -1).reshape(len(w), -1)
+        return np.hstack([bins, LogBandPower(sfreq, segment_s=0.5).transform(w)])
+
+    scaler = StandardScaler().fit(feats(x))
+    target = data.emb.train[data.train.windows.labels]
+    ridge = RidgeCV(alphas=np.logspace(-1, 6, 15)).fit(scaler.transform(feats(x)), target)
+    pred = ridge.predict(scaler.transform(feats(xq)))
+    sim = (pred / np.linalg.norm(pred, axis=1, keepdims=True)) @ (
+        data.candidates / np.linalg.norm(data.candidates, axis=1, keepdims=True)).T
+    assert m["alpha"] == pytest.approx(ridge.alpha_)
+    assert m["retrieval"]["12-way"]["top1"] == pytest.approx(float(np.mean(sim.argmax(1) == np.arange(len(sim)))))
+    assert (tmp_path / "ridge" / "metrics.json").is_file()
+
+
+def _queries(data: object) -> np.ndarray:
+    """The test queries (repetitions averaged), as the recipe reads them."""
+    from neurorep.data.dataset import WindowDataset
+
+    return WindowDataset(data.cache, data.test_rows).load_all().astype(np.float64)  # type: ignore[attr-defined]
+
+
+def test_table_without_its_classic_rows_is_refused() -> None:
+    from neurorep.errors import DataError
+    from neurorep.evaluation.classic_rows import require_rows
+
+    rows = [{"row": "Intra-subject"}, {"row": "Ridge (EEG features -> image embedding), intra-subject"}]
+    require_rows(rows, ["Ridge (EEG features -> image embedding), intra-subject"])
+    with pytest.raises(DataError, match="missing: Ridge .*inter-subject"):
+        require_rows(rows, ["Ridge (EEG features -> image embedding), inter-subject"])
+    with pytest.raises(DataError, match="none configured"):
+        require_rows(rows, [])

@@ -143,3 +143,54 @@ def test_benchmark_writes_report(hms: Path, tmp_path: Path) -> None:
     assert report.is_file() and (tmp_path / "bench" / "results.csv").is_file()
     table = (tmp_path / "bench" / "results.md").read_text()
     assert "Pretrain + fine-tune" in table and "From scratch" in table
+    assert "| Band power + LR (votes) | 1 |" in table and "| Spectral + GB (votes) | 1 |" in table
+
+
+def test_classic_rows_match_direct_scikit_learn(hms: Path, tmp_path: Path) -> None:
+    """The band power + LR row equals scikit-learn's LR fitted by hand to the vote shares (one weighted
+    copy of each segment per voted class) on the same segments and split, with the same KL and accuracy."""
+    from scipy.signal import welch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from neurorep.evaluation.soft_labels import kl_divergence
+    from neurorep.recipes.foundation.classic import run_classic
+    from neurorep.recipes.foundation.config import FoundationConfig
+
+    cfg = FoundationConfig.model_validate(config(hms, tmp_path))
+    m = run_classic(cfg, "bandpower_lr", tmp_path / "lr")
+    corpus = prepare_hms(cfg.data, progress=False)
+    split, _ = patient_split(corpus, cfg.data, cfg.data.split.seed)
+    start, length = segment_bounds(cfg.data, corpus.sfreq)
+    fit_rows = np.sort(np.concatenate([split.train, split.val]))
+
+    def features(rows: np.ndarray) -> np.ndarray:
+        x = np.stack([np.asarray(corpus.segment(int(j))[:, start:start + length], np.float64) for j in rows])
+        f, p = welch(x, fs=corpus.sfreq, nperseg=round(2 * corpus.sfreq), axis=-1)
+        bands = [(0.5, 4), (4, 8), (8, 12), (12, 16)]  # the classic bands starting below Nyquist (12.5 Hz)
+        power = np.stack([p[..., (f >= lo) & (f < hi)].mean(-1) for lo, hi in bands], -1)
+        return np.log(power + 1e-30).reshape(len(x), -1)
+
+    votes = corpus.rows["votes"].astype(np.float64)
+    share = votes / votes.sum(1, keepdims=True)
+    w, k = np.nonzero(share[fit_rows] > 0)
+    scaler = StandardScaler().fit(features(fit_rows))
+    lr = LogisticRegression(max_iter=2000).fit(scaler.transform(features(fit_rows))[w], k,
+                                               sample_weight=share[fit_rows][w, k])
+    probs = np.zeros((len(split.test), len(corpus.classes)))
+    probs[:, lr.classes_] = lr.predict_proba(scaler.transform(features(split.test)))
+    # float32 inputs and the lbfgs tolerance: equal to about 1e-5
+    assert m["test"]["kl_divergence"] == pytest.approx(kl_divergence(share[split.test], probs), rel=1e-3)
+    assert m["test"]["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == corpus.rows["y"][split.test]))
+    assert m["test"]["n_train"] == len(fit_rows) and (tmp_path / "lr" / "metrics.json").is_file()
+    gb = run_classic(cfg, "spectral_gb", tmp_path / "gb")["test"]
+    assert np.isfinite(gb["kl_divergence"]) and 0 <= gb["accuracy"] <= 1
+
+
+def test_table_without_classic_rows_is_refused() -> None:
+    from neurorep.recipes.foundation.classic import required_rows
+
+    rows = [{"row": r} for r in ("From scratch", "Band power + LR (votes)", "Spectral + GB (votes)")]
+    required_rows(rows)
+    with pytest.raises(DataError, match=r"missing: Spectral \+ GB"):
+        required_rows(rows[:2])

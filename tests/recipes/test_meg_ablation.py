@@ -139,12 +139,12 @@ def test_data_and_config_errors(meg_corpus: Path, tmp_path: Path) -> None:
 def test_results_table_layout() -> None:
     from neurorep.recipes.meg_ablation.grid import results_table
 
-    rows = [{"Setting": "Intra", "Denoising": d, "Masked MEG": "-", "Masked sequence": "-", "macro_f1": f,
+    rows = [{"Setting": "Intra", "Method": "Network", "Denoising": d, "Masked MEG": "-", "Masked sequence": "-", "macro_f1": f,
              "accuracy": f} for d, f in (("✓", 0.8), ("✓", 0.6), ("-", 0.5))]
     table = results_table(rows)
     assert "### Intra" in table
-    assert "| Denoising | Masked MEG | Masked sequence | n | F1 (macro) | Accuracy |" in table
-    assert "| ✓ | - | - | 2 | 0.700 ± 0.141 |" in table  # mean and sample sd over seeds
+    assert "| Method | Denoising | Masked MEG | Masked sequence | n | F1 (macro) | Accuracy |" in table
+    assert "| Network | ✓ | - | - | 2 | 0.700 ± 0.141 |" in table  # mean and sample sd over seeds
 
 
 @pytest.mark.slow
@@ -160,6 +160,58 @@ def test_benchmark_grid_end_to_end(meg_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench"
     assert report == out / "report.html" and report.stat().st_size > 10000
     rows = json.loads((out / "results.json").read_text())
-    assert len(rows) == 4 and {r["Setting"] for r in rows} == {"Intra", "Cross"}
+    assert len(rows) == 4 + 4 and {r["Setting"] for r in rows} == {"Intra", "Cross"}
     md = (out / "results.md").read_text()
     assert "### Intra" in md and "### Cross" in md and md.count("| ✓ | ✓ | ✓ |") == 2
+    for name in ("Band power + LR", "Tangent space + LR"):
+        assert md.count(f"| {name} | - | - | - | 1 |") == 2
+
+
+def test_classic_rows_match_direct_scikit_learn_and_pyriemann(meg_corpus: Path, tmp_path: Path) -> None:
+    """Each classic row equals the same pipeline built by hand (scipy Welch + LR; pyriemann OAS + tangent
+    space + LR) on the run's training + validation windows, scored on its test windows."""
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from scipy.signal import welch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from neurorep.data.dataset import WindowDataset
+    from neurorep.evaluation.metrics import classification_metrics
+    from neurorep.recipes.meg_ablation.classic import run_classic
+
+    cfg = make_cfg(meg_corpus, tmp_path, setting="cross")
+    cache = prepare_meg(meg_corpus / "Cross", tmp_path / "cache", cfg.data.prepare, progress=False)
+    split = split_windows(cache, cfg.data.val_fraction, cfg.seed, cross=True)
+    fit_set = WindowDataset(cache, np.sort(np.concatenate([split.train, split.val])))
+    test = WindowDataset(cache, split.test)
+    x, xt = fit_set.load_all().astype(np.float64), test.load_all().astype(np.float64)
+    lr = dict(class_weight="balanced", max_iter=2000)
+
+    def bandpower(w: np.ndarray) -> np.ndarray:
+        f, p = welch(w, fs=cache.info.sfreq, nperseg=w.shape[-1], axis=-1)
+        bands = [(0.5, 4), (4, 8), (8, 12), (12, 16), (16, 30)]  # the bands that start below Nyquist (25 Hz)
+        power = np.stack([p[..., (f >= lo) & (f < hi)].mean(-1) for lo, hi in bands], -1)
+        return np.log(power + 1e-30).reshape(len(w), -1)
+
+    band_lr = make_pipeline(StandardScaler(), LogisticRegression(**lr)).fit(bandpower(x), fit_set.labels)
+    direct = {"bandpower_lr": band_lr.predict(bandpower(xt)),
+              "tangent_lr": make_pipeline(Covariances("oas"), TangentSpace(metric="riemann"), StandardScaler(),
+                                          LogisticRegression(**lr)).fit(x, fit_set.labels).predict(xt)}
+    for name, y_pred in direct.items():
+        m = run_classic(cfg, name, tmp_path / name)
+        assert m["n_test"] == len(split.test) and m["n_train"] == len(fit_set)
+        expected = classification_metrics(test.labels, y_pred, cache.classes)
+        assert m["test"]["macro_f1"] == pytest.approx(expected["macro_f1"])
+        assert m["test"]["confusion"] == expected["confusion"]
+        assert (tmp_path / name / "metrics.json").is_file()
+
+
+def test_table_without_classic_rows_is_refused() -> None:
+    from neurorep.recipes.meg_ablation.classic import required_rows
+
+    rows = [{"Setting": "Intra", "Method": m} for m in ("Network", "Band power + LR", "Tangent space + LR")]
+    required_rows(rows)
+    with pytest.raises(DataError, match="missing: Tangent space"):
+        required_rows([*rows[:2], {"Setting": "Cross", "Method": "Band power + LR"}, *rows[2:]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import RunData
 from neurorep.recipes.eeg_image.training import project
 
-__all__ = ["evaluate_retrieval", "retrieval_table"]
+__all__ = ["evaluate_retrieval", "retrieval_of", "retrieval_table"]
 
 
 def _windows(data: RunData) -> np.ndarray:
@@ -37,8 +38,15 @@ def evaluate_retrieval(cfg: EEGImageConfig, data: RunData, encoder: Encoder,
     queries), ``images [N, E]`` (candidate image embeddings), ``similarity [N, N]`` (cosine,
     queries x candidates, right answer on the diagonal) and ``condition [N]``.
     """
+    return retrieval_of(cfg, data, lambda x: project(encoder, objective, x))
+
+
+def retrieval_of(cfg: EEGImageConfig, data: RunData,
+                 embed: Callable[[np.ndarray], np.ndarray]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """:func:`evaluate_retrieval` for any map ``embed`` from windows ``[N, C, T]`` to embeddings ``[N, E]``
+    (the trained model, or a classic baseline)."""
     ev = cfg.eval
-    eeg = project(encoder, objective, _windows(data))
+    eeg = embed(_windows(data))
     sim = cosine_similarity(eeg, data.candidates)
     ways = sorted({w for w in ev.ways if w <= sim.shape[1]} | {sim.shape[1]})
     metrics: dict[str, Any] = {"n_queries": int(sim.shape[0]), "n_candidates": int(sim.shape[1]),
@@ -50,7 +58,7 @@ def evaluate_retrieval(cfg: EEGImageConfig, data: RunData, encoder: Encoder,
         curve = []
         for r in sorted({min(r, reps.shape[1]) for r in ev.repetitions}):
             x = np.asarray(reps[order, :r].mean(axis=1), dtype=np.float32)
-            s = cosine_similarity(project(encoder, objective, x), data.candidates)
+            s = cosine_similarity(embed(x), data.candidates)
             curve.append({"repetitions": r, **{f"top{k}": topk_accuracy(s, k) for k in ev.ks}})
         metrics["repetition_curve"] = curve
     arrays = {"eeg": eeg.astype(np.float32), "images": data.candidates.astype(np.float32),

@@ -15,15 +15,19 @@ SHORT = {"denoising": "D", "masked_sensor": "M", "masked_sequence": "S"}
 
 
 def combo_label(row: dict[str, Any]) -> str:
-    """The pretraining combination of a row, e.g. ``D+S`` (``none`` for no pretraining)."""
+    """The pretraining combination of a row, e.g. ``D+S`` (``none`` for no pretraining); a classic
+    baseline row's name."""
+    if row.get("method") == "classic":
+        return str(row["Method"])
     on = [SHORT[k] for k in SHORT if row.get(k)]
     return "+".join(on) if on else "none"
 
 
 def setting_table(rows: list[dict[str, Any]], setting: str) -> str:
-    """Markdown table of one setting: Denoising | Masked MEG | Masked sequence | n | F1 | Accuracy (mean +- sd)."""
+    """Markdown table of one setting: Method | Denoising | Masked MEG | Masked sequence | n | F1 | Accuracy
+    (mean +- sd); classic rows have no pretraining marks."""
     sub = [r for r in rows if r["Setting"] == setting]
-    return grouped_table(sub, [(HEADERS[f], HEADERS[f]) for f in FLAGS],
+    return grouped_table(sub, [("Method", "Method")] + [(HEADERS[f], HEADERS[f]) for f in FLAGS],
                          [("macro_f1", "F1 (macro)"), ("accuracy", "Accuracy")])
 
 
