@@ -177,15 +177,15 @@ def test_teacher_outputs_travel_with_their_sequences(mass_folder: Path, tmp_path
                   progress=False).cache  # raw ECG at 10 Hz: a cheap stand-in for the student input
     rows = np.arange(len(ihr))
     student = PairedSequences({"ecg": ihr}, rows, 5, 3)
-    both = PairedSequences({"x": eeg, "ecg": ihr}, rows, 5, 3)
-    ds = WithTeacherOutputs(student, PairedSequences({"x": eeg}, rows, 5, 3),
+    both = PairedSequences({"eeg": eeg, "ecg": ihr}, rows, 5, 3)
+    ds = WithTeacherOutputs(student, PairedSequences({"eeg": eeg}, rows, 5, 3),
                             lambda x: {"teacher_m": x.mean(dim=(1, 2)), "teacher_v": x[:, 0, ::300]}, batch_size=4)
     assert len(ds) == len(student) > 4
     for i in (0, 3, len(ds) - 1):
         item, ref = ds[i], both[i]
         assert set(item) == set(student[i]) | {"teacher_m", "teacher_v"}
-        torch.testing.assert_close(item["teacher_m"], ref["x"].mean())
-        torch.testing.assert_close(item["teacher_v"], ref["x"][0, ::300])
+        torch.testing.assert_close(item["teacher_m"], ref["eeg"].mean())
+        torch.testing.assert_close(item["teacher_v"], ref["eeg"][0, ::300])
         torch.testing.assert_close(item["ecg"], ref["ecg"])
     with pytest.raises(DE, match="different sequences"):
-        WithTeacherOutputs(student, PairedSequences({"x": eeg}, rows, 5, 5), lambda x: {"m": x})
+        WithTeacherOutputs(student, PairedSequences({"eeg": eeg}, rows, 5, 5), lambda x: {"m": x})

@@ -45,6 +45,8 @@ class ShallowEncoder(Encoder):
         window_norm: standardise each window.
     """
 
+    default_embed_dim = 32  # the default ``n_spatial``: a shallow filter bank, not a 128-wide embedding
+
     def __init__(self, *, n_channels: int, n_times: int, n_temporal: int = 16, n_spatial: int = 32,
                  temporal_kernel: int = 33, pool: int = 64, pool_stride: int = 16, window_norm: bool = True) -> None:
         super().__init__(n_channels=n_channels, n_times=n_times, n_temporal=n_temporal, n_spatial=n_spatial,

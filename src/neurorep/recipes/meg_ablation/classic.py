@@ -76,7 +76,7 @@ def classic_row(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     config = dict(config)
     baseline = config.pop("classic")
     s = run_classic(MegAblationConfig.model_validate(config), baseline, Path(out) / "runs" / name)["summary"]
-    from neurorep.recipes.meg_ablation.grid import FLAGS, HEADERS
+    from neurorep.recipes.meg_ablation.tables import FLAGS, HEADERS
 
     return {"Setting": s["setting"].capitalize(), "Method": BASELINE_LABELS[baseline], "method": "classic",
             **{HEADERS[f]: "-" for f in FLAGS}, **s}
