@@ -35,6 +35,25 @@ __all__ = ["Benchmark", "BenchmarkResults"]
 
 
 @dataclass
+class RunPlots:
+    """What one run hands its recipe's ``write_run_plots(folder, run) -> {name: file}`` (every recipe's
+    ``plots.py`` has that one signature): the test-set arrays, the class names, the run's metrics, its
+    training-curve CSVs (one per stage), the seed, the window cache, and recipe-specific inputs."""
+
+    arrays: dict[str, Any] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    curves: list[Path] = field(default_factory=list)
+    seed: int = 0
+    cache: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def curve(self) -> Path | None:
+        """The first training-curve CSV that exists (``None`` when there is none)."""
+        return next((c for c in self.curves if c is not None and Path(c).is_file()), None)
+
+
+@dataclass
 class BenchmarkResults:
     """What a recipe's report is given: the recipe, the output folder (its run folders are
     ``out / row["run"]``), the rows, the grid settings as a plain dict, the wall time and the rendered

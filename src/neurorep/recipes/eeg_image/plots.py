@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from neurorep.evaluation import plots
+from neurorep.recipes.base import RunPlots
 
 __all__ = ["kway_figure", "plots_from_run", "repetition_figure", "retrieval_examples", "similarity_figure", "write_run_plots"]
 
@@ -136,11 +137,14 @@ def repetition_figure(curve: list[dict[str, Any]], n_way: int) -> Figure:
     return fig
 
 
-def write_run_plots(folder: Path, metrics: dict[str, Any], arrays: dict[str, np.ndarray], concepts: list[str],
-                    categories: list[str], files: list[str] | None, image_dir: Path | None, seed: int,
-                    curves_csv: Path) -> dict[str, str]:
-    """Write the run's PNGs into ``folder``; returns name -> file name."""
+def write_run_plots(folder: Path, run: RunPlots) -> dict[str, str]:
+    """Write the run's PNGs into ``folder``; returns name -> file name. ``run.classes`` are the test
+    concepts, ``run.arrays["similarity"]`` the EEG-image similarities, ``run.extra`` holds ``categories``,
+    ``files`` and ``image_dir`` (the test images)."""
     folder.mkdir(parents=True, exist_ok=True)
+    metrics, arrays, concepts, seed = run.metrics, run.arrays, run.classes, run.seed
+    categories, files, image_dir = run.extra["categories"], run.extra.get("files"), run.extra.get("image_dir")
+    curves_csv = run.curve()
     figs: dict[str, Figure] = {
         "similarity": similarity_figure(arrays["similarity"], categories),
         "retrieval_examples": retrieval_examples(arrays["similarity"], concepts, categories, files, image_dir,
@@ -151,7 +155,7 @@ def write_run_plots(folder: Path, metrics: dict[str, Any], arrays: dict[str, np.
         figs["categories"] = category_figure(metrics["per_category"])
     if metrics.get("repetition_curve"):
         figs["repetitions"] = repetition_figure(metrics["repetition_curve"], int(arrays["similarity"].shape[1]))
-    if curves_csv.is_file():
+    if curves_csv is not None:
         figs["learning_curves"] = plots.learning_curves(curves_csv, title="Training curves (CLIP alignment)")
     written = {}
     for name, fig in figs.items():
@@ -176,7 +180,8 @@ def plots_from_run(run_dir: Path) -> dict[str, str]:
         meta = f.metadata() or {}
         arrays = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a safetensors handle, not a dict)
     sub = "test_images" if cfg.get("separate_test", True) else "training_images"
-    return write_run_plots(run_dir / "plots", metrics, arrays, json.loads(meta["concepts"]),
-                           json.loads(meta["categories"]), json.loads(meta["files"]),
-                           Path(cfg["data"]["source"]) / "image_set" / sub, int(cfg.get("seed", 0)),
-                           run_dir / "train" / "metrics.csv")
+    return write_run_plots(run_dir / "plots", RunPlots(
+        arrays=arrays, classes=json.loads(meta["concepts"]), metrics=metrics, curves=[run_dir / "train" / "metrics.csv"],
+        seed=int(cfg.get("seed", 0)), extra={"categories": json.loads(meta["categories"]),
+                                              "files": json.loads(meta["files"]),
+                                              "image_dir": Path(cfg["data"]["source"]) / "image_set" / sub}))

@@ -41,6 +41,7 @@ from neurorep.training import PretrainModule, build_trainer, fit, seed_everythin
 from neurorep.training.classifier import ClassifierModule
 from neurorep.training.finetune import finetuning_kwargs
 from neurorep.training.inference import predict
+from neurorep.recipes.base import RunPlots
 
 __all__ = ["TransferLearningPipeline", "resolve_precision", "run_foundation"]
 
@@ -165,7 +166,8 @@ class TransferLearningPipeline:
         if self.cfg.plots:
             from neurorep.recipes.foundation.plots import write_run_plots
 
-            metrics["plots"] = write_run_plots(folder / "plots", p_true, probs, y, self.classes, folder / "metrics.csv")
+            metrics["plots"] = write_run_plots(folder / "plots", RunPlots(
+                arrays={"p_true": p_true, "probs": probs, "y": y}, classes=self.classes, curves=[folder / "metrics.csv"]))
         return metrics
 
     # ------------------------------------------------------------------ whole run

@@ -44,6 +44,7 @@ from neurorep.training import (
     seed_everything,
 )
 from neurorep.training.distill import DistillModule, StagingNet, load_staging_net
+from neurorep.recipes.base import RunPlots
 
 EXPORT = Path("train") / "export" / "best"
 
@@ -114,7 +115,8 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     if cfg.plots:
         from neurorep.recipes.kd_sleep.plots import write_run_plots
 
-        metrics["plots"] = write_run_plots(out / "plots", arrays, data.table, data.classes, out / "train" / "metrics.csv")
+        metrics["plots"] = write_run_plots(out / "plots", RunPlots(arrays=arrays, classes=data.classes, cache=data.table,
+                                                            curves=[out / "train" / "metrics.csv"]))
     write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -346,6 +348,6 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
     if cfg.plots:
         from neurorep.recipes.kd_sleep.plots import write_run_plots
 
-        metrics["plots"] = write_run_plots(out / "plots", arrays, table, names, None)
+        metrics["plots"] = write_run_plots(out / "plots", RunPlots(arrays=arrays, classes=names, cache=table))
     write_json(out / "metrics.json", metrics)
     return metrics

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from neurorep.data.cache import WindowCache
 from neurorep.evaluation import plots
 from neurorep.evaluation.metrics import classification_metrics
+from neurorep.recipes.base import RunPlots
 
 
 def _save(fig: Figure, folder: Path, name: str, written: dict[str, str]) -> None:
@@ -32,9 +33,10 @@ def _night(arrays: dict[str, np.ndarray], cache: WindowCache, rec: int | None = 
     return sel[np.argsort(cache.meta["onset"][arrays["index"][sel]])]
 
 
-def write_run_plots(folder: Path, arrays: dict[str, np.ndarray], cache: WindowCache, classes: list[str],
-                    curves_csv: Path | None) -> dict[str, str]:
-    """Confusion matrix, one night's hypnogram (true vs predicted) and learning curves of a run."""
+def write_run_plots(folder: Path, run: RunPlots) -> dict[str, str]:
+    """Confusion matrix, one night's hypnogram (true vs predicted) and learning curves of a run
+    (``run.arrays``: ``y``, ``pred``, ``recording``, ``index`` of the test epochs; ``run.cache``: their cache)."""
+    arrays, cache, classes, curves_csv = run.arrays, run.cache, run.classes, run.curve()
     written: dict[str, str] = {}
     lab = arrays["y"] >= 0
     cm = np.asarray(classification_metrics(arrays["y"][lab], arrays["pred"][lab], classes)["confusion"])
@@ -43,7 +45,7 @@ def write_run_plots(folder: Path, arrays: dict[str, np.ndarray], cache: WindowCa
     order = _night(arrays, cache)
     _save(plots.hypnogram_plot(arrays["y"][order], arrays["pred"][order], classes, title="test night"), folder,
           "hypnogram.png", written)
-    if curves_csv is not None and curves_csv.is_file():
+    if curves_csv is not None:
         _save(plots.learning_curves(curves_csv, title=plots.curves_title(curves_csv)), folder, "learning_curves.png",
               written)
     return written

@@ -48,6 +48,7 @@ from neurorep.training import (
     seed_everything,
 )
 from neurorep.training.classifier import ClassifierModule
+from neurorep.recipes.base import RunPlots
 
 
 def loader(ds: WindowDataset, batch_size: int, shuffle: bool, num_samples: int | None = None,
@@ -155,7 +156,8 @@ def run_meg_ablation(cfg: MegAblationConfig, out: Path, overwrite: bool = False,
     if cfg.plots:
         from neurorep.recipes.meg_ablation.plots import write_run_plots
 
-        metrics["plots"] = write_run_plots(out, metrics, classes)
+        metrics["plots"] = write_run_plots(out / "plots", RunPlots(metrics=metrics, classes=classes,
+                                                                 curves=sorted(out.glob("*/metrics.csv"))))
     write_json(out / "metrics.json", metrics)
     return metrics
 

@@ -13,18 +13,20 @@ from matplotlib.figure import Figure
 
 from neurorep.data.sensor_grid import SensorGrid, magnes_positions
 from neurorep.evaluation import plots
+from neurorep.recipes.base import RunPlots
 
 
-def write_run_plots(out: Path, metrics: dict[str, Any], classes: list[str]) -> dict[str, str]:
-    """Confusion matrix of the test windows and learning curves of every stage, as PNGs in ``out/plots``."""
-    folder = out / "plots"
+def write_run_plots(folder: Path, run: RunPlots) -> dict[str, str]:
+    """Confusion matrix of the test windows and learning curves of every stage (``run.curves``, one CSV
+    per stage folder), as PNGs in ``folder``."""
+    metrics, classes = run.metrics, run.classes
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     fig = plots.confusion_matrix_plot(metrics["test"]["confusion"], classes, normalize=True,
                                       title=f"{metrics['setting']}: test confusion")
     fig.savefig(folder / "confusion.png", dpi=110, bbox_inches="tight")
     written["confusion"] = "confusion.png"
-    for csv in sorted(out.glob("*/metrics.csv")):
+    for csv in run.curves:
         name = f"curves_{csv.parent.name}.png"
         plots.learning_curves(csv, title=stage_title(csv.parent.name)).savefig(folder / name, dpi=100,
                                                                                 bbox_inches="tight")

@@ -38,6 +38,7 @@ from neurorep.training import (
     seed_everything,
 )
 from neurorep.training.classifier import ClassifierModule
+from neurorep.recipes.base import RunPlots
 
 
 def check_names(cfg: SSLConfig) -> None:
@@ -327,8 +328,9 @@ def run_ssl(cfg: SSLConfig, out: Path, overwrite: bool = False, resume: bool = F
     save_file({k: np.ascontiguousarray(v, dtype=np.int64) for k, v in predictions.items()},
               str(out / "embeddings" / "test_predictions.safetensors"))
     if cfg.plots:
-        metrics["plots"] = write_run_plots(out / "plots", emb["test"], predictions, cache, classes, cfg.seed,
-                                           out / "pretrain" / "metrics.csv")
+        metrics["plots"] = write_run_plots(out / "plots", RunPlots(
+            arrays=emb["test"], classes=classes, seed=cfg.seed, cache=cache, curves=[out / "pretrain" / "metrics.csv"],
+            extra={"predictions": predictions}))
     write_json(out / "metrics.json", metrics)
     return metrics
 

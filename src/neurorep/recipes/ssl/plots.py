@@ -15,16 +15,18 @@ import numpy as np
 from neurorep.data.cache import WindowCache
 from neurorep.evaluation import plots
 from neurorep.evaluation.metrics import classification_metrics
+from neurorep.recipes.base import RunPlots
 
 
-def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict[str, np.ndarray],
-                    cache: WindowCache, classes: list[str], seed: int, curves_csv: Path) -> dict[str, str]:
+def write_run_plots(folder: Path, run: RunPlots) -> dict[str, str]:
     """Write the run's PNGs into ``folder``; returns name -> file name.
 
-    ``test`` holds the test-set ``embedding [N, D]``, ``y``, ``subject``, ``recording`` and
-    ``index`` (cache rows); ``predictions`` maps an evaluation name to predicted classes ``[N]``
-    in the same order.
+    ``run.arrays`` holds the test-set ``embedding [N, D]``, ``y``, ``subject``, ``recording`` and
+    ``index`` (cache rows); ``run.extra["predictions"]`` maps an evaluation name to predicted classes
+    ``[N]`` in the same order; ``run.cache`` is the window cache.
     """
+    test, predictions, cache, classes, seed = run.arrays, run.extra["predictions"], run.cache, run.classes, run.seed
+    curves_csv = run.curve()
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
 
@@ -49,7 +51,7 @@ def write_run_plots(folder: Path, test: dict[str, np.ndarray], predictions: dict
         name = cache.info.recordings[_rec_pos(cache, int(rec))].source
         save(plots.hypnogram_plot(test["y"][order], y_pred[order], classes, epoch_seconds=window_s,
                                   title=f"{Path(name).name}: true vs predicted ({what})"), "hypnogram.png")
-    if curves_csv.is_file():
+    if curves_csv is not None:
         save(plots.learning_curves(curves_csv, title="Pretraining curves"), "learning_curves.png")
     return written
 
@@ -60,8 +62,9 @@ def plots_from_run(run_dir: Path, cache: WindowCache, seed: int) -> dict[str, st
 
     test = load_file(str(run_dir / "embeddings" / "test.safetensors"))
     predictions = load_file(str(run_dir / "embeddings" / "test_predictions.safetensors"))
-    return write_run_plots(run_dir / "plots", test, predictions, cache, cache.classes, seed,
-                           run_dir / "pretrain" / "metrics.csv")
+    return write_run_plots(run_dir / "plots", RunPlots(arrays=test, classes=cache.classes, seed=seed, cache=cache,
+                                                       curves=[run_dir / "pretrain" / "metrics.csv"],
+                                                       extra={"predictions": predictions}))
 
 
 PREDICTION_KINDS = {"probe": "linear probe", "supervised": "supervised from scratch", "finetune": "fine-tuned"}
