@@ -148,8 +148,16 @@ def _spectral_gb(sfreq: float, seed: int = 0, **_: Any) -> Pipeline:
 
 def _csp_lda(n_channels: int, **_: Any) -> Pipeline:
     from mne.decoding import CSP
+    from mne.utils import use_log_level
 
-    return make_pipeline(_Float64(), CSP(n_components=min(4, n_channels), reg="ledoit_wolf", log=True),
+    class QuietCSP(CSP):
+        """MNE's CSP without the rank and covariance log lines it prints on every fit."""
+
+        def fit(self, X: np.ndarray, y: np.ndarray) -> QuietCSP:
+            with use_log_level("warning"):
+                return super().fit(X, y)
+
+    return make_pipeline(_Float64(), QuietCSP(n_components=min(4, n_channels), reg="ledoit_wolf", log=True),
                          LinearDiscriminantAnalysis())
 
 
