@@ -34,6 +34,19 @@ from neurorep.sweep import Row, Task, Worker, check_jobs, resolve_preset, run_se
 __all__ = ["Benchmark", "BenchmarkResults"]
 
 
+@dataclass(frozen=True)
+class ClassicRows:
+    """A recipe's classic baselines, declared on its :class:`Benchmark` (``classic=ClassicRows(...)``):
+    ``tasks`` makes their tasks from the first stage's run tasks (same windows, splits and seeds),
+    ``worker`` scores one, ``require(rows, run_tasks)`` refuses a table without every required row;
+    ``first`` lists them before the runs."""
+
+    tasks: Callable[[list[Task]], list[Task]]
+    worker: Worker
+    require: Callable[[list[Row], list[Task]], None]
+    first: bool = False
+
+
 @dataclass
 class RunPlots:
     """What one run hands its recipe's ``write_run_plots(folder, run) -> {name: file}`` (every recipe's
@@ -95,11 +108,12 @@ class Benchmark:
     worker: ClassVar[Worker]
     report: ClassVar[Callable[[BenchmarkResults], Path]]
     corpus: ClassVar[str] = "KIND"  # simulated corpus kind, named in the hint for a missing --data folder
+    classic: ClassVar[ClassicRows | None] = None  # classic baseline rows run by the default extra_rows/check_rows
 
     def __init_subclass__(cls, **declared: Any) -> None:
         """Class keywords set the declarations: ``recipe``, ``grid_cls``, ``worker``, ``report``, and
         optionally ``package``, ``presets``, ``corpus``."""
-        unknown = set(declared) - {"recipe", "package", "presets", "grid_cls", "worker", "report", "corpus"}
+        unknown = set(declared) - {"recipe", "package", "presets", "grid_cls", "worker", "report", "corpus", "classic"}
         if unknown:
             raise TypeError(f"{cls.__name__}: unknown benchmark declaration(s) {sorted(unknown)}")
         super().__init_subclass__()
@@ -120,6 +134,7 @@ class Benchmark:
         self.progress = progress
         self.jobs = jobs
         self.grid: Any = None
+        self.stages: list[list[Task]] = []
         self.base: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- hooks
@@ -151,12 +166,20 @@ class Benchmark:
         return ""
 
     def extra_rows(self, rows: list[Row]) -> list[Row]:
-        """Rows that are not runs (classic baselines on the same splits), appended to the table's rows."""
-        return []
+        """Rows that are not runs, appended to the table's rows: by default the declared :attr:`classic`
+        baselines, on the first stage's windows, splits and seeds."""
+        if self.classic is None:
+            return []
+        return run_tasks(self.classic.tasks(self.stages[0]), self.classic.worker, self.out, self.jobs,
+                         self.progress, describe=self.describe)
 
     def check_rows(self, rows: list[Row]) -> list[Row]:
-        """The rows in table order; refuse (``DataError``) a table that lacks rows it must have."""
-        return rows
+        """The rows in table order; refuse (``DataError``) a table that lacks rows it must have (by default
+        the declared :attr:`classic` rows)."""
+        if self.classic is None:
+            return rows
+        self.classic.require(rows, self.stages[0])
+        return sorted(rows, key=lambda r: r.get("method") != "classic") if self.classic.first else rows
 
     def configure_tables(self, rows: list[Row]) -> dict[str, str]:
         """The rendered markdown tables (name -> table), in ``results.md`` order."""
@@ -188,7 +211,7 @@ class Benchmark:
         self.out = prepare_run_dir(self.out, overwrite=self.overwrite)
         started = time.time()
         self.prepare_data()
-        stages = self.configure_tasks()
+        stages = self.stages = self.configure_tasks()
         counter = GridProgress(sum(map(len, stages)), enabled=self.progress)  # counts over all stages
         rows: list[Row] = []
         for i, tasks in enumerate(stages):

@@ -16,14 +16,14 @@ from pydantic import Field
 
 from neurorep.config import Strict, validate
 from neurorep.errors import ConfigError
-from neurorep.recipes.base import Benchmark
+from neurorep.recipes.base import Benchmark, ClassicRows
 from neurorep.recipes.eeg_image.classic import classic_row, classic_tasks, required_rows
 from neurorep.recipes.eeg_image.config import EEGImageConfig
 from neurorep.recipes.eeg_image.data import load_cache_and_embeddings
 from neurorep.recipes.eeg_image.pipeline import run_eeg_image
 from neurorep.recipes.eeg_image.report import write_grid_report
 from neurorep.recipes.eeg_image.tables import ROWS, TABLE_COLUMNS, best_intra, results_table
-from neurorep.sweep import Task, run_tasks
+from neurorep.sweep import Task
 
 
 
@@ -60,7 +60,8 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
 
 
 class EEGImageBenchmark(Benchmark, recipe="eeg-image", grid_cls=GridConfig, worker=_run_one,
-                        report=write_grid_report, corpus="things-eeg2"):
+                        report=write_grid_report, corpus="things-eeg2",
+                        classic=ClassicRows(classic_tasks, classic_row, required_rows, first=False)):
     """Phase 1: intra-subject and inter-subject rows; phase 2: the fine-tuning curve (needs phase 1's model)."""
 
     def configure_grid(self) -> None:
@@ -103,7 +104,6 @@ class EEGImageBenchmark(Benchmark, recipe="eeg-image", grid_cls=GridConfig, work
                 phase2.append(_task("scratch", f"scratch_r{r:g}_seed{seed}", base, seed,
                                     subject_id=[grid.target_subject], test_subject=grid.target_subject,
                                     subj_training_ratio=r))
-        self.phase1 = phase1
         return [phase1, phase2]
 
     def after_stage(self, stage: int, rows: list[dict[str, Any]]) -> None:
@@ -115,16 +115,6 @@ class EEGImageBenchmark(Benchmark, recipe="eeg-image", grid_cls=GridConfig, work
 
     def describe(self, row: dict[str, Any]) -> str:
         return f"200-way top-1 {row.get('top1_200', float('nan')):.3f} top-5 {row.get('top5_200', float('nan')):.3f}"
-
-    def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Classic baseline rows (:mod:`neurorep.recipes.eeg_image.classic`): a ridge map on each intra/inter
-        row's windows."""
-        return run_tasks(classic_tasks(self.phase1), classic_row, self.out, self.jobs, self.progress,
-                         describe=self.describe)
-
-    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        required_rows(rows, self.phase1)
-        return rows
 
     def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
         return {"results": results_table(rows)}

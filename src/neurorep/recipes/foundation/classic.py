@@ -90,6 +90,6 @@ def classic_row(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
     return {"row": SOFT_BASELINE_LABELS[baseline], "method": "classic", **metrics["summary"]}
 
 
-def required_rows(rows: list[dict[str, Any]]) -> None:
+def required_rows(rows: list[dict[str, Any]], tasks: list[Task] | None = None) -> None:
     """Refuse the table unless it has every classic row."""
     require_rows(rows, [SOFT_BASELINE_LABELS[n] for n in FOUNDATION_BASELINES])

@@ -9,14 +9,14 @@ from typing import Any
 from pydantic import Field
 
 from neurorep.config import Strict, validate
-from neurorep.recipes.base import Benchmark, BenchmarkResults
+from neurorep.recipes.base import Benchmark, BenchmarkResults, ClassicRows
 from neurorep.recipes.foundation.classic import classic_row, classic_tasks, required_rows
 from neurorep.recipes.foundation.config import FoundationConfig
 from neurorep.recipes.foundation.data import prepare_hms
 from neurorep.recipes.foundation.pipeline import run_foundation
 from neurorep.recipes.foundation.report import write_grid_report
 from neurorep.recipes.foundation.tables import ROW_LABELS, TABLE_COLUMNS, results_table, verdict
-from neurorep.sweep import Task, run_tasks
+from neurorep.sweep import Task
 
 
 class GridConfig(Strict):
@@ -41,7 +41,8 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
 
 
 class FoundationBenchmark(Benchmark, recipe="foundation", grid_cls=GridConfig, worker=_run_one,
-                          report=write_grid_report, corpus="hms"):
+                          report=write_grid_report, corpus="hms",
+                          classic=ClassicRows(classic_tasks, classic_row, required_rows, first=True)):
     """Pretrain -> fine-tune vs from scratch, same fine-tuning budget, several seeds."""
 
     def configure_grid(self) -> None:
@@ -66,21 +67,10 @@ class FoundationBenchmark(Benchmark, recipe="foundation", grid_cls=GridConfig, w
                 split = cfg.data.split.model_copy(update={"seed": seed})
                 run = cfg.model_copy(update={"seed": seed, "data": cfg.data.model_copy(update={"split": split})})
                 tasks.append(Task(f"{row}_s{seed}", {"grid_row": row, **run.model_dump()}))
-        self.tasks = tasks
         return [tasks]
 
     def describe(self, row: dict[str, Any]) -> str:
         return f"test KL {row.get('kl_divergence', float('nan')):.3f}"
-
-    def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Classic baseline rows (:mod:`neurorep.recipes.foundation.classic`) on each seed's split."""
-        return run_tasks(classic_tasks(self.tasks), classic_row, self.out, self.jobs, self.progress,
-                         describe=self.describe)
-
-    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Every classic row present; they are listed first."""
-        required_rows(rows)
-        return sorted(rows, key=lambda r: r.get("method") != "classic")
 
     def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
         return {"results": results_table(rows)}

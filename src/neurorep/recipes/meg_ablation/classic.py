@@ -82,7 +82,7 @@ def classic_row(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
             **{HEADERS[f]: "-" for f in FLAGS}, **s}
 
 
-def required_rows(rows: list[dict[str, Any]]) -> None:
+def required_rows(rows: list[dict[str, Any]], tasks: list[Task] | None = None) -> None:
     """Refuse the table unless every setting has its classic rows."""
     for setting in dict.fromkeys(r["Setting"] for r in rows):
         require_rows([r for r in rows if r["Setting"] == setting], [BASELINE_LABELS[n] for n in MEG_BASELINES],

@@ -9,14 +9,14 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from neurorep.config import Strict, validate
-from neurorep.recipes.base import Benchmark
+from neurorep.recipes.base import Benchmark, ClassicRows
 from neurorep.recipes.meg_ablation.classic import classic_row, classic_tasks, required_rows
 from neurorep.recipes.meg_ablation.config import MegAblationConfig
 from neurorep.recipes.meg_ablation.data import setup_meg
 from neurorep.recipes.meg_ablation.pipeline import run_meg_ablation
 from neurorep.recipes.meg_ablation.report import write_grid_report
 from neurorep.recipes.meg_ablation.tables import ALL_ROWS, FLAGS, HEADERS, results_table, setting_table, setting_tables
-from neurorep.sweep import Task, run_tasks
+from neurorep.sweep import Task
 
 
 class GridConfig(Strict):
@@ -58,7 +58,8 @@ def _run_one(name: str, config: dict[str, Any], out: str) -> dict[str, Any]:
 
 
 class MegAblationBenchmark(Benchmark, recipe="meg-ablation", grid_cls=GridConfig, worker=_run_one,
-                           report=write_grid_report, corpus="meg"):
+                           report=write_grid_report, corpus="meg",
+                           classic=ClassicRows(classic_tasks, classic_row, required_rows, first=True)):
     """Every combination of the three pretraining tasks x settings (Intra, Cross) x seeds."""
 
     def configure_runs(self) -> None:
@@ -76,21 +77,10 @@ class MegAblationBenchmark(Benchmark, recipe="meg-ablation", grid_cls=GridConfig
             for (setting, bits), cfg in self.configs.items():
                 run = cfg.model_copy(update={"seed": seed, "progress": self.run_progress})
                 tasks.append(Task(f"{setting}_{bits}_s{seed}", run.model_dump()))
-        self.tasks = tasks
         return [tasks]
 
     def describe(self, row: dict[str, Any]) -> str:
         return f"macro-F1 {row['macro_f1']:.3f}"
-
-    def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Classic baseline rows (:mod:`neurorep.recipes.meg_ablation.classic`) on the same windows and splits."""
-        return run_tasks(classic_tasks(self.tasks), classic_row, self.out, self.jobs, self.progress,
-                         describe=self.describe)
-
-    def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Every classic row present; they are listed first."""
-        required_rows(rows)
-        return sorted(rows, key=lambda r: r.get("method") != "classic")
 
     def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
         return {s: f"### {s}\n\n{t}" for s, t in setting_tables(rows).items()}
