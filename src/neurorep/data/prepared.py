@@ -13,7 +13,7 @@ from neurorep.config import SplitConfig, Strict
 from neurorep.data.cache import COMPLETE, WindowCache, prepare
 from neurorep.data.splits import Split, make_splits
 from neurorep.data.windows import PrepareConfig
-from neurorep.errors import ConfigError, DataError
+from neurorep.errors import DataError
 
 
 class SimulateConfig(Strict):

@@ -118,8 +118,6 @@ def check_names(cfg: MegAblationConfig) -> None:
 def run_meg_ablation(cfg: MegAblationConfig, out: Path, overwrite: bool = False, resume: bool = False,
                      cache: WindowCache | None = None) -> dict[str, Any]:
     """Run one configuration and write its folder; returns the metrics (also in ``metrics.json``)."""
-    import neurorep.encoders  # noqa: F401  (registers encoders)
-
     check_names(cfg)
     cache = cache or setup_meg(cfg.data, cfg.setting, progress=cfg.progress)
     split = split_windows(cache, cfg.data.val_fraction, cfg.seed, cross=cfg.setting == "cross")

@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from neurorep.config import Strict, validate
 from neurorep.data.cache import find_caches
-from neurorep.data.dataset import WindowDataset
 from neurorep.data.prepared import PreparedData, setup_data
-from neurorep.errors import ConfigError, DataError, unknown_name_message
+from neurorep.errors import ConfigError, unknown_name_message
 from neurorep.evaluation.baselines import BASELINE_LABELS, TASK_BASELINES, check_baseline
+from neurorep.evaluation.classic_rows import require_rows
 from neurorep.sweep import Task
 from neurorep.recipes.ssl.classic import CLASSIC, run_classic
 from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
@@ -26,7 +26,7 @@ from neurorep.recipes.ssl.data import cache_folder
 from neurorep.recipes.ssl.pipeline import build_encoder, check_pretraining, labelled_parts, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
 from neurorep.recipes.ssl.report import write_grid_report
-from neurorep.recipes.ssl.tables import TABLE_COLUMNS, best_ssl, results_table
+from neurorep.recipes.ssl.tables import best_ssl, results_table
 from neurorep.recipes import get_recipe
 from neurorep.recipes.base import Benchmark
 from neurorep.transforms.augment import AUGMENT_PRESETS
@@ -194,11 +194,7 @@ def _check_fit(grid: GridConfig, configs: list[tuple[str, str, SSLConfig]], prep
 
 def check_classic_rows(rows: list[dict[str, Any]], classic: list[str]) -> None:
     """A results table is written only with a row for each of its classic baselines."""
-    have = {r["row"] for r in rows if r.get("method") == CLASSIC}
-    missing = [BASELINE_LABELS[n] for n in classic if BASELINE_LABELS[n] not in have]
-    if missing or not classic:
-        raise DataError("results table not written: classic baseline row(s) missing: "
-                        + (", ".join(missing) or "none configured"))
+    require_rows([r for r in rows if r.get("method") == CLASSIC], [BASELINE_LABELS[n] for n in classic])
 
 
 def _configs(recipe: str, config_cls: type[BaseModel], grid: GridConfig, base: dict[str, Any],

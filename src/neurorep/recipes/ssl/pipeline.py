@@ -43,9 +43,6 @@ from neurorep.recipes.base import RunPlots
 
 def check_names(cfg: SSLConfig) -> None:
     """Fail early (before any folder is written) on unknown encoder or objective names or arguments."""
-    import neurorep.encoders
-    import neurorep.objectives  # noqa: F401
-
     ENCODERS.check_kwargs(cfg.encoder.name, cfg.encoder.kwargs)
     if cfg.method == "ssl":
         OBJECTIVES.check_kwargs(cfg.objective.name, cfg.objective.kwargs)
@@ -76,8 +73,6 @@ def data_kwargs(registry: Any, name: str, info: CacheInfo, given: dict[str, Any]
 def build_encoder(cfg: SSLConfig, info: CacheInfo) -> Encoder:
     """The configured encoder sized for the cache (channels, window, rate); an encoder that cannot take
     them fails with a :class:`ConfigError` naming it and the cache's shape."""
-    import neurorep.encoders  # noqa: F401  (registers the built-in encoders)
-
     if cfg.weights is not None:  # published or saved weights, checked against the cache by their contract
         from neurorep.hub import encoder_with_weights
 
