@@ -75,7 +75,8 @@ def test_objective_is_registered_and_hides_the_patches_it_scores() -> None:
     mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
     zeroed = (seen[0] == 0).all(dim=1)  # [B, T]
     assert torch.equal(zeroed, mask.repeat_interleave(32, dim=1))
-    target = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
+    raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
+    target = (raw - raw.mean(dim=(0, 2), keepdim=True)) / raw.std(dim=(0, 2), keepdim=True, unbiased=False)
     pred = obj.decoder(forward(seen[0]))
     assert out["loss"].item() == pytest.approx(masked_band_power_loss(pred, target, mask).item(), rel=1e-5)
     out["loss"].backward()
@@ -101,6 +102,18 @@ def test_training_lowers_the_loss_below_predicting_the_mean() -> None:
     assert out["explained"].item() > max(0.2, first + 0.3)
 
 
+def test_target_norm_none_scores_the_raw_log_power() -> None:
+    enc, x = _encoder(), torch.randn(4, 3, 128)
+    obj = create_objective("masked_band_power", sfreq=64.0, target_norm="none", seed=0)
+    obj.build(enc.embed_dim, 3, 128)
+    out = obj(enc, {"x": x})
+    mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
+    hidden = torch.where(mask.repeat_interleave(32, dim=1)[:, None, :], torch.zeros_like(x), x)
+    raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
+    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), raw, mask)
+    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_bad_settings_are_config_errors_naming_the_option() -> None:
     with pytest.raises(ConfigError, match="bands"):
         create_objective("masked_band_power", sfreq=128.0, bands=[[8, 100]])
@@ -108,6 +121,8 @@ def test_bad_settings_are_config_errors_naming_the_option() -> None:
         create_objective("masked_band_power", sfreq=128.0, bands="mu")
     with pytest.raises(ConfigError, match="no frequency bin"):
         create_objective("masked_band_power", sfreq=128.0, patch_seconds=0.1, bands=[[8.5, 9.0]])
+    with pytest.raises(ConfigError, match="target_norm"):
+        create_objective("masked_band_power", target_norm="window")
     with pytest.raises(ConfigError, match="mask_ratio"):
         create_objective("masked_band_power", mask_ratio=1.0)
     with pytest.raises(ConfigError, match="patch_seconds"):

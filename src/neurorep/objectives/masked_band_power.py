@@ -11,7 +11,9 @@ band, the log power of that patch. The target is computed on the window standard
 
 with ``S`` the one-sided Hann-windowed periodogram of patch ``p`` (density scaling, as
 ``scipy.signal.periodogram(..., window="hann", detrend=False)``), and the loss is the mean squared
-error over the hidden patches only (every channel and band of them).
+error over the hidden patches only (every channel and band of them). With ``target_norm: batch`` (the
+default) the target is first standardised per channel and band over the batch's windows and patches,
+so predicting the batch mean scores 1 whatever the bands' absolute power.
 
 Unlike sample reconstruction (``masked_prediction``), whose target decorrelates within a few tens of
 milliseconds and leaves predicting zero as the best guess, band power varies slowly (a mu/beta
@@ -29,14 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurorep.checks import check_fraction, check_int, check_positive
+from neurorep.checks import check_fraction, check_int, check_option, check_positive
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.objectives.base import Objective
 from neurorep.objectives.masked import batch_input, make_generator, standardize
 from neurorep.objectives.registry import register_objective
 
-__all__ = ["BandPowerDecoder", "MaskedBandPower", "log_band_power", "masked_band_power_loss", "patch_mask"]
+__all__ = ["BandPowerDecoder", "MaskedBandPower", "log_band_power", "masked_band_power_loss", "patch_mask",
+           "standardize_bands"]
 
 #: theta, mu (alpha), beta: the rhythms of motor tasks
 DEFAULT_BANDS: tuple[tuple[float, float], ...] = ((4.0, 8.0), (8.0, 13.0), (13.0, 30.0))
@@ -92,6 +95,15 @@ def log_band_power(x: torch.Tensor, sfreq: float, bands: Sequence[tuple[float, f
     return torch.log(torch.stack(powers, dim=-1) + eps)
 
 
+def standardize_bands(power: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``power[B, C, P, K]`` standardised per channel and band over the batch and its patches (zero mean,
+    unit std over ``B`` and ``P``), so every channel and band weighs alike in the loss and predicting the
+    mean scores 1."""
+    mean = power.mean(dim=(0, 2), keepdim=True)
+    std = power.std(dim=(0, 2), keepdim=True, unbiased=False)
+    return (power - mean) / std.clamp(min=eps)
+
+
 def patch_mask(batch: int, n_patches: int, ratio: float, generator: torch.Generator | None = None,
                device: torch.device | str = "cpu") -> torch.Tensor:
     """Bool ``[B, P]``: exactly ``max(1, round(ratio * P))`` (at most ``P - 1``) hidden patches per row."""
@@ -143,12 +155,14 @@ class MaskedBandPower(Objective):
         patch_seconds: patch length in seconds (rounded to samples).
         mask_ratio: fraction of a window's patches hidden.
         bands: ``[[low, high], ...]`` in Hz whose log power is predicted (default theta, mu, beta).
+        target_norm: ``batch``: standardise the target per channel and band over the batch's windows and
+            patches (:func:`standardize_bands`); ``none``: the raw log power.
         decoder_hidden: decoder width.
         seed: seed of this objective's generator; ``None`` uses the global RNG.
     """
 
     def __init__(self, sfreq: float = 100.0, patch_seconds: float = 0.5, mask_ratio: float = 0.5,
-                 bands: Sequence[Sequence[float]] = DEFAULT_BANDS, decoder_hidden: int = 64,
+                 bands: Sequence[Sequence[float]] = DEFAULT_BANDS, target_norm: str = "batch", decoder_hidden: int = 64,
                  seed: int | None = None) -> None:
         owner = "masked_band_power"
         sfreq = check_positive(owner, "sfreq", sfreq)
@@ -159,7 +173,9 @@ class MaskedBandPower(Objective):
                               "a patch needs at least 4 samples")
         band_list = _check_bands(owner, bands, sfreq, patch)
         super().__init__(sfreq=sfreq, patch_seconds=patch_seconds, mask_ratio=mask_ratio,
-                         bands=[list(b) for b in band_list], decoder_hidden=decoder_hidden, seed=seed)
+                         bands=[list(b) for b in band_list], target_norm=target_norm, decoder_hidden=decoder_hidden,
+                         seed=seed)
+        self.target_norm = check_option(owner, "target_norm", target_norm, ("batch", "none"))
         self.sfreq, self.patch, self.bands = sfreq, patch, band_list
         self.mask_ratio = check_fraction(owner, "mask_ratio", mask_ratio)
         self.decoder_hidden = check_int(owner, "decoder_hidden", decoder_hidden)
@@ -189,6 +205,8 @@ class MaskedBandPower(Objective):
         pred = self.decoder(encoder.forward_features(hidden))
         with torch.no_grad():
             target = log_band_power(standardize(x), self.sfreq, self.bands, self.patch)
+            if self.target_norm == "batch":
+                target = standardize_bands(target)
         loss = masked_band_power_loss(pred, target, mask)
         with torch.no_grad():
             full = mask[:, None, :, None].expand_as(target)
