@@ -11,7 +11,8 @@ from neurorep.data.prepared import DataConfig
 
 #: Paradigm short names used in tables and config file names -> registered objective names.
 PARADIGMS = {"mp": "masked_prediction", "crl": "contrastive", "hybrid": "hybrid", "rp": "relative_positioning",
-             "tcl": "temporal_contrastive", "mbp": "masked_band_power"}
+             "tcl": "temporal_contrastive", "mbp": "masked_band_power",
+             "scl": "segment_contrastive"}
 
 
 def _check_fractions(cls: type, v: list[float]) -> list[float]:

@@ -32,7 +32,7 @@ from neurorep.recipes.base import Benchmark
 from neurorep.transforms.augment import AUGMENT_PRESETS
 
 METHOD_LABELS = {"mp": "MP", "crl": "CRL", "hybrid": "Hybrid", "rp": "RP", "tcl": "Temporal CRL",
-                 "mbp": "Masked band power",
+                 "mbp": "Masked band power", "scl": "Segment CRL",
                  "random": "Random init", "supervised": "Supervised"}
 TASKS = Literal["sleep", "motor", "ssvep", "clinical", "generic"]
 
@@ -43,7 +43,7 @@ class GridConfig(Strict):
     seeds: int = Field(2, ge=1)
     task: TASKS = Field("generic", description="kind of data: picks the classic baselines and the augmentations")
     encoders: list[str] = Field(default_factory=lambda: ["cnn", "cnn_attention", "transformer"])
-    paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl", "mbp"]] = Field(
+    paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl", "mbp", "scl"]] = Field(
         default_factory=lambda: ["mp", "crl", "hybrid"])
     baselines: list[Literal["random", "supervised"]] = Field(default_factory=lambda: ["random", "supervised"])
     classic: list[str] | None = Field(None, description="classic baseline rows (default: the task's)")
