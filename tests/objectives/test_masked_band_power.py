@@ -41,17 +41,21 @@ def test_log_band_power_finds_a_sinusoid_in_its_band() -> None:
     assert (power[:, 1] > power[:, 0] + 5).all() and (power[:, 1] > power[:, 2] + 5).all()
 
 
-def test_loss_is_the_mean_squared_error_over_hidden_patches_only() -> None:
+def test_loss_is_the_mean_squared_error_over_hidden_cells_only() -> None:
     g = torch.Generator().manual_seed(1)
     pred, target = torch.randn(2, 3, 4, 2, generator=g), torch.randn(2, 3, 4, 2, generator=g)
-    mask = torch.tensor([[True, False, False, True], [False, True, False, False]])
+    patches = torch.tensor([[True, False, False, True], [False, True, False, False]])
     expected = sum(((pred[b, :, p] - target[b, :, p]) ** 2).sum().item()
-                   for b in range(2) for p in range(4) if mask[b, p]) / (3 * 3 * 2)
-    assert masked_band_power_loss(pred, target, mask).item() == pytest.approx(expected, rel=1e-6)
-    target_off_mask = torch.where(mask[:, None, :, None], target, torch.full_like(target, float("nan")))
-    assert masked_band_power_loss(pred, target_off_mask, mask).item() == pytest.approx(expected, rel=1e-6)
+                   for b in range(2) for p in range(4) if patches[b, p]) / (3 * 3 * 2)
+    assert masked_band_power_loss(pred, target, patches[:, None, :]).item() == pytest.approx(expected, rel=1e-6)
+    target_off_mask = torch.where(patches[:, None, :, None], target, torch.full_like(target, float("nan")))
+    assert masked_band_power_loss(pred, target_off_mask, patches[:, None, :]).item() == pytest.approx(expected, rel=1e-6)
+    channels = torch.tensor([[False, True, False], [True, False, True]])
+    expected = sum(((pred[b, c] - target[b, c]) ** 2).sum().item()
+                   for b in range(2) for c in range(3) if channels[b, c]) / (3 * 4 * 2)
+    assert masked_band_power_loss(pred, target, channels[:, :, None]).item() == pytest.approx(expected, rel=1e-6)
     with pytest.raises(ValueError, match="mask"):
-        masked_band_power_loss(pred, target, mask[:, :3])
+        masked_band_power_loss(pred, target, patches[:, None, :3])
 
 
 def test_patch_mask_hides_a_fixed_number_of_patches_and_never_all() -> None:
@@ -78,7 +82,7 @@ def test_objective_is_registered_and_hides_the_patches_it_scores() -> None:
     raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
     target = (raw - raw.mean(dim=(0, 2), keepdim=True)) / raw.std(dim=(0, 2), keepdim=True, unbiased=False)
     pred = obj.decoder(forward(seen[0]))
-    assert out["loss"].item() == pytest.approx(masked_band_power_loss(pred, target, mask).item(), rel=1e-5)
+    assert out["loss"].item() == pytest.approx(masked_band_power_loss(pred, target, mask[:, None, :]).item(), rel=1e-5)
     out["loss"].backward()
     assert enc.temporal.weight.grad is not None and enc.temporal.weight.grad.abs().sum() > 0
 
@@ -102,6 +106,24 @@ def test_training_lowers_the_loss_below_predicting_the_mean() -> None:
     assert out["explained"].item() > max(0.2, first + 0.3)
 
 
+def test_channel_mask_hides_whole_channels_and_scores_them() -> None:
+    enc, x = _encoder(), torch.randn(4, 3, 128)
+    obj = create_objective("masked_band_power", sfreq=64.0, mask="channels", mask_ratio=0.3, patch_seconds=1.0,
+                           seed=0)
+    obj.build(enc.embed_dim, 3, 128)
+    seen: list[torch.Tensor] = []
+    forward = enc.forward_features
+    enc.forward_features = lambda inp: (seen.append(inp), forward(inp))[1]  # type: ignore[method-assign]
+    out = obj(enc, {"x": x})
+    channels = (seen[0] == 0).all(dim=2)  # [B, C]
+    assert (channels.sum(dim=1) == 1).all()
+    assert torch.equal(seen[0][~channels], x[~channels])
+    raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 64)
+    target = (raw - raw.mean(dim=(0, 2), keepdim=True)) / raw.std(dim=(0, 2), keepdim=True, unbiased=False)
+    expected = masked_band_power_loss(obj.decoder(forward(seen[0])), target, channels[:, :, None])
+    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_target_norm_none_scores_the_raw_log_power() -> None:
     enc, x = _encoder(), torch.randn(4, 3, 128)
     obj = create_objective("masked_band_power", sfreq=64.0, target_norm="none", seed=0)
@@ -110,7 +132,7 @@ def test_target_norm_none_scores_the_raw_log_power() -> None:
     mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
     hidden = torch.where(mask.repeat_interleave(32, dim=1)[:, None, :], torch.zeros_like(x), x)
     raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
-    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), raw, mask)
+    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), raw, mask[:, None, :])
     assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
@@ -123,6 +145,8 @@ def test_bad_settings_are_config_errors_naming_the_option() -> None:
         create_objective("masked_band_power", sfreq=128.0, patch_seconds=0.1, bands=[[8.5, 9.0]])
     with pytest.raises(ConfigError, match="target_norm"):
         create_objective("masked_band_power", target_norm="window")
+    with pytest.raises(ConfigError, match="mask"):
+        create_objective("masked_band_power", mask="sensors")
     with pytest.raises(ConfigError, match="mask_ratio"):
         create_objective("masked_band_power", mask_ratio=1.0)
     with pytest.raises(ConfigError, match="patch_seconds"):

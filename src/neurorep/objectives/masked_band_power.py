@@ -1,8 +1,9 @@
-"""``masked_band_power``: hide time patches of the window and predict the log band power of each hidden patch.
+"""``masked_band_power``: hide parts of the window and predict the log band power of what is hidden.
 
-The window ``x[B, C, T]`` is cut into ``P = T // patch`` patches of ``patch`` samples; per window
-``k = max(1, round(mask_ratio * P))`` patches (at most ``P - 1``) are drawn at random and set to zero
-on every channel. The encoder turns the masked window into tokens ``[B, N, D]``; a light decoder
+The window ``x[B, C, T]`` is cut into ``P = T // patch`` patches of ``patch`` samples. With ``mask:
+time`` (the default) ``k = max(1, round(mask_ratio * P))`` patches per window (at most ``P - 1``) are
+drawn at random and set to zero on every channel; with ``mask: channels``, ``max(1, round(mask_ratio *
+C))`` channels (at most ``C - 1``) are set to zero for the whole window. The encoder turns the masked window into tokens ``[B, N, D]``; a light decoder
 (:class:`BandPowerDecoder`) interpolates them to one point per patch and predicts, per channel and
 band, the log power of that patch. The target is computed on the window standardised per channel
 (so it does not depend on signal units):
@@ -11,7 +12,8 @@ band, the log power of that patch. The target is computed on the window standard
 
 with ``S`` the one-sided Hann-windowed periodogram of patch ``p`` (density scaling, as
 ``scipy.signal.periodogram(..., window="hann", detrend=False)``), and the loss is the mean squared
-error over the hidden patches only (every channel and band of them). With ``target_norm: batch`` (the
+error over the hidden cells only (hidden patches: every channel and band of them; hidden channels:
+every patch and band of them). With ``target_norm: batch`` (the
 default) the target is first standardised per channel and band over the batch's windows and patches,
 so predicting the batch mean scores 1 whatever the bands' absolute power.
 
@@ -36,6 +38,7 @@ from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.objectives.base import Objective
 from neurorep.objectives.masked import batch_input, make_generator, standardize
+from neurorep.objectives.masked_sensor import sensor_mask
 from neurorep.objectives.registry import register_objective
 
 __all__ = ["BandPowerDecoder", "MaskedBandPower", "log_band_power", "masked_band_power_loss", "patch_mask",
@@ -117,11 +120,17 @@ def patch_mask(batch: int, n_patches: int, ratio: float, generator: torch.Genera
 
 
 def masked_band_power_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``(pred - target)^2`` over the hidden patches: ``pred, target [B, C, P, K]``, ``mask [B, P]``."""
-    if pred.shape != target.shape or pred.dim() != 4 or mask.shape != (pred.shape[0], pred.shape[2]):
-        raise ValueError(f"masked_band_power_loss: expected pred, target [B, C, P, K] and mask [B, P], got "
+    """Mean of ``(pred - target)^2`` over the hidden cells: ``pred, target [B, C, P, K]``; ``mask`` bool, True
+    = hidden, ``[B, C, P]`` or broadcastable to it (``[B, 1, P]``: hidden patches, ``[B, C, 1]``: hidden
+    channels); every band of a hidden cell counts."""
+    if pred.shape != target.shape or pred.dim() != 4 or mask.dim() != 3:
+        raise ValueError(f"masked_band_power_loss: expected pred, target [B, C, P, K] and mask [B, C, P], got "
                          f"{tuple(pred.shape)}, {tuple(target.shape)}, {tuple(mask.shape)}")
-    full = mask[:, None, :, None].expand_as(pred)
+    try:
+        full = mask.bool()[..., None].expand_as(pred)
+    except RuntimeError:
+        raise ValueError(f"masked_band_power_loss: mask {tuple(mask.shape)} does not broadcast to "
+                         f"{tuple(pred.shape[:3])}") from None
     diff = torch.where(full, pred - target, torch.zeros_like(pred))
     return (diff**2).sum() / full.sum().clamp(min=1)
 
@@ -147,13 +156,15 @@ class BandPowerDecoder(nn.Module):
 class MaskedBandPower(Objective):
     """``objective(encoder, {"x": x[B, C, T]}) -> {"loss", "masked_band_power", "explained"}``.
 
-    ``explained`` is ``1 - loss / var`` with ``var`` the variance of the hidden targets of the batch
-    around their per-(channel, band) mean: 0 is no better than predicting that mean.
+    ``explained`` is ``1 - loss / floor`` with ``floor`` the same loss for a prediction of each channel
+    and band's mean target over the batch: 0 is no better than predicting that mean.
 
     Args:
         sfreq: sampling rate in Hz (the ssl recipe passes the cache's).
         patch_seconds: patch length in seconds (rounded to samples).
-        mask_ratio: fraction of a window's patches hidden.
+        mask: ``time``: hide whole patches on every channel; ``channels``: hide whole channels for the
+            whole window (the encoder must infer a channel's band power from the others).
+        mask_ratio: fraction of a window's patches (``time``) or channels (``channels``) hidden.
         bands: ``[[low, high], ...]`` in Hz whose log power is predicted (default theta, mu, beta).
         target_norm: ``batch``: standardise the target per channel and band over the batch's windows and
             patches (:func:`standardize_bands`); ``none``: the raw log power.
@@ -161,7 +172,7 @@ class MaskedBandPower(Objective):
         seed: seed of this objective's generator; ``None`` uses the global RNG.
     """
 
-    def __init__(self, sfreq: float = 100.0, patch_seconds: float = 0.5, mask_ratio: float = 0.5,
+    def __init__(self, sfreq: float = 100.0, patch_seconds: float = 0.5, mask: str = "time", mask_ratio: float = 0.5,
                  bands: Sequence[Sequence[float]] = DEFAULT_BANDS, target_norm: str = "batch", decoder_hidden: int = 64,
                  seed: int | None = None) -> None:
         owner = "masked_band_power"
@@ -172,10 +183,11 @@ class MaskedBandPower(Objective):
             raise ConfigError(f"{owner}: patch_seconds={patch_seconds:g} is {patch} samples at {sfreq:g} Hz; "
                               "a patch needs at least 4 samples")
         band_list = _check_bands(owner, bands, sfreq, patch)
-        super().__init__(sfreq=sfreq, patch_seconds=patch_seconds, mask_ratio=mask_ratio,
+        super().__init__(sfreq=sfreq, patch_seconds=patch_seconds, mask=mask, mask_ratio=mask_ratio,
                          bands=[list(b) for b in band_list], target_norm=target_norm, decoder_hidden=decoder_hidden,
                          seed=seed)
         self.target_norm = check_option(owner, "target_norm", target_norm, ("batch", "none"))
+        self.mask = check_option(owner, "mask", mask, ("time", "channels"))
         self.sfreq, self.patch, self.bands = sfreq, patch, band_list
         self.mask_ratio = check_fraction(owner, "mask_ratio", mask_ratio)
         self.decoder_hidden = check_int(owner, "decoder_hidden", decoder_hidden)
@@ -184,9 +196,13 @@ class MaskedBandPower(Objective):
 
     def build(self, embed_dim: int, n_channels: int, n_times: int) -> None:
         n_patches = n_times // self.patch
-        if n_patches < 2:
+        need = 2 if self.mask == "time" else 1
+        if n_patches < need:
             raise ConfigError(f"masked_band_power: windows of {n_times} samples hold {n_patches} patch(es) of "
-                              f"{self.patch} samples; at least 2 are needed (shorten patch_seconds)")
+                              f"{self.patch} samples; at least {need} needed with mask: {self.mask} "
+                              "(shorten patch_seconds)")
+        if self.mask == "channels" and n_channels < 2:
+            raise ConfigError(f"masked_band_power: mask: channels needs at least 2 channels, got {n_channels}")
         self.decoder = BandPowerDecoder(embed_dim, n_channels, n_patches, len(self.bands), self.decoder_hidden)
 
     def forward(self, encoder: Encoder, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -197,20 +213,24 @@ class MaskedBandPower(Objective):
         if (x.shape[1], n_patches) != (self.decoder.n_channels, self.decoder.n_patches):
             raise ConfigError(f"masked_band_power: built for {self.decoder.n_channels} channels and "
                               f"{self.decoder.n_patches} patches, got batch['x'] of shape {tuple(x.shape)}")
-        mask = patch_mask(x.shape[0], n_patches, self.mask_ratio, self.generator, x.device)
-        sample_mask = mask.repeat_interleave(self.patch, dim=1)
-        if sample_mask.shape[1] < x.shape[-1]:  # the tail after the last whole patch stays visible
-            sample_mask = F.pad(sample_mask, (0, x.shape[-1] - sample_mask.shape[1]), value=False)
-        hidden = torch.where(sample_mask[:, None, :], torch.zeros_like(x), x)
+        if self.mask == "time":
+            hidden_patches = patch_mask(x.shape[0], n_patches, self.mask_ratio, self.generator, x.device)
+            sample_mask = hidden_patches.repeat_interleave(self.patch, dim=1)
+            if sample_mask.shape[1] < x.shape[-1]:  # the tail after the last whole patch stays visible
+                sample_mask = F.pad(sample_mask, (0, x.shape[-1] - sample_mask.shape[1]), value=False)
+            hidden = torch.where(sample_mask[:, None, :], torch.zeros_like(x), x)
+            mask = hidden_patches[:, None, :]  # [B, 1, P]
+        else:
+            hidden_channels = sensor_mask(x.shape[0], x.shape[1], self.mask_ratio, self.generator, x.device)
+            hidden = torch.where(hidden_channels[:, :, None], torch.zeros_like(x), x)
+            mask = hidden_channels[:, :, None]  # [B, C, 1]
         pred = self.decoder(encoder.forward_features(hidden))
         with torch.no_grad():
             target = log_band_power(standardize(x), self.sfreq, self.bands, self.patch)
             if self.target_norm == "batch":
                 target = standardize_bands(target)
         loss = masked_band_power_loss(pred, target, mask)
-        with torch.no_grad():
-            full = mask[:, None, :, None].expand_as(target)
-            hidden_t = target.permute(1, 3, 0, 2)[full.permute(1, 3, 0, 2)].view(target.shape[1], target.shape[3], -1)
-            var = ((hidden_t - hidden_t.mean(dim=-1, keepdim=True)) ** 2).mean()
-            explained = 1 - loss.detach() / var.clamp_min(1e-12)
+        with torch.no_grad():  # the same loss for a prediction of each channel and band's batch mean
+            floor = masked_band_power_loss(target.mean(dim=(0, 2), keepdim=True).expand_as(target), target, mask)
+            explained = 1 - loss.detach() / floor.clamp_min(1e-12)
         return {"loss": loss, "masked_band_power": loss.detach(), "explained": explained}
