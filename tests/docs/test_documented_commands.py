@@ -237,6 +237,8 @@ NOT_RUN: dict[str, str] = {
     # docs/ssl.md
     "neurorep benchmark ssl --data CACHE --out runs/tcl --preset ssvep-exo --set 'pretrain.extra_caches=[CACHE_FIXED]' --set 'paradigms=[tcl,rp]' --set 'objective_kwargs={tcl: {tau_pos: 1.0}, rp: {tau_pos: 2.0, tau_neg: 10.0}}'":
         'needs a real event cache and its continuous windows (tests/recipes/test_ssl_temporal.py runs the objectives)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/scl --preset eegmmidb --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[scl]' --set 'objective_kwargs={scl: {segment_seconds: 2.0}}'":
+        'needs a real event cache and its continuous windows (tests/objectives/test_segment_contrastive.py runs the objective)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_FIXED --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --window 4 --stride 1 --keep-unlabelled --events rest=T0,left=T1,right=T2 --sfreq 128 --l-freq 1 --h-freq 40':
