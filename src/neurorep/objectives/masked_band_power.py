@@ -3,24 +3,24 @@
 The window ``x[B, C, T]`` is cut into ``P = T // patch`` patches of ``patch`` samples. With ``mask:
 time`` (the default) ``k = max(1, round(mask_ratio * P))`` patches per window (at most ``P - 1``) are
 drawn at random and set to zero on every channel; with ``mask: channels``, ``max(1, round(mask_ratio *
-C))`` channels (at most ``C - 1``) are set to zero for the whole window. The encoder turns the masked window into tokens ``[B, N, D]``; a light decoder
-(:class:`BandPowerDecoder`) interpolates them to one point per patch and predicts, per channel and
-band, the log power of that patch. The target is computed on the window standardised per channel
-(so it does not depend on signal units):
+C))`` channels (at most ``C - 1``) are set to zero for the whole window. The encoder turns the masked
+window into tokens ``[B, N, D]``; a light decoder (:class:`BandPowerDecoder`) interpolates them to one
+point per patch and predicts, per channel, patch and band, the log power of that cell. The target is
+computed on the window standardised per channel (so it does not depend on signal units):
 
     target[b, c, p, k] = log(eps + mean_{f in band k} S[b, c, p, f])
 
 with ``S`` the one-sided Hann-windowed periodogram of patch ``p`` (density scaling, as
-``scipy.signal.periodogram(..., window="hann", detrend=False)``), and the loss is the mean squared
-error over the hidden cells only (hidden patches: every channel and band of them; hidden channels:
-every patch and band of them). With ``target_norm: batch`` (the
-default) the target is first standardised per channel and band over the batch's windows and patches,
-so predicting the batch mean scores 1 whatever the bands' absolute power.
+``scipy.signal.periodogram(..., window="hann", detrend=False)``). With ``target_norm: batch`` (the
+default) the target is then standardised per channel and band over the batch's windows and patches,
+so predicting the batch mean scores 1 whatever the bands' absolute power. The loss is the mean
+squared error over the hidden cells only (a hidden patch: every channel and band of it; a hidden
+channel: every patch and band of it).
 
 Unlike sample reconstruction (``masked_prediction``), whose target decorrelates within a few tens of
-milliseconds and leaves predicting zero as the best guess, band power varies slowly (a mu/beta
-desynchronisation lasts seconds), so the visible patches carry information about the hidden ones
-and the encoder is pushed to represent the power of the bands it is asked about, per channel.
+milliseconds and leaves predicting zero as the best guess, band power varies slowly in time and
+smoothly over the scalp, so what is visible carries information about what is hidden, and the
+encoder is pushed to represent the power of the bands it is asked about.
 """
 
 from __future__ import annotations
