@@ -239,6 +239,8 @@ NOT_RUN: dict[str, str] = {
         'needs a real event cache and its continuous windows (tests/recipes/test_ssl_temporal.py runs the objectives)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/scl --preset eegmmidb --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[scl]' --set 'objective_kwargs={scl: {segment_seconds: 2.0}}'":
         'needs a real event cache and its continuous windows (tests/objectives/test_segment_contrastive.py runs the objective)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/mbp --preset eegmmidb --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[shallow]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 32, temporal_kernel: 65}}' --set 'paradigms=[mbp]' --set pretrain.epochs=40 --set pretrain.lr=0.003 --set 'objective_kwargs={mbp: {mask: channels, mask_ratio: 0.5, patch_seconds: 1.0, bands: [[8, 10], [10, 13], [13, 20], [20, 30]]}}'":
+        'needs a real event cache and its continuous windows (tests/objectives/test_band_objectives_in_ssl.py runs the objective)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_FIXED --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --window 4 --stride 1 --keep-unlabelled --events rest=T0,left=T1,right=T2 --sfreq 128 --l-freq 1 --h-freq 40':
