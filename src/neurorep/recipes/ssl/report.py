@@ -63,6 +63,11 @@ def write_grid_report(results: BenchmarkResults) -> Path:
               "raw windows the probe trains on (same label fractions) and are scored on the same test windows. "
               "Values are mean ± sd over seeds/folds."),
         table=results.tables["results"])]
+    for name, heading in (("differences", "SSL minus random init"), ("pooled", "Pooled over folds"),
+                          ("pooled_differences", "Pooled: SSL minus random init")):
+        if name in results.tables:  # "<one-line intro>\n\n<markdown table>"
+            intro, _, table = results.tables[name].partition("\n\n")
+            sections.append(Section(heading, text=intro, table=table))
     figs = []
     for key, title in (("bal_acc@1", "balanced accuracy, 100% labels"), ("bal_acc@0.01", "balanced accuracy, 1% labels"),
                        ("knn_accuracy", "kNN accuracy of test embeddings")):
