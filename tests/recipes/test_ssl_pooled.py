@@ -85,3 +85,25 @@ def test_pool_folds_needs_k_fold_splits() -> None:
         validate(GridConfig, {"pool_folds": True})
     assert validate(GridConfig, {"pool_folds": True, "folds": 3}).pool_folds
     assert validate(GridConfig, {"pool_folds": True, "base": {"data": {"split": {"folds": 5}}}}).pool_folds
+
+
+@pytest.mark.slow
+def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path) -> None:
+    import json
+
+    from neurorep.cli import main
+    from tests.recipes.ssl_cache import ssvep_cache
+
+    cache = ssvep_cache(tmp_path / "c", n_subjects=1, per_class=10)
+    tiny = {"eegnet": {"embed_dim": 8, "n_temporal": 4, "depth": 1, "temporal_kernel": 15, "separable_kernel": 7}}
+    out = tmp_path / "bench"
+    assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(out), "--preset", "eegmmidb", "--seeds", "2",
+                 "--set", "folds=2", "--set", "pool_folds=true", "--set", f"encoder_kwargs={json.dumps(tiny)}",
+                 "--set", "classic=[bandpower_lr]", "--set", "pretrain.epochs=1", "--set", "pretrain.max_windows=32",
+                 "--set", "finetune.epochs=1", "--set", "finetune.max_windows=16"]) == 0
+    md = (out / "results.md").read_text()
+    per_fold, pooled = md.split("Pooled over folds")
+    for row in ("Band power + LR | -", "Random init | eegnet", "Supervised | eegnet", "CRL | eegnet"):
+        assert f"| {row} | 4 |" in per_fold and f"| {row} | 2 |" in pooled, md  # 2 seeds x 2 folds; 2 seeds
+    assert "Pooled, SSL minus random init" in md and "| CRL | eegnet | 2 |" in md.split("Pooled, SSL")[1]
+    assert "Pooled over folds" in (out / "report.html").read_text()
