@@ -247,6 +247,12 @@ NOT_RUN: dict[str, str] = {
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]'":
         'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
+    'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_BIN --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,move=T1,move=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
+        'prepares real recordings (the same windows as CACHE_MMI, two classes)',
+    "neurorep benchmark ssl --data CACHE_MMI_BIN --out runs/eegmmidb-rest-move --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[crl,tcl]'":
+        'a real-data grid of tens of minutes (tests/recipes/test_ssl_pooled.py runs its pooled tables)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/x --preset eegmmidb --seeds 3 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[shallow]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 16, temporal_kernel: 33}}' --set 'paradigms=[crl,tcl,rp]' --set 'baselines=[random]' --set 'classic=[bandpower_lr,tangent_lr]'":
+        'an exploratory real-data grid of minutes',
     'neurorep data prepare ../shared/data/dreams --out CACHE_DREAMS --window 5 --sfreq 50':
         'prepares real recordings of ../shared/data',
     'neurorep benchmark ssl --data CACHE_DREAMS --out runs/dreams --preset quick --jobs 1 --set task=sleep '

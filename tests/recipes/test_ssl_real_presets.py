@@ -59,6 +59,8 @@ def test_real_data_presets_validate(preset: str, encoders: list[str], paradigms:
     assert grid.encoders == encoders and grid.paradigms == paradigms
     assert grid.augmentations() == grid.task  # the task's augmentation preset (no band-stop)
     assert grid.base["pretrain"]["windows"] == "all"  # pretrained once per seed, shared by the folds
+    # eegmmidb's folds test 12-13 trials: its preset also scores each seed over all folds' predictions
+    assert grid.pool_folds == (preset == "eegmmidb") and grid.folds is not None
 
 
 def test_benchmark_refuses_a_mismatched_extra_cache_before_writing(tmp_path: Path,

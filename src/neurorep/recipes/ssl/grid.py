@@ -25,6 +25,7 @@ from neurorep.recipes.ssl.config import PARADIGMS, SSLConfig
 from neurorep.recipes.ssl.data import cache_folder
 from neurorep.recipes.ssl.pipeline import build_encoder, check_pretraining, labelled_parts, run_ssl
 from neurorep.recipes.ssl.plots import plots_from_run
+from neurorep.recipes.ssl.pooled import difference_table, pooled_rows, pooled_table
 from neurorep.recipes.ssl.report import write_grid_report
 from neurorep.recipes.ssl.tables import best_ssl, results_table
 from neurorep.recipes import get_recipe
@@ -60,6 +61,9 @@ class GridConfig(Strict):
     channel_mapping: dict[str, Any] | None = Field(None, description="channel mapping for encoder_weights")
     resample: bool = Field(False, description="let encoder_weights resample the cache to the model's rate")
     objective_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pool_folds: bool = Field(False, description="also score each seed once over the joined test predictions of "
+                             "its folds (every labelled window tested once; n = seeds): a second table for data "
+                             "whose folds test too few windows to tell methods apart (recipes/ssl/pooled.py)")
     base: dict[str, Any] = Field(default_factory=dict, description="settings of every run (an ssl config)")
 
     @model_validator(mode="after")
@@ -78,6 +82,8 @@ class GridConfig(Strict):
                                  f"({', '.join(self.encoders)})")
         if isinstance(self.folds, int) and self.folds < 2:
             raise ValueError("folds: at least 2 (or auto, or null for one split)")
+        if self.pool_folds and self.folds is None and not (self.base.get("data") or {}).get("split", {}).get("folds"):
+            raise ValueError("pool_folds: needs k-fold splits (folds, or base.data.split.folds)")
         return self
 
     def augmentations(self) -> str | None:
@@ -158,7 +164,18 @@ class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one
         return rows
 
     def configure_tables(self, rows: list[dict[str, Any]]) -> dict[str, str]:
-        return {"results": results_table(rows)}
+        tables = {"results": results_table(rows)}
+        diff = difference_table(rows)
+        if diff:
+            tables["differences"] = f"SSL minus random init, paired by seed and fold:\n\n{diff}"
+        if self.grid.pool_folds:
+            pooled = pooled_rows(self.out, rows, self.prepared.cache.classes)
+            tables["pooled"] = ("Pooled over folds (one score per seed over every labelled window):\n\n"
+                                + pooled_table(pooled))
+            diff = difference_table(pooled)
+            if diff:
+                tables["pooled_differences"] = f"Pooled, SSL minus random init, paired by seed:\n\n{diff}"
+        return tables
 
 
 def benchmark_ssl(preset: str = "quick", data: Path | None = None, out: Path | str = "runs/ssl",

@@ -48,6 +48,12 @@ def label_fraction_figures(rows: list[dict[str, Any]]) -> list[Any]:
     return figs
 
 
+def _split_by(grid_cfg: dict[str, Any]) -> str:
+    """What the grid's folds split: subjects (default), sessions, recordings, or labelled windows."""
+    by = ((grid_cfg.get("base") or {}).get("data") or {}).get("split", {}).get("by", "subject")
+    return "labelled window (stratified k-fold, within-subject)" if by == "window" else by
+
+
 def write_grid_report(results: BenchmarkResults) -> Path:
     """Write ``out/report.html`` (self-contained) and return its path."""
     out, rows, grid_cfg, seconds = results.out, results.rows, results.grid, results.seconds
@@ -56,13 +62,18 @@ def write_grid_report(results: BenchmarkResults) -> Path:
         "Study",
         text=(f"{len(rows)} runs ({grid_cfg['seeds']} seed(s); encoders {', '.join(grid_cfg['encoders'])}; "
               f"paradigms {', '.join(grid_cfg['paradigms'])}; baselines {', '.join(grid_cfg['baselines'])}) "
-              f"in {seconds / 60:.1f} min. Splits are by subject. SSL and random-init rows are linear probes "
+              f"in {seconds / 60:.1f} min. Splits are by {_split_by(grid_cfg)}. SSL and random-init rows are linear probes "
               "(class-balanced logistic regression) on frozen embeddings; supervised rows train the same "
               "encoder from scratch on the same labelled subset. Classic rows "
               f"({', '.join(grid_cfg.get('classic') or [])}) fit scikit-learn / MNE / pyriemann pipelines on the "
               "raw windows the probe trains on (same label fractions) and are scored on the same test windows. "
               "Values are mean ± sd over seeds/folds."),
         table=results.tables["results"])]
+    for name, heading in (("differences", "SSL minus random init"), ("pooled", "Pooled over folds"),
+                          ("pooled_differences", "Pooled: SSL minus random init")):
+        if name in results.tables:  # "<one-line intro>\n\n<markdown table>"
+            intro, _, table = results.tables[name].partition("\n\n")
+            sections.append(Section(heading, text=intro, table=table))
     figs = []
     for key, title in (("bal_acc@1", "balanced accuracy, 100% labels"), ("bal_acc@0.01", "balanced accuracy, 1% labels"),
                        ("knn_accuracy", "kNN accuracy of test embeddings")):
