@@ -42,6 +42,8 @@ class GridConfig(Strict):
     """A benchmark preset: which rows to run, how often, and the settings shared by every run."""
 
     seeds: int = Field(2, ge=1)
+    first_seed: int = Field(0, ge=0, description="seeds run first_seed .. first_seed + seeds - 1 (a later range "
+                            "re-checks a setting chosen on the first seeds on folds and initialisations it never saw)")
     task: TASKS = Field("generic", description="kind of data: picks the classic baselines and the augmentations")
     encoders: list[str] = Field(default_factory=lambda: ["cnn", "cnn_attention", "transformer"])
     paradigms: list[Literal["mp", "crl", "hybrid", "rp", "tcl", "mbp", "scl"]] = Field(
@@ -135,10 +137,10 @@ class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one
 
     def configure_tasks(self) -> list[list[Task]]:
         grid, first, tasks = self.grid, self.first, []
-        for seed in range(grid.seeds):
+        for seed in range(grid.first_seed, grid.first_seed + grid.seeds):
             split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
             self.prepared = setup_data(split_data, progress=self.progress)  # builds the cache once, then reuses it
-            if seed == 0 and self.data is None:
+            if seed == grid.first_seed and self.data is None:
                 _check_fit(grid, self.configs, self.prepared)
             for fold in range(len(self.prepared.splits)):
                 run_cfg = {"seed": seed, "fold": fold, "data": split_data, "progress": self.run_progress}
