@@ -152,6 +152,13 @@ class HRVBaseline:
         with threadpool_limits(limits=1):
             return np.asarray(self.clf.predict(feats))
 
+    def predict_proba_features(self, feats: np.ndarray) -> np.ndarray:
+        """Class probabilities ``[N, K]`` (columns in the order of the classes seen when fitting)."""
+        if self.clf is None:
+            raise ConfigError("the HRV baseline is not fitted; call fit first")
+        with threadpool_limits(limits=1):
+            return np.asarray(self.clf.predict_proba(feats))
+
     def fit(self, ihr: np.ndarray, y: np.ndarray, recording: np.ndarray, local: np.ndarray) -> HRVBaseline:
         return self.fit_features(self.transform(ihr, recording, local), y)
 

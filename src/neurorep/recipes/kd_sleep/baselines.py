@@ -4,7 +4,10 @@ Every benchmark table gets HRV features + logistic regression / gradient boostin
 (:mod:`neurorep.evaluation.hrv_baseline`) on the same split as the networks of that seed: fitted on
 the labelled epochs of the training and validation subjects (a classic model needs no early
 stopping), scored on the test subjects. Features are computed from the student input prepared without
-scaling (heart rate in bpm), whose window table must equal the students'.
+scaling (heart rate in bpm), whose window table must equal the students'. With the students' decision
+``prior_match`` (``prior_match_bound`` given) a classic row decides by the same rule: each test recording's
+class log-probabilities are shifted towards the class proportions of the epochs it was fitted on
+(:func:`neurorep.evaluation.prior_match.prior_match`), so both sides of the comparison decide alike.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.hrv_baseline import HRV_BASELINES, HRVBaseline
 from neurorep.evaluation.metrics import classification_metrics
+from neurorep.evaluation.prior_match import class_proportions, prior_match
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig
 from neurorep.recipes.kd_sleep.data import check_paired, setup_kd_data, unscaled_heart_rate
@@ -54,9 +58,11 @@ def write_fold_splits(subjects: list[str], folds: int, val_subjects: int, out: P
 
 
 def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path, context: int = 4,
-                  feature_cache: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+                  feature_cache: dict[str, np.ndarray] | None = None, prior_match_bound: float | None = None
+                  ) -> list[dict[str, Any]]:
     """One table row per classic baseline in ``names`` on the split of ``data_cfg.split_file``; each run's
-    metrics go to ``out/<name>_<scheme>_s<seed>/metrics.json``."""
+    metrics go to ``out/<name>_<scheme>_s<seed>/metrics.json``. ``prior_match_bound`` (not None): decide
+    by prior matching per test recording, as the students with ``decision: prior_match`` do."""
     from neurorep.recipes.kd_sleep.pipeline import summarise
 
     unknown = [n for n in names if n not in HRV_BASELINES]
@@ -84,13 +90,25 @@ def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path
     fit_rows = np.concatenate([data.split.train, data.split.val])
     test = data.split.test[y[data.split.test] >= 0]
     rows = []
+    decision: dict[str, Any] = {"requested": "argmax"}
+    if prior_match_bound is not None:
+        decision = {"requested": "prior_match", "bound": prior_match_bound,
+                    "target": class_proportions(y[fit_rows], len(data.classes)).tolist()}
     for name in names:
         model = HRVBaseline(model=HRV_BASELINES[name][0], fs=fs, context=context, seed=seed)  # type: ignore[arg-type]
         model.fit_features(feats[fit_rows], y[fit_rows])
-        result = classification_metrics(y[test], model.predict_features(feats[test]), data.classes)
+        if prior_match_bound is None:
+            pred = model.predict_features(feats[test])
+        else:
+            prob = np.zeros((len(test), len(data.classes)))
+            prob[:, np.asarray(model.clf.classes_, dtype=np.int64)] = model.predict_proba_features(feats[test])  # type: ignore[union-attr]
+            rec = np.asarray(data.table.meta["recording"])[test]
+            pred, _ = prior_match(np.log(np.clip(prob, 1e-8, 1.0)), rec, np.asarray(decision["target"]),
+                                  prior_match_bound)
+        result = classification_metrics(y[test], pred, data.classes)
         scheme = data_cfg.scheme
         write_json(out / f"{name}_{scheme}_s{seed}" / "metrics.json",
                    {"mode": name, "seed": seed, "scheme": scheme, "split": data.split_subjects, "context": context,
-                    "features": list(model.features), "test": result})
+                    "features": list(model.features), "decision": decision, "test": result})
         rows.append({**summarise(name, seed, scheme, result), "label": HRV_BASELINES[name][1]})
     return rows

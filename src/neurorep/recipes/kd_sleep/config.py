@@ -58,9 +58,10 @@ class ModalityConfig(Strict):
     dataset: str = Field("mass", description="source layout (mass, mass-ihr, slpdb, ...)")
     prepare: PrepareConfig = PrepareConfig()
     encoder: ModelSpec = ModelSpec(name="utime")
-    derived: list[Literal["rolling_mean", "rolling_sd"]] = Field(
+    derived: list[Literal["rolling_mean", "rolling_sd", "elapsed"]] = Field(
         default_factory=list, description="channels added to the input, computed from it over each whole "
-        "recording: rolling mean / SD over `derived_window_s` (HRV-like summaries of heart rate)")
+        "recording: rolling mean / SD over `derived_window_s` (HRV-like summaries of heart rate), elapsed: "
+        "time since the recording's start in units of 8 h")
     derived_window_s: float = Field(300.0, gt=0, description="window of the derived channels (s)")
 
 
@@ -88,6 +89,10 @@ class KDDataConfig(Strict):
     split_file: str | None = Field(None, description="JSON of subject ids per part; written from `split` if missing")
     seq_len: int = Field(10, ge=1, description="consecutive 30-s epochs per training sequence (U-Time input)")
     train_stride: int | None = Field(None, ge=1, description="step between training sequences (default seq_len // 2)")
+    sampling: Literal["uniform", "class_balanced"] = Field(
+        "uniform", description="how training sequences are drawn: each once per pass (uniform), or with "
+        "replacement in proportion to the mean balanced class weight of their labelled epochs (class_balanced), "
+        "so sequences holding rare stages are drawn more often")
     eeg: ModalityConfig | None = Field(default_factory=default_eeg, description="teacher input (null: no EEG, e.g. slpdb)")
     ecg: ModalityConfig = Field(default_factory=_ecg, description="student input: raw ECG (mass) or IHR (mass-ihr)")
     jobs: int = Field(1, ge=1, description="processes preparing recordings")
@@ -143,9 +148,15 @@ class KDSleepConfig(Strict):
     evaluate_data: str | None = Field(
         None, description="mode evaluate: evaluate on every labelled epoch of this other data folder (same layout and "
         "preparation as `data`) instead of a part of the split")
-    decision: Literal["val_tuned", "argmax"] = Field(
+    decision: Literal["val_tuned", "argmax", "prior_match"] = Field(
         "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
-        "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
+        "validation subjects (val_tuned); per evaluated recording, shift its class log-probabilities (at most "
+        "`prior_match_bound`) so that its predicted stage proportions approach those of the training and "
+        "validation subjects, without its labels (prior_match; the classic rows get the same rule); or keep "
+        "plain argmax decisions; the eeg_base teacher always keeps argmax")
+    prior_match_bound: float = Field(
+        1.5, ge=0, le=10, description="decision prior_match: largest offset added to a class's log-probability "
+        "(relative to the first class); a recording whose evidence for a class is weaker than this keeps none")
     decision_metric: Literal["weighted_f1", "macro_f1", "accuracy"] = Field(
         "weighted_f1", description="what decision val_tuned maximises on the held-out subjects")
     cross_fit: int | None = Field(

@@ -185,6 +185,18 @@ class PairedSequences(Dataset[dict[str, torch.Tensor]]):
                        "subject": torch.tensor(int(self.subject[rows[0]])), "recording": torch.tensor(r)})
         return sample
 
+    def sequence_weights(self, class_weights: np.ndarray) -> np.ndarray:
+        """Per sequence, the mean of ``class_weights[y]`` over its labelled epochs (0 for a sequence without
+        any): sampling sequences in proportion to it draws rare classes about as often as common ones."""
+        cw = np.asarray(class_weights, dtype=np.float64)
+        out = np.zeros(len(self.starts))
+        for i, (_, s, rec_rows) in enumerate(self.starts):
+            y = self.y[rec_rows[s: s + self.seq_len]]
+            y = y[y >= 0]
+            if y.size:
+                out[i] = cw[y].mean()
+        return out
+
     def window_samples(self, key: str) -> int:
         """Samples per window of input ``key``."""
         return self.caches[key].info.n_times

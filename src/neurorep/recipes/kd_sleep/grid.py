@@ -99,9 +99,10 @@ class KDSleepBenchmark(Benchmark, recipe="kd-sleep", grid_cls=GridConfig, worker
     def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         features: dict[str, Any] = {}
         extra: list[dict[str, Any]] = []
+        bound = self.first.prior_match_bound if self.first.decision == "prior_match" else None  # same rule
         for (seed, _), d in self.data_cfgs.items():
             extra += baseline_rows(d, list(self.grid.baselines), seed, self.out / "baselines",
-                                   self.grid.baseline_context, features)
+                                   self.grid.baseline_context, features, prior_match_bound=bound)
         return extra
 
     def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
