@@ -11,6 +11,7 @@ from neurorep.evaluation.prior_match import (
     decided_proportions,
     prior_match,
     prior_match_offsets,
+    select_bound,
 )
 
 
@@ -92,3 +93,27 @@ def test_bad_input_is_refused() -> None:
         prior_match(lp, np.zeros(3), target)
     with pytest.raises(DataError, match="no labelled"):
         class_proportions(np.array([-1, -1]), 3)
+
+
+def test_select_bound_scores_each_person_against_the_others() -> None:
+    # four people whose class-2 scores are suppressed: a positive bound recovers class 2 for every one
+    parts = [_suppressed(n=600, seed=s, push=1.5) for s in range(4)]
+    y = np.concatenate([p[0] for p in parts])
+    lp = np.concatenate([p[1] for p in parts])
+    person = np.repeat(np.arange(4), 600)
+    bound, table = select_bound(lp, y, person * 10, person, [0.0, 0.5, 2.0])
+    assert [t["bound"] for t in table] == [0.0, 0.5, 2.0] and bound > 0.0
+    assert all(0.0 <= t["coverage"] <= 1.0 for t in table)
+    by = {t["bound"]: t for t in table}
+    assert by[bound]["kappa"] >= by[0.0]["kappa"]
+    # each person is matched towards the other people's proportions: recompute one entry by hand
+    from sklearn.metrics import cohen_kappa_score
+
+    kappas = []
+    for p in range(4):
+        m = person == p
+        pred, _ = prior_match(lp[m], person[m], class_proportions(y[~m], 3), 0.5)
+        kappas.append(cohen_kappa_score(y[m], pred, labels=[0, 1, 2]))
+    assert by[0.5]["kappa"] == pytest.approx(np.mean(kappas))
+    with pytest.raises(DataError, match="at least 2 people"):
+        select_bound(lp[:600], y[:600], person[:600], person[:600], [0.0])

@@ -22,8 +22,17 @@ from tests.recipes.test_kd_slpdb import _cfg, _split, slpdb  # noqa: F401 (fixtu
 def test_decision_and_sampling_options_are_checked(tmp_path: Path) -> None:
     cfg = validate(KDSleepConfig, _cfg(tmp_path, tmp_path))
     assert cfg.decision == "val_tuned" and cfg.data.sampling == "uniform"  # defaults unchanged
-    cfg = validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match"))
-    assert cfg.decision == "prior_match" and cfg.prior_match_bound == 1.5
+    cfg = validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match", cross_fit=3))
+    assert cfg.decision == "prior_match" and cfg.prior_match_bound is None  # chosen on out-of-fold predictions
+    with pytest.raises(ConfigError, match="needs cross_fit"):
+        validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match"))
+    assert validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match", prior_match_bound=1.0)
+                    ).prior_match_bound == 1.0
+    with pytest.raises(ConfigError, match="prior_match_candidates"):
+        validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match", cross_fit=3,
+                                     prior_match_candidates=[0.5, 20.0]))
+    with pytest.raises(ConfigError, match="cross_fit_seeds"):
+        validate(KDSleepConfig, _cfg(tmp_path, tmp_path, cross_fit=3, cross_fit_seeds=0))
     for bad in (-0.5, 11.0):
         with pytest.raises(ConfigError, match="prior_match_bound"):
             validate(KDSleepConfig, _cfg(tmp_path, tmp_path, decision="prior_match", prior_match_bound=bad))
@@ -85,14 +94,36 @@ def test_prior_match_run_decides_per_recording_and_evaluate_keeps_the_rule(slpdb
 
 
 def test_classic_rows_use_the_same_rule(slpdb: Path, tmp_path: Path) -> None:
-    from neurorep.recipes.kd_sleep.baselines import baseline_rows
+    from neurorep.recipes.kd_sleep.baselines import PriorMatchRule, baseline_rows
 
     _split(tmp_path, [0, 1, 2], [3], [4, 5])
     d = validate(KDSleepConfig, _cfg(slpdb, tmp_path)).data
     plain = baseline_rows(d, ["hrv_lr"], 0, tmp_path / "plain", context=1)[0]
-    zero = baseline_rows(d, ["hrv_lr"], 0, tmp_path / "zero", context=1, prior_match_bound=0.0)[0]
+    zero = baseline_rows(d, ["hrv_lr"], 0, tmp_path / "zero", context=1, prior_match=PriorMatchRule(0.0, (0.0,)))[0]
     assert zero["kappa"] == plain["kappa"]  # bound 0 is argmax: the same decisions
-    baseline_rows(d, ["hrv_lr"], 0, tmp_path / "pm", context=1, prior_match_bound=2.0)
+    baseline_rows(d, ["hrv_lr"], 0, tmp_path / "pm", context=1, prior_match=PriorMatchRule(2.0, (0.0,)))
     saved = json.loads((tmp_path / "pm" / "hrv_lr_3class_s0" / "metrics.json").read_text())
     assert saved["decision"]["requested"] == "prior_match" and saved["decision"]["bound"] == 2.0
     assert np.isclose(sum(saved["decision"]["target"]), 1.0)
+    # bound chosen on leave-one-person-out predictions of the four fitted people
+    baseline_rows(d, ["hrv_lr"], 0, tmp_path / "auto", context=1, prior_match=PriorMatchRule(None, (0.0, 1.0)))
+    saved = json.loads((tmp_path / "auto" / "hrv_lr_3class_s0" / "metrics.json").read_text())["decision"]
+    assert saved["bound"] in (0.0, 1.0) and [t["bound"] for t in saved["bound_selection"]] == [0.0, 1.0]
+
+
+@pytest.mark.slow
+def test_cross_fitted_seeds_and_a_bound_chosen_out_of_fold(slpdb: Path, tmp_path: Path) -> None:
+    from neurorep.recipes.kd_sleep import run_kd_sleep
+
+    _split(tmp_path, [0, 1, 2], [3], [4, 5])
+    cfg = validate(KDSleepConfig, _cfg(slpdb, tmp_path, decision="prior_match", cross_fit=2, cross_fit_seeds=2,
+                                       prior_match_candidates=[0.0, 0.5, 2.0]))
+    m = run_kd_sleep(cfg, tmp_path / "run")
+    assert len(m["train"]["members"]) == 4  # 2 inner folds x 2 seeds
+    assert sorted(m["train"]["held_out_subjects"]) == ["slp90", "slp91", "slp92", "slp93"]
+    dec = m["decision"]
+    assert dec["bound"] in (0.0, 0.5, 2.0) and len(dec["bound_selection"]) == 3
+    best = max(dec["bound_selection"], key=lambda t: (t["coverage"], t["kappa"], -t["bound"]))
+    assert best["bound"] == dec["bound"]
+    held = load_file(str(tmp_path / "run" / "predictions" / "held_out.safetensors"))
+    assert len(np.unique(held["recording"])) == 4  # every non-test person predicted out of fold

@@ -22,7 +22,7 @@ import numpy as np
 
 from neurorep.errors import ConfigError, DataError
 
-__all__ = ["class_proportions", "decided_proportions", "prior_match", "prior_match_offsets"]
+__all__ = ["class_proportions", "decided_proportions", "prior_match", "prior_match_offsets", "select_bound"]
 
 
 def class_proportions(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -113,3 +113,50 @@ def prior_match(log_probs: np.ndarray, groups: np.ndarray, target: np.ndarray, b
         pred[m] = (lp[m] + off).argmax(1)
         offsets[int(r)] = off
     return pred, offsets
+
+
+def select_bound(log_probs: np.ndarray, y: np.ndarray, recording: np.ndarray, person: np.ndarray,
+                 bounds: list[float] | tuple[float, ...], steps: int = 40) -> tuple[float, list[dict[str, float]]]:
+    """Choose a ``bound`` for :func:`prior_match` on held-out predictions of several people (e.g. the
+    out-of-fold predictions of the training people), never on the people it will be applied to.
+
+    Each person in turn plays the new night: its recordings are prior-matched towards the class
+    proportions of the *other* people's labelled epochs, and scored by Cohen's kappa and by class
+    coverage (the share of (recording, class) pairs with the class among the recording's labels that
+    also appear among its decisions). The chosen bound has the highest coverage, then the highest mean
+    kappa over people, then is the smallest.
+
+    Args:
+        log_probs: ``[N, K]``; ``y``: classes ``[N]`` (``-1`` unlabelled); ``recording``, ``person``: ``[N]``.
+
+    Returns: ``(bound, [{"bound", "kappa", "coverage"} per candidate])``.
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    lp = np.asarray(log_probs, dtype=np.float64)
+    y, rec, who = (np.asarray(a).reshape(-1) for a in (y, recording, person))
+    if lp.ndim != 2 or not len(y) == len(rec) == len(who) == lp.shape[0]:
+        raise DataError(f"expected log_probs [N, K] and y, recording, person [N]; got {lp.shape}, {y.shape}, "
+                        f"{rec.shape}, {who.shape}")
+    people = np.unique(who[y >= 0])
+    if len(people) < 2 or not bounds:
+        raise DataError(f"choosing a prior-matching bound needs held-out predictions of at least 2 people and "
+                        f"candidate bounds; got {len(people)} people, {len(bounds)} bounds")
+    k = lp.shape[1]
+    table = []
+    for b in bounds:
+        kappas, hits, pairs = [], 0, 0
+        for p in people:
+            m = who == p
+            target = class_proportions(y[~m], k)
+            pred, _ = prior_match(lp[m], rec[m], target, float(b), steps)
+            lab = y[m] >= 0
+            kappas.append(float(cohen_kappa_score(y[m][lab], pred[lab], labels=list(range(k)))))
+            for r in np.unique(rec[m]):
+                mr = (rec[m] == r) & lab
+                for c in np.unique(y[m][mr]):
+                    pairs += 1
+                    hits += int((pred[mr] == c).any())
+        table.append({"bound": float(b), "kappa": float(np.mean(kappas)), "coverage": hits / max(pairs, 1)})
+    best = max(table, key=lambda t: (round(t["coverage"], 9), round(t["kappa"], 9), -t["bound"]))
+    return best["bound"], table

@@ -104,9 +104,9 @@ def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> 
 
 def unscaled_heart_rate(cfg: KDDataConfig, progress: bool = True) -> WindowCache:
     """The student input's cache at its source's own rate and without scaling (heart rate in bpm, 4 Hz for
-    slpdb and mass-ihr), e.g. for HRV features; its window table equals the student's."""
+    slpdb and mass-ihr) with no derived channel, e.g. for HRV features; its window table equals the student's."""
     prep = cfg.ecg.prepare.model_copy(update={"scaling": "none", "sfreq": None})
-    mod = cfg.ecg.model_copy(update={"prepare": prep})
+    mod = cfg.ecg.model_copy(update={"prepare": prep, "derived": []})  # the heart rate alone
     return _prepare_one(cfg, mod, progress)
 
 

@@ -17,7 +17,7 @@ from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.decision import fold_offsets, tune_class_offsets
 from neurorep.evaluation.metrics import classification_metrics
-from neurorep.evaluation.prior_match import class_proportions, prior_match
+from neurorep.evaluation.prior_match import class_proportions, prior_match, select_bound
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
 from neurorep.recipes.kd_sleep.config import (
@@ -111,6 +111,11 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         fit_rows = np.concatenate([data.split.train, data.split.val])
         decision.update({"bound": cfg.prior_match_bound,
                          "target": class_proportions(data.table.meta["y"][fit_rows], len(data.classes)).tolist()})
+        if cfg.prior_match_bound is None:  # chosen on the out-of-fold predictions, never on the evaluated people
+            logp = np.log(np.clip(held_out["prob"], 1e-8, 1.0))
+            person = np.asarray(data.table.meta["subject"])[held_out["index"]]
+            decision["bound"], decision["bound_selection"] = select_bound(
+                logp, held_out["y"], held_out["recording"], person, cfg.prior_match_candidates)
     metrics["decision"] = decision
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
@@ -214,13 +219,18 @@ def _train_cross_fitted(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, k
     assert cfg.cross_fit is not None
     members, runs, held = [], [], []
     for i, (fold, names) in enumerate(inner_folds(data, cfg.cross_fit)):
-        net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i)
-        runs.append({**_train(cfg, fold, net, teacher, out / f"member{i}", resume), "held_out": names})
+        fold_members = []
+        for j in range(cfg.cross_fit_seeds):  # member i (seed j) trains without fold i's subjects
+            net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i + 100 * j)
+            sub = out / (f"member{i}" if j == 0 else f"member{i}_seed{j}")
+            runs.append({**_train(cfg, fold, net, teacher, sub, resume), "held_out": names})
+            fold_members.append(net)
         ds = _dataset(cfg, fold, fold.split.val, cfg.data.seq_len, (key,))
-        held.append(evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1])
-        members.append(net)
+        fold_net = fold_members[0] if len(fold_members) == 1 else EnsembleNet(fold_members)
+        held.append(evaluate_net(fold_net, ds, key, data.classes, cfg.train.batch_size)[1])
+        members += fold_members
     arrays = {k: np.concatenate([h[k] for h in held]) for k in held[0]}
-    summary = {"members": runs, "held_out_subjects": [s for r in runs for s in r["held_out"]],
+    summary = {"members": runs, "held_out_subjects": [s for r in runs[::cfg.cross_fit_seeds] for s in r["held_out"]],
                "n_params": sum(r["n_params"] for r in runs)}
     return EnsembleNet(members), summary, arrays
 
