@@ -5,7 +5,7 @@ Every benchmark table gets HRV features + logistic regression / gradient boostin
 the labelled epochs of the training and validation subjects (a classic model needs no early
 stopping), scored on the test subjects. Features are computed from the student input prepared without
 scaling (heart rate in bpm), whose window table must equal the students'. With the students' decision
-``prior_match`` (``prior_match_bound`` given) a classic row decides by the same rule: each test recording's
+``prior_match`` (a :class:`PriorMatchRule`) a classic row decides by the same rule: each test recording's
 class log-probabilities are shifted towards the class proportions of the epochs it was fitted on
 (:func:`neurorep.evaluation.prior_match.prior_match`), so both sides of the comparison decide alike.
 """
