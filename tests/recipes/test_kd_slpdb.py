@@ -143,8 +143,12 @@ def test_benchmark_table_has_classic_hrv_rows_on_the_same_folds(slpdb: Path, tmp
         run = json.loads((out / "runs" / f"ecg_base_3class_s{seed}" / "metrics.json").read_text())
         assert run["split"] == split and run["test"]["n"] == saved["test"]["n"]
         # the preset's student is a cross-fitted ensemble over the fold's non-test subjects
-        assert len(run["train"]["members"]) == 2 and sorted(run["train"]["held_out_subjects"]) == sorted(
-            split["train"] + split["val"])
+        assert len(run["train"]["members"]) == 4 and sorted(run["train"]["held_out_subjects"]) == sorted(
+            split["train"] + split["val"])  # 2 inner folds x cross_fit_seeds 2
+        # students and classic rows decide by the same rule, each bound chosen without the test subjects
+        assert run["decision"]["requested"] == saved["decision"]["requested"] == "prior_match"
+        for d in (run["decision"], saved["decision"]):
+            assert d["bound"] in [t["bound"] for t in d["bound_selection"]]
         assert (out / "runs" / f"ecg_base_3class_s{seed}" / "train" / "export" / "best" / "ensemble.json").is_file()
     # heart rate follows the stage here, so HRV + LR must clearly beat chance
     assert np.mean([r["kappa"] for r in by_mode["hrv_lr"]]) > 0.5

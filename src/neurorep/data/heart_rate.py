@@ -57,13 +57,15 @@ def ihr_series(beat_times: np.ndarray, duration: float, fs: float = IHR_FS, rr_m
 
 
 #: Channels :func:`rolling_channels` can derive from a heart-rate series.
-DERIVED = ("rolling_mean", "rolling_sd")
+DERIVED = ("rolling_mean", "rolling_sd", "elapsed")
 
 
 def rolling_channels(series: np.ndarray, fs: float, window_s: float, kinds: list[str] | tuple[str, ...]) -> np.ndarray:
     """Slow summaries of a heart-rate series ``(C, n)`` sampled at ``fs``: for each of ``kinds``
     (``rolling_mean``, ``rolling_sd``) and each channel, the mean or standard deviation over a centred
-    window of ``window_s`` seconds (:func:`scipy.ndimage.uniform_filter1d`, edges repeated).
+    window of ``window_s`` seconds (:func:`scipy.ndimage.uniform_filter1d`, edges repeated); ``elapsed``
+    is the time since the first sample in units of 8 hours (0 at the start, 1 after 8 h; the position in
+    the recording, the same for every channel), which tells a stager how far into the night it is.
 
     Returns float32 ``(len(kinds) * C, n)``, kinds in the given order.
     """
@@ -79,6 +81,8 @@ def rolling_channels(series: np.ndarray, fs: float, window_s: float, kinds: list
         elif kind == "rolling_sd":
             var = uniform_filter1d(x * x, size, axis=-1, mode="nearest") - mean * mean
             out.append(np.sqrt(np.clip(var, 0.0, None)))
+        elif kind == "elapsed":
+            out.append(np.broadcast_to(np.arange(x.shape[-1]) / (fs * 8 * 3600.0), x.shape))
         else:
             raise DataError(f"unknown derived heart-rate channel {kind!r}; choose from {', '.join(DERIVED)}")
     return np.concatenate(out, axis=0).astype(np.float32)

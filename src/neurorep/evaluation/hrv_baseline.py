@@ -152,6 +152,27 @@ class HRVBaseline:
         with threadpool_limits(limits=1):
             return np.asarray(self.clf.predict(feats))
 
+    def predict_proba_features(self, feats: np.ndarray) -> np.ndarray:
+        """Class probabilities ``[N, K]`` (columns in the order of the classes seen when fitting)."""
+        if self.clf is None:
+            raise ConfigError("the HRV baseline is not fitted; call fit first")
+        with threadpool_limits(limits=1):
+            return np.asarray(self.clf.predict_proba(feats))
+
+    def out_of_fold_proba(self, feats: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Class probabilities ``[N, K]`` of labelled windows, each from a model fitted without its group
+        (leave one group, e.g. one person, out; ``K`` = classes of ``y``). Leaves this model unfitted-as-is."""
+        y, groups = np.asarray(y), np.asarray(groups)
+        k = int(y.max()) + 1
+        out = np.zeros((len(y), k))
+        for g in np.unique(groups):
+            m = groups == g
+            inner = HRVBaseline(self.model, self.fs, self.context, self.features, self.normalize, self.balanced,  # type: ignore[arg-type]
+                                self.seed).fit_features(feats[~m], y[~m])
+            assert inner.clf is not None
+            out[np.ix_(m, np.asarray(inner.clf.classes_, dtype=np.int64))] = inner.predict_proba_features(feats[m])
+        return out
+
     def fit(self, ihr: np.ndarray, y: np.ndarray, recording: np.ndarray, local: np.ndarray) -> HRVBaseline:
         return self.fit_features(self.transform(ihr, recording, local), y)
 

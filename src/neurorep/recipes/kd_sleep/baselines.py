@@ -4,11 +4,15 @@ Every benchmark table gets HRV features + logistic regression / gradient boostin
 (:mod:`neurorep.evaluation.hrv_baseline`) on the same split as the networks of that seed: fitted on
 the labelled epochs of the training and validation subjects (a classic model needs no early
 stopping), scored on the test subjects. Features are computed from the student input prepared without
-scaling (heart rate in bpm), whose window table must equal the students'.
+scaling (heart rate in bpm), whose window table must equal the students'. With the students' decision
+``prior_match`` (a :class:`PriorMatchRule`) a classic row decides by the same rule: each test recording's
+class log-probabilities are shifted towards the class proportions of the epochs it was fitted on
+(:func:`neurorep.evaluation.prior_match.prior_match`), so both sides of the comparison decide alike.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +21,26 @@ import numpy as np
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.hrv_baseline import HRV_BASELINES, HRVBaseline
 from neurorep.evaluation.metrics import classification_metrics
+from neurorep.evaluation.prior_match import class_proportions, select_bound
+from neurorep.evaluation.prior_match import prior_match as prior_match_decisions
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig
 from neurorep.recipes.kd_sleep.data import check_paired, setup_kd_data, unscaled_heart_rate
 from neurorep.runs import write_json
 
-__all__ = ["baseline_rows", "fold_splits", "write_fold_splits"]
+__all__ = ["PriorMatchRule", "baseline_rows", "fold_splits", "write_fold_splits"]
+
+
+@dataclass(frozen=True)
+class PriorMatchRule:
+    """The students' ``decision: prior_match`` settings, for the classic rows (``bound`` None: chosen)."""
+
+    bound: float | None
+    candidates: tuple[float, ...]
+
+
+def _full_width(prob: np.ndarray, k: int) -> np.ndarray:
+    return prob if prob.shape[1] == k else np.pad(prob, ((0, 0), (0, k - prob.shape[1])))
 
 
 def fold_splits(subjects: list[str], folds: int, val_subjects: int = 1, seed: int = 0) -> list[dict[str, list[str]]]:
@@ -54,9 +72,13 @@ def write_fold_splits(subjects: list[str], folds: int, val_subjects: int, out: P
 
 
 def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path, context: int = 4,
-                  feature_cache: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+                  feature_cache: dict[str, np.ndarray] | None = None, prior_match: PriorMatchRule | None = None
+                  ) -> list[dict[str, Any]]:
     """One table row per classic baseline in ``names`` on the split of ``data_cfg.split_file``; each run's
-    metrics go to ``out/<name>_<scheme>_s<seed>/metrics.json``."""
+    metrics go to ``out/<name>_<scheme>_s<seed>/metrics.json``. ``prior_match`` (not None): decide by prior
+    matching per test recording, as the students with ``decision: prior_match`` do; a bound left None is
+    chosen on leave-one-person-out predictions of the fitted people (the students use their out-of-fold
+    predictions the same way)."""
     from neurorep.recipes.kd_sleep.pipeline import summarise
 
     unknown = [n for n in names if n not in HRV_BASELINES]
@@ -84,13 +106,30 @@ def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path
     fit_rows = np.concatenate([data.split.train, data.split.val])
     test = data.split.test[y[data.split.test] >= 0]
     rows = []
+    rec, subj = np.asarray(data.table.meta["recording"]), np.asarray(data.table.meta["subject"])
+    fit_lab = fit_rows[y[fit_rows] >= 0]
     for name in names:
         model = HRVBaseline(model=HRV_BASELINES[name][0], fs=fs, context=context, seed=seed)  # type: ignore[arg-type]
         model.fit_features(feats[fit_rows], y[fit_rows])
-        result = classification_metrics(y[test], model.predict_features(feats[test]), data.classes)
+        decision: dict[str, Any] = {"requested": "argmax"}
+        if prior_match is None:
+            pred = model.predict_features(feats[test])
+        else:
+            k = len(data.classes)
+            decision = {"requested": "prior_match", "bound": prior_match.bound,
+                        "target": class_proportions(y[fit_rows], k).tolist()}
+            if prior_match.bound is None:
+                oof = _full_width(model.out_of_fold_proba(feats[fit_lab], y[fit_lab], subj[fit_lab]), k)
+                decision["bound"], decision["bound_selection"] = select_bound(
+                    np.log(np.clip(oof, 1e-8, 1.0)), y[fit_lab], rec[fit_lab], subj[fit_lab], prior_match.candidates)
+            prob = np.zeros((len(test), k))
+            prob[:, np.asarray(model.clf.classes_, dtype=np.int64)] = model.predict_proba_features(feats[test])  # type: ignore[union-attr]
+            pred, _ = prior_match_decisions(np.log(np.clip(prob, 1e-8, 1.0)), rec[test], np.asarray(decision["target"]),
+                                            decision["bound"])
+        result = classification_metrics(y[test], pred, data.classes)
         scheme = data_cfg.scheme
         write_json(out / f"{name}_{scheme}_s{seed}" / "metrics.json",
                    {"mode": name, "seed": seed, "scheme": scheme, "split": data.split_subjects, "context": context,
-                    "features": list(model.features), "test": result})
+                    "features": list(model.features), "decision": decision, "test": result})
         rows.append({**summarise(name, seed, scheme, result), "label": HRV_BASELINES[name][1]})
     return rows

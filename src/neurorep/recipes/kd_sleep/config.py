@@ -6,7 +6,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from neurorep.config import ModelSpec, OptimConfig, SplitConfig, Strict
 from neurorep.data.prepared import SimulateConfig
@@ -58,9 +58,10 @@ class ModalityConfig(Strict):
     dataset: str = Field("mass", description="source layout (mass, mass-ihr, slpdb, ...)")
     prepare: PrepareConfig = PrepareConfig()
     encoder: ModelSpec = ModelSpec(name="utime")
-    derived: list[Literal["rolling_mean", "rolling_sd"]] = Field(
+    derived: list[Literal["rolling_mean", "rolling_sd", "elapsed"]] = Field(
         default_factory=list, description="channels added to the input, computed from it over each whole "
-        "recording: rolling mean / SD over `derived_window_s` (HRV-like summaries of heart rate)")
+        "recording: rolling mean / SD over `derived_window_s` (HRV-like summaries of heart rate), elapsed: "
+        "time since the recording's start in units of 8 h")
     derived_window_s: float = Field(300.0, gt=0, description="window of the derived channels (s)")
 
 
@@ -88,6 +89,10 @@ class KDDataConfig(Strict):
     split_file: str | None = Field(None, description="JSON of subject ids per part; written from `split` if missing")
     seq_len: int = Field(10, ge=1, description="consecutive 30-s epochs per training sequence (U-Time input)")
     train_stride: int | None = Field(None, ge=1, description="step between training sequences (default seq_len // 2)")
+    sampling: Literal["uniform", "class_balanced"] = Field(
+        "uniform", description="how training sequences are drawn: each once per pass (uniform), or with "
+        "replacement in proportion to the mean balanced class weight of their labelled epochs (class_balanced), "
+        "so sequences holding rare stages are drawn more often")
     eeg: ModalityConfig | None = Field(default_factory=default_eeg, description="teacher input (null: no EEG, e.g. slpdb)")
     ecg: ModalityConfig = Field(default_factory=_ecg, description="student input: raw ECG (mass) or IHR (mass-ihr)")
     jobs: int = Field(1, ge=1, description="processes preparing recordings")
@@ -143,15 +148,39 @@ class KDSleepConfig(Strict):
     evaluate_data: str | None = Field(
         None, description="mode evaluate: evaluate on every labelled epoch of this other data folder (same layout and "
         "preparation as `data`) instead of a part of the split")
-    decision: Literal["val_tuned", "argmax"] = Field(
+    decision: Literal["val_tuned", "argmax", "prior_match"] = Field(
         "val_tuned", description="student modes: shift the head's class biases to maximise weighted F1 on the "
-        "validation subjects (val_tuned), or keep plain argmax decisions; the eeg_base teacher always keeps argmax")
+        "validation subjects (val_tuned); per evaluated recording, shift its class log-probabilities (at most "
+        "`prior_match_bound`) so that its predicted stage proportions approach those of the training and "
+        "validation subjects, without its labels (prior_match; the classic rows get the same rule); or keep "
+        "plain argmax decisions; the eeg_base teacher always keeps argmax")
+    prior_match_bound: float | None = Field(
+        None, ge=0, le=10, description="decision prior_match: largest offset added to a class's log-probability "
+        "(relative to the first class); a recording whose evidence for a class is weaker than this keeps none. "
+        "null: chosen among `prior_match_candidates` on the out-of-fold predictions of the training people "
+        "(needs cross_fit; evaluation/prior_match.py:select_bound)")
+    prior_match_candidates: list[float] = Field(
+        default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0], min_length=1,
+        description="bounds tried when prior_match_bound is null")
+
+    @model_validator(mode="after")
+    def _bound_needs_held_out(self) -> KDSleepConfig:
+        if self.decision == "prior_match" and self.prior_match_bound is None and self.cross_fit is None \
+                and self.mode != "evaluate":
+            raise ValueError("prior_match_bound: null (chosen on out-of-fold predictions) needs cross_fit; "
+                             "set cross_fit or give a bound")
+        if any(not 0 <= b <= 10 for b in self.prior_match_candidates):
+            raise ValueError("prior_match_candidates: bounds must lie in [0, 10]")
+        return self
     decision_metric: Literal["weighted_f1", "macro_f1", "accuracy"] = Field(
         "weighted_f1", description="what decision val_tuned maximises on the held-out subjects")
     cross_fit: int | None = Field(
         None, ge=2, description="student modes: train one member per inner fold of the training + validation "
         "subjects (validated on that fold), predict with the members' mean log-probabilities, and tune "
         "val_tuned offsets on their out-of-fold predictions of every non-test subject (null: one network)")
+    cross_fit_seeds: int = Field(
+        1, ge=1, le=8, description="with cross_fit: members trained per inner fold, from different seeds (the "
+        "fold's out-of-fold predictions are their mean log-probabilities; costs cross_fit x cross_fit_seeds trainings)")
     min_val_subjects: int = Field(
         4, ge=1, description="decision val_tuned is applied only with at least this many validation subjects; "
         "with fewer the run keeps argmax decisions (offsets tuned on one or two people do not transfer)")

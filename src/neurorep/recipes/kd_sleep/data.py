@@ -104,9 +104,9 @@ def prepare_caches(cfg: KDDataConfig, need_eeg: bool, progress: bool = True) -> 
 
 def unscaled_heart_rate(cfg: KDDataConfig, progress: bool = True) -> WindowCache:
     """The student input's cache at its source's own rate and without scaling (heart rate in bpm, 4 Hz for
-    slpdb and mass-ihr), e.g. for HRV features; its window table equals the student's."""
+    slpdb and mass-ihr) with no derived channel, e.g. for HRV features; its window table equals the student's."""
     prep = cfg.ecg.prepare.model_copy(update={"scaling": "none", "sfreq": None})
-    mod = cfg.ecg.model_copy(update={"prepare": prep})
+    mod = cfg.ecg.model_copy(update={"prepare": prep, "derived": []})  # the heart rate alone
     return _prepare_one(cfg, mod, progress)
 
 
@@ -184,6 +184,18 @@ class PairedSequences(Dataset[dict[str, torch.Tensor]]):
         sample.update({"y": torch.from_numpy(y), "index": torch.from_numpy(index),
                        "subject": torch.tensor(int(self.subject[rows[0]])), "recording": torch.tensor(r)})
         return sample
+
+    def sequence_weights(self, class_weights: np.ndarray) -> np.ndarray:
+        """Per sequence, the mean of ``class_weights[y]`` over its labelled epochs (0 for a sequence without
+        any): sampling sequences in proportion to it draws rare classes about as often as common ones."""
+        cw = np.asarray(class_weights, dtype=np.float64)
+        out = np.zeros(len(self.starts))
+        for i, (_, s, rec_rows) in enumerate(self.starts):
+            y = self.y[rec_rows[s: s + self.seq_len]]
+            y = y[y >= 0]
+            if y.size:
+                out[i] = cw[y].mean()
+        return out
 
     def window_samples(self, key: str) -> int:
         """Samples per window of input ``key``."""

@@ -17,7 +17,7 @@ from pydantic import Field
 from neurorep.config import Strict, validate
 from neurorep.errors import DataError
 from neurorep.recipes.base import Benchmark
-from neurorep.recipes.kd_sleep.baselines import baseline_rows, write_fold_splits
+from neurorep.recipes.kd_sleep.baselines import PriorMatchRule, baseline_rows, write_fold_splits
 from neurorep.recipes.kd_sleep.config import MODE_LABELS, NEEDS_TEACHER, KDSleepConfig
 from neurorep.recipes.kd_sleep.data import prepare_caches, setup_kd_data
 from neurorep.recipes.kd_sleep.pipeline import run_kd_sleep
@@ -99,9 +99,12 @@ class KDSleepBenchmark(Benchmark, recipe="kd-sleep", grid_cls=GridConfig, worker
     def extra_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         features: dict[str, Any] = {}
         extra: list[dict[str, Any]] = []
+        first = self.first
+        rule = PriorMatchRule(first.prior_match_bound, tuple(first.prior_match_candidates)) \
+            if first.decision == "prior_match" else None  # the classic rows decide by the students' rule
         for (seed, _), d in self.data_cfgs.items():
             extra += baseline_rows(d, list(self.grid.baselines), seed, self.out / "baselines",
-                                   self.grid.baseline_context, features)
+                                   self.grid.baseline_context, features, prior_match=rule)
         return extra
 
     def check_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,13 +10,14 @@ import numpy as np
 import torch
 from safetensors.numpy import save_file
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from neurorep.data.cache_info import CacheInfo
 from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.decision import fold_offsets, tune_class_offsets
 from neurorep.evaluation.metrics import classification_metrics
+from neurorep.evaluation.prior_match import class_proportions, prior_match, select_bound
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
 from neurorep.recipes.kd_sleep.config import (
@@ -95,20 +96,30 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
     if cfg.cross_fit is None:
         net: nn.Module = _member(cfg, data, mod, key, init, cfg.seed)
         metrics["train"] = _train(cfg, data, net, teacher, out / "train", resume)
-        if decision["applied"]:
+        if decision["applied"] and cfg.decision == "val_tuned":
             ds = _dataset(cfg, data, data.split.val, cfg.data.seq_len, (key,))
             held = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1]
             decision.update(tune_decision(cfg, held, net, data.classes))
             net.export(out / EXPORT, data.classes)
     else:
         net, metrics["train"], held_out = _train_cross_fitted(cfg, data, mod, key, init, teacher, out / "train", resume)
-        if decision["applied"]:
+        if decision["applied"] and cfg.decision == "val_tuned":
             decision.update(tune_decision(cfg, held_out, net, data.classes))
         net.export(out / EXPORT, data.classes)
         save_predictions(out / "predictions" / "held_out.safetensors", held_out)
+    if decision["requested"] == "prior_match" and decision["applied"]:
+        fit_rows = np.concatenate([data.split.train, data.split.val])
+        decision.update({"bound": cfg.prior_match_bound,
+                         "target": class_proportions(data.table.meta["y"][fit_rows], len(data.classes)).tolist()})
+        if cfg.prior_match_bound is None:  # chosen on the out-of-fold predictions, never on the evaluated people
+            logp = np.log(np.clip(held_out["prob"], 1e-8, 1.0))
+            person = np.asarray(data.table.meta["subject"])[held_out["index"]]
+            decision["bound"], decision["bound_selection"] = select_bound(
+                logp, held_out["y"], held_out["recording"], person, cfg.prior_match_candidates)
     metrics["decision"] = decision
     ds = _dataset(cfg, data, getattr(data.split, cfg.evaluate_on), cfg.data.seq_len, (key,))
     result, arrays = evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)
+    result, arrays = apply_prior_match(decision, result, arrays, data.classes)
     metrics[cfg.evaluate_on] = result
     save_predictions(out / "predictions" / f"{cfg.evaluate_on}.safetensors", arrays)
     metrics["summary"] = summarise(cfg.mode, cfg.seed, cfg.data.scheme, result)
@@ -142,10 +153,12 @@ def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
     n_val = len({s for p in parts for s in data.split_subjects.get(p, [])})
     plan: dict[str, Any] = {"requested": cfg.decision, "applied": False, "reason": "",
                             "val_subjects": n_val}
-    if cfg.decision != "val_tuned":
+    if cfg.decision == "argmax":
         plan["reason"] = "decision: argmax"
     elif cfg.mode == "eeg_base":
         plan["reason"] = "the eeg_base teacher keeps argmax"
+    elif cfg.decision == "prior_match":  # label-free, per evaluated recording: no validation subjects needed
+        plan["applied"] = True
     elif n_val < cfg.min_val_subjects:
         plan["reason"] = (f"{n_val} validation subject(s) < min_val_subjects={cfg.min_val_subjects}: "
                           "argmax decisions")
@@ -153,6 +166,21 @@ def decision_plan(cfg: KDSleepConfig, data: KDData) -> dict[str, Any]:
     else:
         plan["applied"] = True
     return plan
+
+
+def apply_prior_match(decision: dict[str, Any], result: dict[str, Any], arrays: dict[str, np.ndarray],
+                      classes: list[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """With an applied ``prior_match`` decision (``bound``, ``target``), each recording's decisions are
+    re-made by :func:`neurorep.evaluation.prior_match.prior_match` (no label read) and the metrics recomputed;
+    the offsets per recording go into ``decision["recording_offsets"]``. Otherwise returns its inputs."""
+    if decision.get("requested") != "prior_match" or not decision.get("applied"):
+        return result, arrays
+    logp = np.log(np.clip(arrays["prob"], 1e-8, 1.0))
+    pred, offsets = prior_match(logp, arrays["recording"], np.asarray(decision["target"]), decision["bound"])
+    arrays = {**arrays, "pred": pred}
+    decision["recording_offsets"] = {str(r): o.round(4).tolist() for r, o in offsets.items()}
+    lab = arrays["y"] >= 0
+    return classification_metrics(arrays["y"][lab], pred[lab], classes), arrays
 
 
 def tune_decision(cfg: KDSleepConfig, arrays: dict[str, np.ndarray], net: nn.Module, classes: list[str]
@@ -191,13 +219,18 @@ def _train_cross_fitted(cfg: KDSleepConfig, data: KDData, mod: ModalityConfig, k
     assert cfg.cross_fit is not None
     members, runs, held = [], [], []
     for i, (fold, names) in enumerate(inner_folds(data, cfg.cross_fit)):
-        net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i)
-        runs.append({**_train(cfg, fold, net, teacher, out / f"member{i}", resume), "held_out": names})
+        fold_members = []
+        for j in range(cfg.cross_fit_seeds):  # member i (seed j) trains without fold i's subjects
+            net = _member(cfg, fold, mod, key, init, cfg.seed * 1000 + i + 100 * j)
+            sub = out / (f"member{i}" if j == 0 else f"member{i}_seed{j}")
+            runs.append({**_train(cfg, fold, net, teacher, sub, resume), "held_out": names})
+            fold_members.append(net)
         ds = _dataset(cfg, fold, fold.split.val, cfg.data.seq_len, (key,))
-        held.append(evaluate_net(net, ds, key, data.classes, cfg.train.batch_size)[1])
-        members.append(net)
+        fold_net = fold_members[0] if len(fold_members) == 1 else EnsembleNet(fold_members)
+        held.append(evaluate_net(fold_net, ds, key, data.classes, cfg.train.batch_size)[1])
+        members += fold_members
     arrays = {k: np.concatenate([h[k] for h in held]) for k in held[0]}
-    summary = {"members": runs, "held_out_subjects": [s for r in runs for s in r["held_out"]],
+    summary = {"members": runs, "held_out_subjects": [s for r in runs[::cfg.cross_fit_seeds] for s in r["held_out"]],
                "n_params": sum(r["n_params"] for r in runs)}
     return EnsembleNet(members), summary, arrays
 
@@ -231,7 +264,8 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
     keys = (objective.student_key,)
     seq = cfg.data.seq_len
     stride = cfg.data.train_stride or max(seq // 2, 1)
-    train_ds: Dataset[dict[str, torch.Tensor]] = _dataset(cfg, data, data.split.train, stride, keys)
+    plain_train = _dataset(cfg, data, data.split.train, stride, keys)
+    train_ds: Dataset[dict[str, torch.Tensor]] = plain_train
     val_ds: Dataset[dict[str, torch.Tensor]] = _dataset(cfg, data, data.split.val, seq, keys)
     if len(train_ds) == 0 or len(val_ds) == 0:  # type: ignore[arg-type]
         raise DataError(f"{cfg.data.source}: the split leaves no training or validation sequences")
@@ -248,8 +282,15 @@ def _train(cfg: KDSleepConfig, data: KDData, net: StagingNet, teacher: StagingNe
     oc = cfg.optim()
     g = torch.Generator().manual_seed(cfg.seed)
     sampler = None
-    if oc.max_windows is not None:
-        sampler = RandomSampler(train_ds, num_samples=min(len(train_ds), max(1, oc.max_windows // seq)), generator=g)
+    n_draw = len(plain_train) if oc.max_windows is None else min(len(plain_train), max(1, oc.max_windows // seq))
+    if cfg.data.sampling == "class_balanced":
+        balanced = class_weights_from_labels(data.table.meta["y"][data.split.train], len(data.classes)).numpy()
+        seq_w = plain_train.sequence_weights(balanced)
+        if not (seq_w > 0).any():
+            raise DataError(f"{cfg.data.source}: no training sequence holds a labelled epoch")
+        sampler = WeightedRandomSampler(seq_w.tolist(), num_samples=n_draw, replacement=True, generator=g)
+    elif oc.max_windows is not None:
+        sampler = RandomSampler(train_ds, num_samples=n_draw, generator=g)
     train_dl = DataLoader(train_ds, batch_size=oc.batch_size, shuffle=sampler is None, sampler=sampler, generator=g,
                           num_workers=oc.num_workers, drop_last=len(train_ds) > oc.batch_size)
     val_dl = DataLoader(val_ds, batch_size=oc.batch_size, num_workers=oc.num_workers)
@@ -308,6 +349,22 @@ def summarise(mode: str, seed: int, scheme: str, m: dict[str, Any]) -> dict[str,
     return row
 
 
+def _saved_decision(run: Path) -> dict[str, Any]:
+    """The ``decision`` entry of a saved run's ``metrics.json`` (empty when there is none)."""
+    import json
+
+    path = run / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        decision = json.loads(path.read_text()).get("decision") or {}
+    except (ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: not a kd-sleep metrics file ({exc})") from None
+    if decision.get("requested") == "prior_match" and decision.get("applied") and "target" not in decision:
+        raise DataError(f"{path}: decision prior_match without its target proportions")
+    return decision
+
+
 def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
     """Mode ``evaluate``: evaluate a saved run (or export folder) on ``evaluate_on`` of the split."""
     if cfg.checkpoint is None:
@@ -342,6 +399,9 @@ def _evaluate_saved(cfg: KDSleepConfig, out: Path) -> dict[str, Any]:
         raise DataError(f"{export}: the model predicts {classes} but data.scheme={cfg.data.scheme} gives {names}")
     ds = PairedSequences({key: caches[key]}, rows, cfg.data.seq_len, cfg.data.seq_len)
     result, arrays = evaluate_net(net, ds, key, names, cfg.train.batch_size)
+    decision = _saved_decision(path)  # a run that decided by prior matching keeps doing so
+    result, arrays = apply_prior_match(decision, result, arrays, names)
+    where["decision"] = decision
     save_predictions(out / "predictions" / f"{part}.safetensors", arrays)
     metrics = {"mode": "evaluate", "evaluated": saved_mode, "checkpoint": str(export), **where,
                part: result, "summary": summarise(saved_mode, cfg.seed, cfg.data.scheme, result)}

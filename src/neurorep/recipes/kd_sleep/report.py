@@ -40,8 +40,16 @@ def _cache_of(results: BenchmarkResults, mode: str, scheme: str, seed: int) -> W
 
 
 def _decision_text(grid: dict[str, Any]) -> str:
-    if ((grid.get("base") or {}).get("decision") or KDSleepConfig.model_fields["decision"].default) == "argmax":
+    rule = (grid.get("base") or {}).get("decision") or KDSleepConfig.model_fields["decision"].default
+    if rule == "argmax":
         return "Students predict the class of highest probability (decision: argmax)."
+    if rule == "prior_match":
+        bound = (grid.get("base") or {}).get("prior_match_bound", KDSleepConfig.model_fields["prior_match_bound"].default)
+        size = (f"at most {bound}" if bound is not None else "bounded by a value chosen per split on out-of-fold "
+                "predictions of the training subjects")
+        return ("Students and classic rows decide by prior matching (decision: prior_match): each test recording's "
+                f"class log-probabilities get offsets ({size}) that bring its predicted stage proportions towards "
+                "those of the training subjects, without its labels.")
     need = (grid.get("base") or {}).get("min_val_subjects") or KDSleepConfig.model_fields["min_val_subjects"].default
     if grid.get("folds") and int(grid.get("val_subjects", 1)) < int(need):
         return (f"decision: val_tuned needs {need} validation subjects; each fold has {grid.get('val_subjects', 1)}, "
