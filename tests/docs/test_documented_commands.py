@@ -241,6 +241,10 @@ NOT_RUN: dict[str, str] = {
         'needs a real event cache and its continuous windows (tests/objectives/test_segment_contrastive.py runs the objective)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/mbp --preset eegmmidb --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[shallow]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 32, temporal_kernel: 65}}' --set 'paradigms=[mbp]' --set pretrain.epochs=40 --set pretrain.lr=0.003 --set 'objective_kwargs={mbp: {mask: channels, mask_ratio: 0.5, patch_seconds: 1.0, bands: [[8, 10], [10, 13], [13, 20], [20, 30]]}}'":
         'needs a real event cache and its continuous windows (tests/objectives/test_band_objectives_in_ssl.py runs the objective)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-fresh --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set first_seed=5":
+        'a real-data grid of minutes (the preset on seeds 5-9)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-eegnet --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[eegnet]' --set 'paradigms=[crl]' --set pretrain.epochs=15 --set pretrain.lr=0.001":
+        'a real-data grid of minutes (the earlier eegnet rows)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (tests/data/test_own_recordings_real.py prepares these sets)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_FIXED --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --window 4 --stride 1 --keep-unlabelled --events rest=T0,left=T1,right=T2 --sfreq 128 --l-freq 1 --h-freq 40':
@@ -249,7 +253,7 @@ NOT_RUN: dict[str, str] = {
         'a real-data grid of tens of minutes (tests/recipes/test_ssl_real_presets.py runs its parts)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI_BIN --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,move=T1,move=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':
         'prepares real recordings (the same windows as CACHE_MMI, two classes)',
-    "neurorep benchmark ssl --data CACHE_MMI_BIN --out runs/eegmmidb-rest-move --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[crl,tcl]'":
+    "neurorep benchmark ssl --data CACHE_MMI_BIN --out runs/eegmmidb-rest-move --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[eegnet]' --set 'paradigms=[crl,tcl]' --set pretrain.epochs=15 --set pretrain.lr=0.001":
         'a real-data grid of tens of minutes (tests/recipes/test_ssl_pooled.py runs its pooled tables)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/x --preset eegmmidb --seeds 3 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[shallow]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 16, temporal_kernel: 33}}' --set 'paradigms=[crl,tcl,rp]' --set 'baselines=[random]' --set 'classic=[bandpower_lr,tangent_lr]'":
         'an exploratory real-data grid of minutes',
