@@ -99,7 +99,7 @@ def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path) -> None:
     tiny = {"eegnet": {"embed_dim": 8, "n_temporal": 4, "depth": 1, "temporal_kernel": 15, "separable_kernel": 7}}
     out = tmp_path / "bench"
     assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(out), "--preset", "eegmmidb", "--seeds", "2",
-                 "--set", "folds=2", "--set", "pool_folds=true", "--set", f"encoder_kwargs={json.dumps(tiny)}",
+                 "--set", "first_seed=3", "--set", "encoders=[eegnet]", "--set", "paradigms=[crl]", "--set", "folds=2", "--set", "pool_folds=true", "--set", f"encoder_kwargs={json.dumps(tiny)}",
                  "--set", "classic=[bandpower_lr]", "--set", "pretrain.epochs=1", "--set", "pretrain.max_windows=32",
                  "--set", "finetune.epochs=1", "--set", "finetune.max_windows=16"]) == 0
     md = (out / "results.md").read_text()
@@ -108,3 +108,4 @@ def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path) -> None:
         assert f"| {row} | 4 |" in per_fold and f"| {row} | 2 |" in pooled, md  # 2 seeds x 2 folds; 2 seeds
     assert "Pooled, SSL minus random init" in md and "| CRL | eegnet | 2 |" in md.split("Pooled, SSL")[1]
     assert "Pooled over folds" in (out / "report.html").read_text()
+    assert {r["seed"] for r in json.loads((out / "results.json").read_text())} == {3, 4}  # first_seed=3, 2 seeds

@@ -53,7 +53,7 @@ def test_extra_cache_of_another_montage_is_refused_before_anything_is_written(tm
 
 
 @pytest.mark.parametrize(("preset", "encoders", "paradigms"), [("ssvep-exo", ["shallow"], ["tcl", "rp"]),
-                                                             ("eegmmidb", ["eegnet"], ["crl"])])
+                                                             ("eegmmidb", ["shallow"], ["mbp"])])
 def test_real_data_presets_validate(preset: str, encoders: list[str], paradigms: list[str]) -> None:
     grid = resolve_preset("neurorep.recipes.ssl", preset, [], GridConfig)
     assert grid.encoders == encoders and grid.paradigms == paradigms

@@ -112,11 +112,7 @@ def patch_mask(batch: int, n_patches: int, ratio: float, generator: torch.Genera
     """Bool ``[B, P]``: exactly ``max(1, round(ratio * P))`` (at most ``P - 1``) hidden patches per row."""
     if n_patches < 2:
         raise ConfigError(f"masked_band_power: a window must hold at least 2 patches to hide one, got {n_patches}")
-    k = min(max(1, round(ratio * n_patches)), n_patches - 1)
-    order = torch.rand(batch, n_patches, generator=generator).argsort(dim=1)
-    mask = torch.zeros(batch, n_patches, dtype=torch.bool)
-    mask.scatter_(1, order[:, :k], True)
-    return mask.to(device)
+    return sensor_mask(batch, n_patches, ratio, generator, device)  # the same draw: k of n entries per row
 
 
 def masked_band_power_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
