@@ -243,6 +243,8 @@ NOT_RUN: dict[str, str] = {
         'needs a real event cache and its continuous windows (tests/objectives/test_band_objectives_in_ssl.py runs the objective)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-fresh --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set first_seed=5":
         'a real-data grid of minutes (the preset on seeds 5-9)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-mu-beta --preset eegmmidb --jobs 2 --seeds 10 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[]' --set 'baselines=[random]' --set 'classic=[bandpower_lr]' --set 'classic_options={bands: [[8, 13], [13, 30]]}'":
+        'a real-data grid (classic and random-init rows only)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-eegnet --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'encoders=[eegnet]' --set 'paradigms=[crl]' --set pretrain.epochs=15 --set pretrain.lr=0.001":
         'a real-data grid of minutes (the earlier eegnet rows)',
     'neurorep data prepare ../shared/data/eegmmidb --out CACHE_MMI --channels Fc5.,Fc3.,Fc1.,Fcz.,Fc2.,Fc4.,Fc6.,C5..,C3..,C1..,Cz..,C2..,C4..,C6..,Cp5.,Cp3.,Cp1.,Cpz.,Cp2.,Cp4.,Cp6. --events rest=T0,left=T1,right=T2 --tmin 0 --tmax 4 --sfreq 128 --l-freq 1 --h-freq 40':

@@ -142,3 +142,18 @@ def test_features_computed_once_give_the_same_predictions(name: str) -> None:
     whole = clone(model).fit(x[::2], y[::2]).predict(x[1::2])
     split = rest.fit(front(x[::2]), y[::2]).predict(front(x[1::2]))
     np.testing.assert_array_equal(whole, split)
+
+
+def test_bandpower_bands_option_reads_only_those_bands() -> None:
+    """With ``bands`` the band-power row reads only the bands given: a 10-Hz rhythm is found through an
+    8-13 Hz band and invisible through a 20-30 Hz one."""
+    x, y = _oscillation_windows(120, 2, 0)
+    xt, yt = _oscillation_windows(80, 2, 1)
+    mu = make_baseline("bandpower_lr", SFREQ, 2, ["rest", "alpha"], bands=[[8, 13]])
+    assert mu.steps[0][1].bands == ((8.0, 13.0),)
+    assert _balanced_accuracy(mu, x, y, xt, yt) > 0.85
+    beta = make_baseline("bandpower_lr", SFREQ, 2, ["rest", "alpha"], bands=[[20, 30]])
+    assert _balanced_accuracy(beta, x, y, xt, yt) < 0.7
+    for bad in ([[13, 8]], "mu", []):
+        with pytest.raises(ConfigError, match="classic_options.bands"):
+            make_baseline("bandpower_lr", SFREQ, 2, ["a", "b"], bands=bad)

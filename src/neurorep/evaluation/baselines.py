@@ -136,8 +136,20 @@ def _logistic() -> LogisticRegression:
     return LogisticRegression(class_weight="balanced", max_iter=2000)
 
 
-def _bandpower_lr(sfreq: float, **_: Any) -> Pipeline:
-    return make_pipeline(LogBandPower(sfreq), StandardScaler(), _logistic())
+def _bandpower_lr(sfreq: float, bands: Sequence[Sequence[float]] | None = None, **_: Any) -> Pipeline:
+    return make_pipeline(LogBandPower(sfreq, _check_bands(bands) if bands is not None else EEG_BANDS), StandardScaler(),
+                         _logistic())
+
+
+def _check_bands(bands: Any) -> tuple[tuple[float, float], ...]:
+    """``bands`` option of ``bandpower_lr``: ``[[low, high], ...]`` in Hz with ``0 <= low < high``."""
+    try:
+        out = tuple((float(lo), float(hi)) for lo, hi in bands)
+    except (TypeError, ValueError):
+        raise ConfigError(f"classic_options.bands: expected [[low, high], ...] in Hz, got {bands!r}") from None
+    if not out or any(not 0 <= lo < hi for lo, hi in out):
+        raise ConfigError(f"classic_options.bands: each band needs 0 <= low < high (Hz), got {bands!r}")
+    return out
 
 
 def _spectral_gb(sfreq: float, seed: int = 0, **_: Any) -> Pipeline:
@@ -216,7 +228,8 @@ def make_baseline(name: str, sfreq: float, n_channels: int, classes: Sequence[st
 
     ``options`` go to the SSVEP baselines (``frequencies``: stimulus frequency per class, ``None``
     for a class without one; default: parsed from class names such as ``13Hz``; ``n_harmonics``;
-    ``n_bands`` for ``fbcca``).
+    ``n_bands`` for ``fbcca``) and to ``bandpower_lr`` (``bands``: ``[[low, high], ...]`` in Hz instead
+    of :data:`EEG_BANDS`, e.g. mu and beta for motor data).
     """
     check_baseline(name, n_channels)
     return _BUILDERS[name](sfreq=float(sfreq), n_channels=n_channels, classes=list(classes), seed=seed, **options)

@@ -50,8 +50,8 @@ class GridConfig(Strict):
         default_factory=lambda: ["mp", "crl", "hybrid"])
     baselines: list[Literal["random", "supervised"]] = Field(default_factory=lambda: ["random", "supervised"])
     classic: list[str] | None = Field(None, description="classic baseline rows (default: the task's)")
-    classic_options: dict[str, Any] = Field(default_factory=dict, description="options of the SSVEP baselines "
-                                            "(frequencies, n_harmonics, n_bands)")
+    classic_options: dict[str, Any] = Field(default_factory=dict, description="options of the classic baselines: "
+                                            "bands of bandpower_lr; frequencies, n_harmonics, n_bands of the SSVEP rows")
     augment: str | None = Field("task", description="view augmentations of crl/hybrid: task (the task's preset), "
                                 "a preset name, or null (the objective's default)")
     folds: int | Literal["auto"] | None = Field(None, description="subject folds: a number, auto (min(5, subjects)) "
