@@ -152,25 +152,30 @@ class HRVBaseline:
         with threadpool_limits(limits=1):
             return np.asarray(self.clf.predict(feats))
 
-    def predict_proba_features(self, feats: np.ndarray) -> np.ndarray:
-        """Class probabilities ``[N, K]`` (columns in the order of the classes seen when fitting)."""
+    def predict_proba_features(self, feats: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+        """Class probabilities ``[N, K]``, column ``c`` for class index ``c`` (``K = n_classes``, default one
+        past the largest class seen when fitting; classes absent from the fit get probability 0)."""
         if self.clf is None:
             raise ConfigError("the HRV baseline is not fitted; call fit first")
+        seen = np.asarray(self.clf.classes_, dtype=np.int64)
         with threadpool_limits(limits=1):
-            return np.asarray(self.clf.predict_proba(feats))
+            prob = np.asarray(self.clf.predict_proba(feats))
+        out = np.zeros((len(prob), int(seen.max()) + 1 if n_classes is None else n_classes))
+        out[:, seen] = prob
+        return out
 
-    def out_of_fold_proba(self, feats: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    def out_of_fold_proba(self, feats: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                          n_classes: int | None = None) -> np.ndarray:
         """Class probabilities ``[N, K]`` of labelled windows, each from a model fitted without its group
-        (leave one group, e.g. one person, out; ``K`` = classes of ``y``). Leaves this model unfitted-as-is."""
+        (leave one group, e.g. one person, out; ``K = n_classes``, default the classes of ``y``). Leaves this
+        model as it is."""
         y, groups = np.asarray(y), np.asarray(groups)
-        k = int(y.max()) + 1
-        out = np.zeros((len(y), k))
+        out = np.zeros((len(y), int(y.max()) + 1 if n_classes is None else n_classes))
         for g in np.unique(groups):
             m = groups == g
             inner = HRVBaseline(self.model, self.fs, self.context, self.features, self.normalize, self.balanced,  # type: ignore[arg-type]
                                 self.seed).fit_features(feats[~m], y[~m])
-            assert inner.clf is not None
-            out[np.ix_(m, np.asarray(inner.clf.classes_, dtype=np.int64))] = inner.predict_proba_features(feats[m])
+            out[m] = inner.predict_proba_features(feats[m], out.shape[1])
         return out
 
     def fit(self, ihr: np.ndarray, y: np.ndarray, recording: np.ndarray, local: np.ndarray) -> HRVBaseline:

@@ -22,7 +22,7 @@ import numpy as np
 
 from neurorep.errors import ConfigError, DataError
 
-__all__ = ["class_proportions", "decided_proportions", "prior_match", "prior_match_offsets", "select_bound"]
+__all__ = ["class_proportions", "decided_proportions", "log_probs", "prior_match", "prior_match_offsets", "select_bound"]
 
 
 def class_proportions(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -34,6 +34,12 @@ def class_proportions(y: np.ndarray, n_classes: int) -> np.ndarray:
     if y.max() >= n_classes:
         raise DataError(f"class {int(y.max())} outside the {n_classes} classes")
     return np.bincount(y, minlength=n_classes) / y.size
+
+
+def log_probs(prob: np.ndarray, floor: float = 1e-8) -> np.ndarray:
+    """``log(clip(prob, floor, 1))``: class probabilities ``[N, K]`` as the log-probabilities the rules take
+    (a class with probability 0 gets ``log(floor)``, so an offset can still reach it)."""
+    return np.log(np.clip(np.asarray(prob), floor, 1.0))
 
 
 def decided_proportions(log_probs: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:

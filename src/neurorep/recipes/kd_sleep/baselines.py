@@ -21,7 +21,7 @@ import numpy as np
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.hrv_baseline import HRV_BASELINES, HRVBaseline
 from neurorep.evaluation.metrics import classification_metrics
-from neurorep.evaluation.prior_match import class_proportions, select_bound
+from neurorep.evaluation.prior_match import class_proportions, log_probs, select_bound
 from neurorep.evaluation.prior_match import prior_match as prior_match_decisions
 from neurorep.fileio import atomic_write_text, json_text
 from neurorep.recipes.kd_sleep.config import KDDataConfig
@@ -37,10 +37,6 @@ class PriorMatchRule:
 
     bound: float | None
     candidates: tuple[float, ...]
-
-
-def _full_width(prob: np.ndarray, k: int) -> np.ndarray:
-    return prob if prob.shape[1] == k else np.pad(prob, ((0, 0), (0, k - prob.shape[1])))
 
 
 def fold_splits(subjects: list[str], folds: int, val_subjects: int = 1, seed: int = 0) -> list[dict[str, list[str]]]:
@@ -119,13 +115,11 @@ def baseline_rows(data_cfg: KDDataConfig, names: list[str], seed: int, out: Path
             decision = {"requested": "prior_match", "bound": prior_match.bound,
                         "target": class_proportions(y[fit_rows], k).tolist()}
             if prior_match.bound is None:
-                oof = _full_width(model.out_of_fold_proba(feats[fit_lab], y[fit_lab], subj[fit_lab]), k)
+                oof = model.out_of_fold_proba(feats[fit_lab], y[fit_lab], subj[fit_lab], k)
                 decision["bound"], decision["bound_selection"] = select_bound(
-                    np.log(np.clip(oof, 1e-8, 1.0)), y[fit_lab], rec[fit_lab], subj[fit_lab], prior_match.candidates)
-            prob = np.zeros((len(test), k))
-            prob[:, np.asarray(model.clf.classes_, dtype=np.int64)] = model.predict_proba_features(feats[test])  # type: ignore[union-attr]
-            pred, _ = prior_match_decisions(np.log(np.clip(prob, 1e-8, 1.0)), rec[test], np.asarray(decision["target"]),
-                                            decision["bound"])
+                    log_probs(oof), y[fit_lab], rec[fit_lab], subj[fit_lab], prior_match.candidates)
+            prob = model.predict_proba_features(feats[test], k)
+            pred, _ = prior_match_decisions(log_probs(prob), rec[test], np.asarray(decision["target"]), decision["bound"])
         result = classification_metrics(y[test], pred, data.classes)
         scheme = data_cfg.scheme
         write_json(out / f"{name}_{scheme}_s{seed}" / "metrics.json",

@@ -17,7 +17,7 @@ from neurorep.encoders import create_encoder
 from neurorep.errors import ConfigError, DataError
 from neurorep.evaluation.decision import fold_offsets, tune_class_offsets
 from neurorep.evaluation.metrics import classification_metrics
-from neurorep.evaluation.prior_match import class_proportions, prior_match, select_bound
+from neurorep.evaluation.prior_match import class_proportions, log_probs, prior_match, select_bound
 from neurorep.export.hub import load_strict
 from neurorep.objectives.distill import Distillation
 from neurorep.recipes.kd_sleep.config import (
@@ -112,7 +112,7 @@ def run_kd_sleep(cfg: KDSleepConfig, out: Path | str, overwrite: bool = False, r
         decision.update({"bound": cfg.prior_match_bound,
                          "target": class_proportions(data.table.meta["y"][fit_rows], len(data.classes)).tolist()})
         if cfg.prior_match_bound is None:  # chosen on the out-of-fold predictions, never on the evaluated people
-            logp = np.log(np.clip(held_out["prob"], 1e-8, 1.0))
+            logp = log_probs(held_out["prob"])
             person = np.asarray(data.table.meta["subject"])[held_out["index"]]
             decision["bound"], decision["bound_selection"] = select_bound(
                 logp, held_out["y"], held_out["recording"], person, cfg.prior_match_candidates)
@@ -175,7 +175,7 @@ def apply_prior_match(decision: dict[str, Any], result: dict[str, Any], arrays: 
     the offsets per recording go into ``decision["recording_offsets"]``. Otherwise returns its inputs."""
     if decision.get("requested") != "prior_match" or not decision.get("applied"):
         return result, arrays
-    logp = np.log(np.clip(arrays["prob"], 1e-8, 1.0))
+    logp = log_probs(arrays["prob"])
     pred, offsets = prior_match(logp, arrays["recording"], np.asarray(decision["target"]), decision["bound"])
     arrays = {**arrays, "pred": pred}
     decision["recording_offsets"] = {str(r): o.round(4).tolist() for r, o in offsets.items()}
@@ -189,7 +189,7 @@ def tune_decision(cfg: KDSleepConfig, arrays: dict[str, np.ndarray], net: nn.Mod
     folded into the head's bias (every member's, for an ensemble); returns the offsets and the held-out
     metric before and after. The caller exports ``net`` again."""
     lab = arrays["y"] >= 0
-    offsets, before, after = tune_class_offsets(arrays["y"][lab], np.log(np.clip(arrays["prob"][lab], 1e-8, 1.0)),
+    offsets, before, after = tune_class_offsets(arrays["y"][lab], log_probs(arrays["prob"][lab]),
                                                 metric=cfg.decision_metric)
     if isinstance(net, EnsembleNet):
         net.fold_offsets(offsets)
