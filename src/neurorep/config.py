@@ -90,6 +90,8 @@ class SplitConfig(Strict):
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.2, ge=0, lt=1)
     folds: int | None = Field(None, ge=2, description="k-fold over groups instead of one split")
+    repeats: int = Field(1, ge=1, description="split.by=window only: repeat the k-fold with fresh shuffles "
+                         "(repeats x folds splits; split f is fold f % folds of repeat f // folds)")
     file: str | None = Field(None, description="JSON split file: {part: [ids]} or {id: part}; fixes the split")
     seed: int = 0
 

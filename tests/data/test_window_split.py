@@ -28,3 +28,30 @@ def test_window_kfold_partitions_labelled_windows_stratified() -> None:
 def test_window_kfold_refuses_classes_smaller_than_k() -> None:
     with pytest.raises(ConfigError, match="fewer folds"):
         window_kfold(np.array([0] * 10 + [1] * 3), k=5)
+
+
+def test_repeated_window_kfold_starts_with_the_plain_k_fold_and_tests_every_window_once_per_repeat() -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.array([0] * 32 + [1] * 16 + [2] * 14 + [-1] * 5)
+    labelled = np.flatnonzero(labels >= 0)
+    for seed in (0, 7):
+        plain = window_kfold(labels, k=5, seed=seed)
+        repeated = window_kfold(labels, k=5, seed=seed, repeats=3)
+        assert len(repeated) == 15
+        reference = [np.sort(labelled[t]) for _, t in
+                     StratifiedKFold(5, shuffle=True, random_state=seed).split(labelled, labels[labelled])]
+        for a, b, ref in zip(plain, repeated[:5], reference):
+            assert np.array_equal(a.test, ref) and np.array_equal(a.test, b.test) and np.array_equal(a.train, b.train)
+        for r in range(3):
+            tests = np.concatenate([s.test for s in repeated[5 * r:5 * r + 5]])
+            assert np.array_equal(np.sort(tests), labelled)  # each repeat tests every labelled window once
+        assert not np.array_equal(repeated[5].test, repeated[0].test)  # repeats reshuffle
+        assert all(set(s.train) >= set(np.flatnonzero(labels < 0)) for s in repeated)
+
+
+def test_repeats_are_refused_for_group_splits() -> None:
+    from neurorep.data.splits import make_splits
+
+    with pytest.raises(ConfigError, match="split.repeats=2 needs split.by=window"):
+        make_splits(np.array([0, 0, 1, 1, 2, 2]), by="subject", folds=3, repeats=2)

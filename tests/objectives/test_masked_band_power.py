@@ -137,6 +137,27 @@ def test_target_norm_none_scores_the_raw_log_power() -> None:
     assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_target_norm_spatial_scores_the_topography_of_the_log_power() -> None:
+    enc, x = _encoder(), torch.randn(4, 3, 128)
+    x[:, 0] *= 1 + torch.sin(torch.arange(128) * 0.8)  # a channel whose spectrum differs from the others'
+    obj = create_objective("masked_band_power", sfreq=64.0, target_norm="spatial", seed=0)
+    obj.build(enc.embed_dim, 3, 128)
+    out = obj(enc, {"x": x})
+    mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
+    hidden = torch.where(mask.repeat_interleave(32, dim=1)[:, None, :], torch.zeros_like(x), x)
+    raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
+    contrast = raw - raw.mean(dim=1, keepdim=True)  # each cell minus the mean over channels
+    assert torch.allclose(contrast.sum(dim=1), torch.zeros(()), atol=1e-5)
+    target = (contrast - contrast.mean(dim=(0, 2), keepdim=True)) / contrast.std(dim=(0, 2), keepdim=True,
+                                                                                  unbiased=False)
+    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), target, mask[:, None, :])
+    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    batch = create_objective("masked_band_power", sfreq=64.0, seed=0)
+    batch.build(enc.embed_dim, 3, 128)
+    batch.decoder.load_state_dict(obj.decoder.state_dict())
+    assert batch(enc, {"x": x})["loss"].item() != pytest.approx(out["loss"].item(), rel=1e-3)
+
+
 def test_bad_settings_are_config_errors_naming_the_option() -> None:
     with pytest.raises(ConfigError, match="bands"):
         create_objective("masked_band_power", sfreq=128.0, bands=[[8, 100]])

@@ -89,7 +89,8 @@ def test_pool_folds_needs_k_fold_splits() -> None:
 
 
 @pytest.mark.slow
-def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize("repeats", [1, 2])
+def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path, repeats: int) -> None:
     import json
 
     from neurorep.cli import main
@@ -101,11 +102,31 @@ def test_benchmark_writes_pooled_tables_with_every_row(tmp_path: Path) -> None:
     assert main(["benchmark", "ssl", "--data", str(cache), "--out", str(out), "--preset", "eegmmidb", "--seeds", "2",
                  "--set", "first_seed=3", "--set", "encoders=[eegnet]", "--set", "paradigms=[crl]", "--set", "folds=2", "--set", "pool_folds=true", "--set", f"encoder_kwargs={json.dumps(tiny)}",
                  "--set", "classic=[bandpower_lr]", "--set", "pretrain.epochs=1", "--set", "pretrain.max_windows=32",
-                 "--set", "finetune.epochs=1", "--set", "finetune.max_windows=16"]) == 0
+                 "--set", "finetune.epochs=1", "--set", "finetune.max_windows=16",
+                 "--set", f"data.split.repeats={repeats}"]) == 0
     md = (out / "results.md").read_text()
     per_fold, pooled = md.split("Pooled over folds")
     for row in ("Band power + LR | -", "Random init | eegnet", "Supervised | eegnet", "CRL | eegnet"):
-        assert f"| {row} | 4 |" in per_fold and f"| {row} | 2 |" in pooled, md  # 2 seeds x 2 folds; 2 seeds
+        # 2 seeds x 2 folds x repeats per fold; one pooled score per seed
+        assert f"| {row} | {4 * repeats} |" in per_fold and f"| {row} | 2 |" in pooled, md
+    assert ("the mean of 2 repeats of the k-fold" in pooled) == (repeats == 2)
     assert "Pooled, SSL minus random init" in md and "| CRL | eegnet | 2 |" in md.split("Pooled, SSL")[1]
     assert "Pooled over folds" in (out / "report.html").read_text()
     assert {r["seed"] for r in json.loads((out / "results.json").read_text())} == {3, 4}  # first_seed=3, 2 seeds
+
+
+def test_repeated_folds_are_pooled_per_repeat_then_averaged(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    first = np.array_split(rng.permutation(30), 3)
+    second = np.array_split(rng.permutation(30), 3)
+    rows, expected_first = _grid_rows(tmp_path / "a", first)
+    more, expected_second = _grid_rows(tmp_path / "b", second, seed=1)
+    for r in more:  # the second repeat of seed 0: folds 3-5
+        r.update(seed=0, fold=r["fold"] + 3, run=str(Path("..") / "b" / r["run"]))
+    pooled = pooled_rows(tmp_path / "a", rows + more, CLASSES, folds_per_repeat=3)
+    assert len(pooled) == 2
+    for r in pooled:
+        assert r["repeats"] == 2 and r["folds"] == 6 and r["n_test"] == 30
+        assert r["bal_acc@1"] == pytest.approx((expected_first[r["row"]] + expected_second[r["row"]]) / 2)
+    with pytest.raises(DataError, match="test some windows twice"):  # not told the repeats: 6 folds overlap
+        pooled_rows(tmp_path / "a", rows + more, CLASSES)

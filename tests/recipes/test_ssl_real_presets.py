@@ -61,6 +61,8 @@ def test_real_data_presets_validate(preset: str, encoders: list[str], paradigms:
     assert grid.base["pretrain"]["windows"] == "all"  # pretrained once per seed, shared by the folds
     # eegmmidb's folds test 12-13 trials: its preset also scores each seed over all folds' predictions
     assert grid.pool_folds == (preset == "eegmmidb") and grid.folds is not None
+    # ... and averages each seed over 10 draws of its folds, so one lucky draw does not decide a row
+    assert grid.base["data"]["split"].get("repeats", 1) == (10 if preset == "eegmmidb" else 1)
 
 
 def test_benchmark_refuses_a_mismatched_extra_cache_before_writing(tmp_path: Path,

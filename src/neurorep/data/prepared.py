@@ -78,7 +78,7 @@ def simulate_missing(source: str | Path, kind: str, settings: dict[str, Any] | N
 def split_cache(cache: WindowCache, split: SplitConfig) -> list[Split]:
     """The splits of ``cache`` that a config's ``split`` section asks for (see :func:`make_splits`)."""
     return make_splits(cache, by=split.by, val=split.val, test=split.test, folds=split.folds,
-                       split_file=split.file, seed=split.seed)
+                       split_file=split.file, seed=split.seed, repeats=split.repeats)
 
 
 def setup_data(cfg: DataConfig, progress: bool = True) -> PreparedData:

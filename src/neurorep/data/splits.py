@@ -100,7 +100,7 @@ class SplitTable:
 def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject", val: float = 0.15,
                 test: float = 0.2, folds: int | None = None, split_file: str | Path | None = None, seed: int = 0,
                 parts: Mapping[Any, str] | None = None, stratify: Mapping[Any, Any] | None = None,
-                keep_apart: Sequence[str] = ()) -> list[Split]:
+                keep_apart: Sequence[str] = (), repeats: int = 1) -> list[Split]:
     """Splits of ``data`` (a cache, a :class:`SplitTable`, or per-row subject codes) by ``by`` groups.
 
     Args:
@@ -117,7 +117,11 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
         stratify: group code -> stratum, for drawing ``val`` from training groups per stratum.
         keep_apart: further groups (``subject``, ``session``) that may not be on both the training side
             (train + val) and the test side.
+        repeats: with ``by="window"``, the k-fold repeated with fresh shuffles (``repeats * folds`` splits).
     """
+    if repeats != 1 and by != "window":
+        raise ConfigError(f"split.repeats={repeats} needs split.by=window (repeated k-fold over the labelled "
+                          "windows); group splits are not repeated")
     if by == "window":  # within-subject: windows, not groups, are split (no group check applies)
         if not folds or split_file is not None or parts is not None:
             raise ConfigError("split.by=window needs split.folds (a stratified k-fold over the labelled windows) "
@@ -125,7 +129,7 @@ def make_splits(data: WindowCache | SplitTable | np.ndarray, by: str = "subject"
         if isinstance(data, SplitTable):
             raise ConfigError("split.by=window splits a cache's labelled windows, not a table of groups")
         labels = data if isinstance(data, np.ndarray) else data.meta["y"]
-        return window_kfold(np.asarray(labels, dtype=np.int64), k=folds, val=val, seed=seed)
+        return window_kfold(np.asarray(labels, dtype=np.int64), k=folds, val=val, seed=seed, repeats=repeats)
     table = data if isinstance(data, SplitTable) else (
         SplitTable.of_subjects(data) if isinstance(data, np.ndarray) else SplitTable.of_cache(data))
     groups = table.groups(by)
@@ -284,15 +288,17 @@ def check_disjoint_subjects(subjects: np.ndarray, parts: dict[str, np.ndarray], 
             seen[s] = name
 
 
-def window_kfold(labels: np.ndarray, k: int = 5, val: float = 0.15, seed: int = 0) -> list[Split]:
+def window_kfold(labels: np.ndarray, k: int = 5, val: float = 0.15, seed: int = 0, repeats: int = 1) -> list[Split]:
     """Seeded stratified k-fold over the labelled windows (``labels >= 0``), for within-subject studies.
 
     Each fold tests on 1/k of the labelled windows of every class; ``val`` is a stratified share of the
     rest; unlabelled windows (``-1``) are always in the training part (for pretraining). Windows of one
     subject sit on several sides by design, so no leakage check applies: use it only when the windows
-    do not overlap in time.
+    do not overlap in time. ``repeats > 1`` repeats the k-fold with fresh shuffles
+    (``sklearn.model_selection.RepeatedStratifiedKFold``): ``repeats * k`` splits, every labelled window
+    tested once per repeat; its first repeat is the ``repeats=1`` k-fold.
     """
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
     labels = np.asarray(labels)
     labelled = np.flatnonzero(labels >= 0)
@@ -302,7 +308,10 @@ def window_kfold(labels: np.ndarray, k: int = 5, val: float = 0.15, seed: int = 
                           f"(counts {counts[counts > 0].tolist()}); use fewer folds")
     unlabelled = np.flatnonzero(labels < 0)
     out = []
-    for rest, test in StratifiedKFold(k, shuffle=True, random_state=seed).split(labelled, labels[labelled]):
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ConfigError(f"split.repeats must be a whole number >= 1, got {repeats!r}")
+    folds = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
+    for rest, test in folds.split(labelled, labels[labelled]):
         rest, test = labelled[rest], labelled[test]
         val_idx = np.zeros(0, np.int64)
         if val > 0:

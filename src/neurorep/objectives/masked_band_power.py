@@ -163,7 +163,10 @@ class MaskedBandPower(Objective):
         mask_ratio: fraction of a window's patches (``time``) or channels (``channels``) hidden.
         bands: ``[[low, high], ...]`` in Hz whose log power is predicted (default theta, mu, beta).
         target_norm: ``batch``: standardise the target per channel and band over the batch's windows and
-            patches (:func:`standardize_bands`); ``none``: the raw log power.
+            patches (:func:`standardize_bands`); ``spatial``: first subtract, per window, patch and band,
+            the mean log power over channels (the target is then the band power's topography: which
+            channels are above or below the others, e.g. a one-sided mu drop), then standardise as
+            ``batch``; ``none``: the raw log power.
         decoder_hidden: decoder width.
         seed: seed of this objective's generator; ``None`` uses the global RNG.
     """
@@ -182,7 +185,7 @@ class MaskedBandPower(Objective):
         super().__init__(sfreq=sfreq, patch_seconds=patch_seconds, mask=mask, mask_ratio=mask_ratio,
                          bands=[list(b) for b in band_list], target_norm=target_norm, decoder_hidden=decoder_hidden,
                          seed=seed)
-        self.target_norm = check_option(owner, "target_norm", target_norm, ("batch", "none"))
+        self.target_norm = check_option(owner, "target_norm", target_norm, ("batch", "spatial", "none"))
         self.mask = check_option(owner, "mask", mask, ("time", "channels"))
         self.sfreq, self.patch, self.bands = sfreq, patch, band_list
         self.mask_ratio = check_fraction(owner, "mask_ratio", mask_ratio)
@@ -223,7 +226,9 @@ class MaskedBandPower(Objective):
         pred = self.decoder(encoder.forward_features(hidden))
         with torch.no_grad():
             target = log_band_power(standardize(x), self.sfreq, self.bands, self.patch)
-            if self.target_norm == "batch":
+            if self.target_norm == "spatial":
+                target = target - target.mean(dim=1, keepdim=True)
+            if self.target_norm in ("batch", "spatial"):
                 target = standardize_bands(target)
         loss = masked_band_power_loss(pred, target, mask)
         with torch.no_grad():  # the same loss for a prediction of each channel and band's batch mean

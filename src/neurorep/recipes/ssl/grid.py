@@ -136,13 +136,14 @@ class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one
             _check_fit(self.grid, self.configs, setup_data(self.first.data, progress=self.progress))
 
     def configure_tasks(self) -> list[list[Task]]:
-        grid, first, tasks = self.grid, self.first, []
+        grid, first, by_fold = self.grid, self.first, {}
         for seed in range(grid.first_seed, grid.first_seed + grid.seeds):
             split_data = first.data.model_copy(update={"split": first.data.split.model_copy(update={"seed": seed})})
             self.prepared = setup_data(split_data, progress=self.progress)  # builds the cache once, then reuses it
             if seed == grid.first_seed and self.data is None:
                 _check_fit(grid, self.configs, self.prepared)
             for fold in range(len(self.prepared.splits)):
+                tasks = by_fold.setdefault(fold, [])
                 run_cfg = {"seed": seed, "fold": fold, "data": split_data, "progress": self.run_progress}
                 for name in grid.classic or []:
                     run = first.model_copy(update=run_cfg)
@@ -153,7 +154,10 @@ class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one
                     run = cfg.model_copy(update=run_cfg)
                     tasks.append(Task(f"{method}_{encoder}_s{seed}_f{fold}",
                                       {"grid_method": method, **run.model_dump()}))
-        return [tasks]
+        # fold-major order: the first fold of every seed comes first, so with --jobs the seeds' shared
+        # pretrainings (one per seed, reused by its other folds) run side by side instead of one fold
+        # of a seed waiting for another fold's pretraining of the same seed
+        return [[t for fold in sorted(by_fold) for t in by_fold[fold]]]
 
     def describe(self, row: dict[str, Any]) -> str:
         return f"balanced accuracy {row.get('bal_acc@1', float('nan')):.3f}"
@@ -171,8 +175,10 @@ class SSLBenchmark(Benchmark, recipe="ssl", grid_cls=GridConfig, worker=_run_one
         if diff:
             tables["differences"] = f"SSL minus random init, paired by seed and fold:\n\n{diff}"
         if self.grid.pool_folds:
-            pooled = pooled_rows(self.out, rows, self.prepared.cache.classes)
-            tables["pooled"] = ("Pooled over folds (one score per seed over every labelled window):\n\n"
+            split = self.first.data.split
+            pooled = pooled_rows(self.out, rows, self.prepared.cache.classes, split.folds)
+            repeated = f", the mean of {split.repeats} repeats of the k-fold" if split.repeats > 1 else ""
+            tables["pooled"] = (f"Pooled over folds (one score per seed over every labelled window{repeated}):\n\n"
                                 + pooled_table(pooled))
             diff = difference_table(pooled)
             if diff:
