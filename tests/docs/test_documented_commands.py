@@ -243,6 +243,8 @@ NOT_RUN: dict[str, str] = {
         'needs a real event cache and its continuous windows (tests/objectives/test_band_objectives_in_ssl.py runs the objective)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-fresh --preset eegmmidb --jobs 2 --seeds 10 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set first_seed=10 --set 'baselines=[random]'":
         'a real-data grid of minutes (the preset on seeds 10-19, without the supervised row)',
+    "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-64 --preset eegmmidb --jobs 2 --seeds 10 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set first_seed=20 --set 'baselines=[random]' --set 'encoder_kwargs={shallow: {n_temporal: 8, n_spatial: 64, temporal_kernel: 65}}'":
+        'a real-data grid of minutes (a wider encoder on seeds 20-29)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-single --preset eegmmidb --jobs 2 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set pretrain.epochs=40 --set data.split.repeats=1 --set first_seed=5":
         'a real-data grid of minutes (the earlier setting on seeds 5-9)',
     "neurorep benchmark ssl --data CACHE_MMI --out runs/eegmmidb-mu-beta --preset eegmmidb --jobs 2 --seeds 10 --set 'pretrain.extra_caches=[CACHE_MMI_FIXED]' --set 'paradigms=[]' --set 'baselines=[random]' --set 'classic=[bandpower_lr]' --set 'classic_options={bands: [[8, 13], [13, 30]]}' --set data.split.repeats=1":
