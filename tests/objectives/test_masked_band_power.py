@@ -125,33 +125,34 @@ def test_channel_mask_hides_whole_channels_and_scores_them() -> None:
     assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_target_norm_none_scores_the_raw_log_power() -> None:
-    enc, x = _encoder(), torch.randn(4, 3, 128)
-    obj = create_objective("masked_band_power", sfreq=64.0, target_norm="none", seed=0)
+def _time_masked(enc: torch.nn.Module, x: torch.Tensor, target_norm: str) -> tuple:
+    """The objective with ``target_norm`` run on ``x`` (half of 4 patches hidden, seed 0), its output, the raw
+    log band power of ``x``, and the loss its decoder's prediction of the hidden input would have for a target."""
+    obj = create_objective("masked_band_power", sfreq=64.0, target_norm=target_norm, seed=0)
     obj.build(enc.embed_dim, 3, 128)
     out = obj(enc, {"x": x})
     mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
     hidden = torch.where(mask.repeat_interleave(32, dim=1)[:, None, :], torch.zeros_like(x), x)
     raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
-    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), raw, mask[:, None, :])
-    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    pred = obj.decoder(enc.forward_features(hidden))
+    return obj, out, raw, lambda target: masked_band_power_loss(pred, target, mask[:, None, :]).item()
+
+
+def test_target_norm_none_scores_the_raw_log_power() -> None:
+    enc, x = _encoder(), torch.randn(4, 3, 128)
+    obj, out, raw, expected_loss = _time_masked(enc, x, "none")
+    assert out["loss"].item() == pytest.approx(expected_loss(raw), rel=1e-5)
 
 
 def test_target_norm_spatial_scores_the_topography_of_the_log_power() -> None:
     enc, x = _encoder(), torch.randn(4, 3, 128)
     x[:, 0] *= 1 + torch.sin(torch.arange(128) * 0.8)  # a channel whose spectrum differs from the others'
-    obj = create_objective("masked_band_power", sfreq=64.0, target_norm="spatial", seed=0)
-    obj.build(enc.embed_dim, 3, 128)
-    out = obj(enc, {"x": x})
-    mask = patch_mask(4, 4, 0.5, torch.Generator().manual_seed(0))
-    hidden = torch.where(mask.repeat_interleave(32, dim=1)[:, None, :], torch.zeros_like(x), x)
-    raw = log_band_power(standardize(x), 64.0, [(4.0, 8.0), (8.0, 13.0), (13.0, 30.0)], 32)
+    obj, out, raw, expected_loss = _time_masked(enc, x, "spatial")
     contrast = raw - raw.mean(dim=1, keepdim=True)  # each cell minus the mean over channels
     assert torch.allclose(contrast.sum(dim=1), torch.zeros(()), atol=1e-5)
     target = (contrast - contrast.mean(dim=(0, 2), keepdim=True)) / contrast.std(dim=(0, 2), keepdim=True,
                                                                                   unbiased=False)
-    expected = masked_band_power_loss(obj.decoder(enc.forward_features(hidden)), target, mask[:, None, :])
-    assert out["loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert out["loss"].item() == pytest.approx(expected_loss(target), rel=1e-5)
     batch = create_objective("masked_band_power", sfreq=64.0, seed=0)
     batch.build(enc.embed_dim, 3, 128)
     batch.decoder.load_state_dict(obj.decoder.state_dict())

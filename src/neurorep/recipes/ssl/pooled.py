@@ -69,8 +69,8 @@ def pooled_rows(out: Path, rows: list[dict[str, Any]], classes: list[str],
         scores = [_pooled_metrics(out, part, classes, f"{label} / {encoder} (seed {seed})")
                   for _, part in sorted(repeats.items())]
         row: dict[str, Any] = {"row": label, "encoder": encoder, "method": runs[0].get("method"), "seed": seed,
-                               "folds": len(runs), "repeats": len(scores), "n_test": scores[0].pop("n_test")}
-        for key in scores[0]:
+                               "folds": len(runs), "repeats": len(scores), "n_test": scores[0]["n_test"]}
+        for key in scores[0].keys() - {"n_test"}:
             values = [s[key] for s in scores if key in s]
             if len(values) == len(scores):
                 row[key] = float(np.mean(values))
