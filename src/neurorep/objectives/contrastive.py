@@ -23,7 +23,7 @@ from neurorep.objectives.masked import batch_input, make_generator
 from neurorep.objectives.registry import register_objective
 from neurorep.transforms.augment import Compose, default_views, resolve_augmentations
 
-__all__ = ["Contrastive", "nt_xent"]
+__all__ = ["Contrastive", "nt_xent", "pair_nt_xent"]
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
@@ -44,6 +44,19 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.1) -> tor
     sim = sim.masked_fill(self_mask, float("-inf"))
     targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(sim, targets)
+
+
+def pair_nt_xent(encoder: Encoder, projector: torch.nn.Module, a: torch.Tensor, b: torch.Tensor,
+                 temperature: float) -> dict[str, torch.Tensor]:
+    """NT-Xent of positive pairs ``(a[i], b[i])`` (windows ``[B, C, T]``), encoded in one pass and projected.
+
+    Returns ``{"loss", "nt_xent" (detached), "pos_sim"}``, ``pos_sim`` being the mean cosine similarity
+    of the pairs' projections (detached).
+    """
+    z1, z2 = projector(encoder(torch.cat([a, b], dim=0))).chunk(2, dim=0)
+    loss = nt_xent(z1, z2, temperature)
+    pos_sim = F.cosine_similarity(z1.detach(), z2.detach(), dim=1).mean()
+    return {"loss": loss, "nt_xent": loss.detach(), "pos_sim": pos_sim}
 
 
 @register_objective("contrastive")
@@ -111,8 +124,4 @@ class Contrastive(Objective):
         if x.shape[0] < 2:
             raise ConfigError(f"contrastive: needs a batch of at least 2 windows, got {x.shape[0]}")
         v1, v2 = self.make_views(x)
-        z = self.projector(encoder(torch.cat([v1, v2], dim=0)))
-        z1, z2 = z.chunk(2, dim=0)
-        loss = nt_xent(z1, z2, self.temperature)
-        pos_sim = F.cosine_similarity(z1.detach(), z2.detach(), dim=1).mean()
-        return {"loss": loss, "nt_xent": loss.detach(), "pos_sim": pos_sim}
+        return pair_nt_xent(encoder, self.projector, v1, v2, self.temperature)

@@ -31,7 +31,7 @@ from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.heads.projection import ProjectionHead
 from neurorep.objectives.base import Objective
-from neurorep.objectives.contrastive import nt_xent
+from neurorep.objectives.contrastive import pair_nt_xent
 from neurorep.objectives.masked import make_generator
 from neurorep.objectives.registry import register_objective
 from neurorep.transforms.augment import Compose, default_views, resolve_augmentations
@@ -164,7 +164,4 @@ class TemporalContrastive(Objective):
             raise ConfigError(f"temporal_contrastive: needs a batch of at least 2 pairs, got {x.shape[0]}")
         if self.views is not None:
             x, xp = self.views(x, generator=self.generator), self.views(xp, generator=self.generator)
-        z1, z2 = self.projector(encoder(torch.cat([x, xp], dim=0))).chunk(2, dim=0)
-        loss = nt_xent(z1, z2, self.temperature)
-        pos_sim = F.cosine_similarity(z1.detach(), z2.detach(), dim=1).mean()
-        return {"loss": loss, "nt_xent": loss.detach(), "pos_sim": pos_sim}
+        return pair_nt_xent(encoder, self.projector, x, xp, self.temperature)

@@ -19,14 +19,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from neurorep.checks import check_int, check_positive
 from neurorep.encoders.base import Encoder
 from neurorep.errors import ConfigError
 from neurorep.heads.projection import ProjectionHead
 from neurorep.objectives.base import Objective
-from neurorep.objectives.contrastive import nt_xent
+from neurorep.objectives.contrastive import pair_nt_xent
 from neurorep.objectives.masked import batch_input, make_generator
 from neurorep.objectives.registry import register_objective
 from neurorep.transforms.augment import Compose, default_views, resolve_augmentations
@@ -105,7 +104,4 @@ class SegmentContrastive(Objective):
         a, b, _ = adjacent_segments(x, self.length, self.generator)
         if self.views is not None:
             a, b = self.views(a, generator=self.generator), self.views(b, generator=self.generator)
-        z1, z2 = self.projector(encoder(torch.cat([a, b], dim=0))).chunk(2, dim=0)
-        loss = nt_xent(z1, z2, self.temperature)
-        pos_sim = F.cosine_similarity(z1.detach(), z2.detach(), dim=1).mean()
-        return {"loss": loss, "nt_xent": loss.detach(), "pos_sim": pos_sim}
+        return pair_nt_xent(encoder, self.projector, a, b, self.temperature)
